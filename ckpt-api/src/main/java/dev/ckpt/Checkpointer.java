@@ -1,0 +1,191 @@
+package dev.ckpt;
+
+import com.esotericsoftware.kryo.Kryo;
+import com.sun.jna.Pointer;
+import dev.ckpt.internal.app.AppCheckpointer;
+import dev.ckpt.internal.app.StateRegistration;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+
+/**
+ * Checkpoints this application's own state: registered {@link Checkpointable} objects (with Kryo)
+ * and off-heap memory segments, into any store, incrementally.
+ *
+ * <pre>{@code
+ * ByteBuffer grid = ByteBuffer.allocateDirect(1 << 30);
+ * try (Checkpointer ckpt = Checkpointer.builder()
+ *     .store(URI.create("file:///var/lib/ckpt"))
+ *     .job("sim-42")
+ *     .register("model", model)              // a Checkpointable
+ *     .registerSegment("grid", grid)
+ *     .kryoClasses(ModelState.class, double[].class)
+ *     .build()) {
+ *   if (ckpt.latest().isPresent()) ckpt.restoreLatest();
+ *   ... compute ...; ckpt.checkpoint();
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe: checkpoints and restores of one checkpointer run one at a time.
+ */
+public interface Checkpointer extends AutoCloseable {
+
+  static Builder builder() {
+    return new Builder();
+  }
+
+  String job();
+
+  /** Runs the before-hooks, captures every registered state, commits, runs the after-hooks. */
+  CheckpointInfo checkpoint() throws CheckpointException;
+
+  /**
+   * Fills the registered state from the newest checkpoint. Segments are written in place; objects
+   * are handed to {@link Checkpointable#restoreState} only after every part has been verified. If
+   * this throws, registered objects are untouched but segment contents are unspecified.
+   */
+  CheckpointInfo restoreLatest() throws CheckpointException;
+
+  /** As {@link #restoreLatest()}, from checkpoint {@code id}. */
+  CheckpointInfo restore(long id) throws CheckpointException;
+
+  Optional<CheckpointInfo> latest() throws CheckpointException;
+
+  CheckpointStore store();
+
+  /** Closes the store if this checkpointer opened it. */
+  @Override
+  void close();
+
+  /** Settings for a {@link Checkpointer}. */
+  final class Builder {
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._:-]{1,200}");
+
+    private URI uri;
+    private CheckpointStore store;
+    private String job;
+    private final Map<String, StateRegistration> states = new LinkedHashMap<>();
+    private final List<CheckpointHook> hooks = new ArrayList<>();
+    private final List<Class<?>> kryoClasses = new ArrayList<>();
+    private Consumer<Kryo> kryoConfig = k -> { };
+    private Retention retention;
+    private Compression compression = Compression.LZ4;
+
+    private Builder() {}
+
+    /** Opens the store at {@code uri}; the checkpointer closes it. */
+    public Builder store(URI uri) {
+      this.uri = Objects.requireNonNull(uri, "uri");
+      this.store = null;
+      return this;
+    }
+
+    /** Uses a store opened by the caller, who closes it. */
+    public Builder store(CheckpointStore store) {
+      this.store = Objects.requireNonNull(store, "store");
+      this.uri = null;
+      return this;
+    }
+
+    public Builder job(String job) {
+      this.job = Objects.requireNonNull(job, "job");
+      return this;
+    }
+
+    /** Registers an object whose state is saved under {@code name}; it is also a hook. */
+    public Builder register(String name, Checkpointable<?> state) {
+      add(name, StateRegistration.object(name, Objects.requireNonNull(state, "state")));
+      hooks.add(state);
+      return this;
+    }
+
+    /**
+     * Registers the whole of {@code buffer} (from 0 to its capacity, whatever its position) as a
+     * segment. Restore writes into it, so the restoring JVM registers one of the same capacity.
+     */
+    public Builder registerSegment(String name, ByteBuffer buffer) {
+      Objects.requireNonNull(buffer, "buffer");
+      if (buffer.isReadOnly()) {
+        throw new IllegalArgumentException("segment " + name + " is read-only: restore could not fill it");
+      }
+      add(name, StateRegistration.buffer(name, buffer));
+      return this;
+    }
+
+    /** Registers {@code length} bytes of native memory at {@code address} as a segment. */
+    public Builder registerSegment(String name, Pointer address, long length) {
+      Objects.requireNonNull(address, "address");
+      if (length < 0) {
+        throw new IllegalArgumentException("segment " + name + " has negative length " + length);
+      }
+      add(name, StateRegistration.pointer(name, address, length));
+      return this;
+    }
+
+    private void add(String name, StateRegistration r) {
+      if (name == null || !NAME.matcher(name).matches()) {
+        throw new IllegalArgumentException("state name '" + name + "' must be 1 to 200 characters of [A-Za-z0-9._:-]");
+      }
+      if (states.putIfAbsent(name, r) != null) {
+        throw new IllegalArgumentException("state name '" + name + "' is already registered");
+      }
+    }
+
+    public Builder hook(CheckpointHook hook) {
+      hooks.add(Objects.requireNonNull(hook, "hook"));
+      return this;
+    }
+
+    /**
+     * Classes Kryo may write, registered in this order (the order fixes their ids, so keep it
+     * stable between the JVM that checkpoints and the one that restores).
+     */
+    public Builder kryoClasses(Class<?>... classes) {
+      for (Class<?> c : classes) {
+        kryoClasses.add(Objects.requireNonNull(c, "class"));
+      }
+      return this;
+    }
+
+    /** Further Kryo set-up (custom serializers), applied after {@link #kryoClasses}. */
+    public Builder kryoConfig(Consumer<Kryo> config) {
+      this.kryoConfig = Objects.requireNonNull(config, "config");
+      return this;
+    }
+
+    /** Applied after each committed checkpoint, followed by garbage collection. */
+    public Builder retention(Retention retention) {
+      this.retention = Objects.requireNonNull(retention, "retention");
+      return this;
+    }
+
+    /** Compression for a store opened from a URI. */
+    public Builder compression(Compression compression) {
+      this.compression = Objects.requireNonNull(compression, "compression");
+      return this;
+    }
+
+    public Checkpointer build() throws CheckpointException {
+      if (job == null) {
+        throw new IllegalStateException("set the job name with job(...)");
+      }
+      if (uri == null && store == null) {
+        throw new IllegalStateException("set the store with store(URI) or store(CheckpointStore)");
+      }
+      if (!dev.ckpt.internal.app.AppCheckpointer.validJob(job)) {
+        throw new IllegalArgumentException("job name '" + job + "' must be 1 to 128 characters of [A-Za-z0-9_.-], starting with a letter or digit");
+      }
+      boolean owns = store == null;
+      CheckpointStore s = owns ? CheckpointStore.builder().uri(uri).compression(compression).build() : store;
+      return new AppCheckpointer(s, owns, job, List.copyOf(states.values()), List.copyOf(hooks),
+          List.copyOf(kryoClasses), kryoConfig, retention);
+    }
+  }
+}

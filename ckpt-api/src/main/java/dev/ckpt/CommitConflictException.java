@@ -1,0 +1,13 @@
+package dev.ckpt;
+
+/**
+ * Another writer committed the checkpoint number this writer was about to commit. This writer's
+ * checkpoint was not committed; the other one stands.
+ */
+public class CommitConflictException extends CheckpointException {
+  private static final long serialVersionUID = 1L;
+
+  public CommitConflictException(String message) {
+    super(message);
+  }
+}

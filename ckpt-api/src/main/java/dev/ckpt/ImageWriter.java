@@ -1,0 +1,31 @@
+package dev.ckpt;
+
+import java.util.Map;
+
+/**
+ * Writes one checkpoint image as named parts. Chunks are stored while parts are written; the
+ * checkpoint exists only once {@link #commit()} has written its manifest. Closing an uncommitted
+ * writer aborts it: the store is left with no new checkpoint. Not thread-safe.
+ */
+public interface ImageWriter extends AutoCloseable {
+
+  /**
+   * Starts the next part. The previous part must be closed. Names are 1 to 255 characters of
+   * {@code [A-Za-z0-9._:/-]} and unique within the image.
+   */
+  PartOutput part(String name, Map<String, String> attributes) throws CheckpointException;
+
+  /** Sets an image-level attribute, recorded in the manifest. */
+  ImageWriter attribute(String key, String value);
+
+  /**
+   * Waits for every chunk to be stored, then writes the manifest with create-once semantics.
+   *
+   * @throws CommitConflictException if another writer committed the same checkpoint number first
+   */
+  CheckpointInfo commit() throws CheckpointException;
+
+  /** Aborts unless committed; deletes the chunks this writer stored, best effort. */
+  @Override
+  void close();
+}

@@ -1,0 +1,40 @@
+package dev.ckpt;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Which checkpoints of a job to keep: the newest {@code keepLast}, and also any newer than
+ * {@code keepWithin}. The newest checkpoint is always kept.
+ *
+ * @param keepLast how many of the newest to keep; {@link Integer#MAX_VALUE} keeps all
+ * @param keepWithin also keep those younger than this; {@link Duration#ZERO} for none
+ */
+public record Retention(int keepLast, Duration keepWithin) {
+  public Retention {
+    Objects.requireNonNull(keepWithin, "keepWithin");
+    if (keepLast < 1) {
+      throw new IllegalArgumentException("keepLast must be at least 1, got " + keepLast);
+    }
+    if (keepWithin.isNegative()) {
+      throw new IllegalArgumentException("keepWithin must not be negative, got " + keepWithin);
+    }
+  }
+
+  public static Retention keepAll() {
+    return new Retention(Integer.MAX_VALUE, Duration.ZERO);
+  }
+
+  public static Retention keepLast(int n) {
+    return new Retention(n, Duration.ZERO);
+  }
+
+  /** Keeps the newest checkpoint plus every one younger than {@code age}. */
+  public static Retention keepNewerThan(Duration age) {
+    return new Retention(1, age);
+  }
+
+  public Retention andNewerThan(Duration age) {
+    return new Retention(keepLast, age);
+  }
+}

@@ -1,0 +1,120 @@
+package dev.ckpt.internal.app;
+
+import com.sun.jna.Pointer;
+import dev.ckpt.Checkpointable;
+import dev.ckpt.PartSink;
+import java.nio.ByteBuffer;
+
+/** One named piece of registered application state and how it maps to an image part. */
+public abstract sealed class StateRegistration {
+  final String name;
+
+  private StateRegistration(String name) {
+    this.name = name;
+  }
+
+  public static StateRegistration object(String name, Checkpointable<?> state) {
+    return new ObjectState(name, state);
+  }
+
+  public static StateRegistration buffer(String name, ByteBuffer buffer) {
+    return new BufferSegment(name, buffer);
+  }
+
+  public static StateRegistration pointer(String name, Pointer address, long length) {
+    return new PointerSegment(name, address, length);
+  }
+
+  abstract String partName();
+
+  static final class ObjectState extends StateRegistration {
+    final Checkpointable<?> state;
+
+    ObjectState(String name, Checkpointable<?> state) {
+      super(name);
+      this.state = state;
+    }
+
+    @Override
+    String partName() {
+      return "app/" + name;
+    }
+  }
+
+  /** Off-heap memory, read in slices during a checkpoint and written in place at restore. */
+  abstract static sealed class Segment extends StateRegistration implements PartSink {
+    Segment(String name) {
+      super(name);
+    }
+
+    abstract long length();
+
+    /** A view of {@code [offset, offset + length)}; a fresh object each call, so threads never share one. */
+    abstract ByteBuffer slice(long offset, int length);
+
+    @Override
+    String partName() {
+      return "seg/" + name;
+    }
+
+    @Override
+    public void write(long position, ByteBuffer data) {
+      slice(position, data.remaining()).put(data);
+    }
+
+    @Override
+    public void zero(long position, long length) {
+      byte[] zeros = new byte[(int) Math.min(length, 1 << 16)];
+      for (long done = 0; done < length; ) {
+        int n = (int) Math.min(zeros.length, length - done);
+        slice(position + done, n).put(zeros, 0, n);
+        done += n;
+      }
+    }
+  }
+
+  static final class BufferSegment extends Segment {
+    private final ByteBuffer buffer;
+
+    BufferSegment(String name, ByteBuffer buffer) {
+      super(name);
+      this.buffer = buffer;
+    }
+
+    @Override
+    long length() {
+      return buffer.capacity();
+    }
+
+    @Override
+    ByteBuffer slice(long offset, int length) {
+      return buffer.duplicate().clear().position((int) offset).limit((int) offset + length).slice();
+    }
+  }
+
+  static final class PointerSegment extends Segment {
+    private final Pointer address;
+    private final long length;
+
+    PointerSegment(String name, Pointer address, long length) {
+      super(name);
+      this.address = address;
+      this.length = length;
+    }
+
+    @Override
+    long length() {
+      return length;
+    }
+
+    @Override
+    ByteBuffer slice(long offset, int len) {
+      return address.getByteBuffer(offset, len);
+    }
+
+    @Override
+    public void zero(long position, long len) {
+      address.setMemory(position, len, (byte) 0);
+    }
+  }
+}

@@ -1,0 +1,194 @@
+package dev.ckpt.internal.image;
+
+import dev.ckpt.CheckpointException;
+import dev.ckpt.CorruptImageException;
+import dev.ckpt.NoSuchKeyException;
+import dev.ckpt.PartSink;
+import dev.ckpt.spi.BlobStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+
+/**
+ * The restore pipeline: groups the chunks to read into ranged reads of adjacent pack records,
+ * runs at most {@code parallelism} of them at once, and verifies every chunk before any of its
+ * bytes reaches a sink.
+ */
+final class ChunkFetcher {
+  /** Largest single ranged read; bounds memory at parallelism times this. */
+  static final int MAX_RANGE = 4 << 20;
+
+  private final BlobStore blobs;
+  private final Executor executor;
+  private final int parallelism;
+  private final PackFormat format;
+
+  ChunkFetcher(BlobStore blobs, Executor executor, int parallelism, PackFormat format) {
+    this.blobs = blobs;
+    this.executor = executor;
+    this.parallelism = parallelism;
+    this.format = format;
+  }
+
+  /** A chunk to read and the part offsets it must be written to. */
+  private record Want(int chunk, long[] positions) {}
+
+  /** Adjacent records of one pack read with one ranged request. */
+  private record Range(String pack, long start, long end, List<Want> wants) {}
+
+  void readPart(Manifest m, Manifest.Part part, PartSink sink) throws CheckpointException {
+    String where = "checkpoint " + m.job() + "@" + m.id() + " part " + part.name();
+    // Positions per chunk: a chunk repeated within a part is fetched once.
+    List<List<Long>> positions = new ArrayList<>();
+    for (int i = 0; i < m.chunks().size(); i++) {
+      positions.add(null);
+    }
+    long pos = 0;
+    try {
+      for (int e = 0; e < part.extentCount(); e++) {
+        int c = part.chunkIndex()[e];
+        if (c < 0) {
+          sink.zero(pos, part.zeroRun()[e]);
+          pos += part.zeroRun()[e];
+        } else {
+          if (positions.get(c) == null) {
+            positions.set(c, new ArrayList<>(1));
+          }
+          positions.get(c).add(pos);
+          pos += m.chunks().get(c).rawLength();
+        }
+      }
+    } catch (IOException e) {
+      throw new CheckpointException(where + ": writing to the restore target failed: " + e.getMessage(), e);
+    }
+    List<Want> wants = new ArrayList<>();
+    for (int c = 0; c < positions.size(); c++) {
+      List<Long> ps = positions.get(c);
+      if (ps != null) {
+        wants.add(new Want(c, ps.stream().mapToLong(Long::longValue).toArray()));
+      }
+    }
+    run(m, wants, where, (failure) -> { }, sink);
+  }
+
+  /** Reads and verifies every chunk of {@code m}; each damaged piece is reported, not thrown. */
+  int verifyAll(Manifest m, Consumer<String> problems) throws CheckpointException {
+    List<Want> wants = new ArrayList<>();
+    for (int c = 0; c < m.chunks().size(); c++) {
+      wants.add(new Want(c, new long[0]));
+    }
+    run(m, wants, "checkpoint " + m.job() + "@" + m.id(), problems, null);
+    return wants.size();
+  }
+
+  private void run(Manifest m, List<Want> wants, String where, Consumer<String> problems, PartSink sink)
+      throws CheckpointException {
+    List<Range> ranges = plan(m, wants);
+    Semaphore slots = new Semaphore(parallelism);
+    AtomicReference<CheckpointException> failure = new AtomicReference<>();
+    boolean collect = sink == null;
+    try {
+      for (Range r : ranges) {
+        slots.acquire();
+        if (failure.get() != null) {
+          slots.release();
+          break;
+        }
+        try {
+          executor.execute(() -> {
+            try {
+              fetch(m, r, where, sink);
+            } catch (CheckpointException e) {
+              if (collect) {
+                synchronized (problems) {
+                  problems.accept(e.getMessage());
+                }
+              } else if (!failure.compareAndSet(null, e)) {
+                failure.get().addSuppressed(e);
+              }
+            } catch (RuntimeException e) {
+              failure.compareAndSet(null, new CheckpointException(where + ": " + e, e));
+            } finally {
+              slots.release();
+            }
+          });
+        } catch (RejectedExecutionException e) {
+          slots.release();
+          throw new CheckpointException(where + ": executor rejected a read task (is it shut down?)", e);
+        }
+      }
+      slots.acquire(parallelism);
+      slots.release(parallelism);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CheckpointException(where + ": interrupted", e);
+    }
+    CheckpointException f = failure.get();
+    if (f != null) {
+      throw f;
+    }
+  }
+
+  private static List<Range> plan(Manifest m, List<Want> wants) {
+    wants.sort(Comparator.<Want, Integer>comparing(w -> m.chunks().get(w.chunk()).pack())
+        .thenComparingLong(w -> m.chunks().get(w.chunk()).offset()));
+    List<Range> ranges = new ArrayList<>();
+    Range cur = null;
+    for (Want w : wants) {
+      Manifest.Chunk c = m.chunks().get(w.chunk());
+      String pack = m.packs().get(c.pack());
+      long end = c.offset() + c.recordLength();
+      if (cur != null && cur.pack().equals(pack) && c.offset() == cur.end() && end - cur.start() <= MAX_RANGE) {
+        cur.wants().add(w);
+        cur = new Range(pack, cur.start(), end, cur.wants());
+        ranges.set(ranges.size() - 1, cur);
+      } else {
+        cur = new Range(pack, c.offset(), end, new ArrayList<>(List.of(w)));
+        ranges.add(cur);
+      }
+    }
+    return ranges;
+  }
+
+  private void fetch(Manifest m, Range r, String where, PartSink sink) throws CheckpointException {
+    String key = Layout.packKey(m.job(), r.pack());
+    int length = Math.toIntExact(r.end() - r.start());
+    byte[] data;
+    try (InputStream in = blobs.get(key, r.start(), length)) {
+      data = in.readNBytes(length);
+    } catch (NoSuchKeyException e) {
+      throw new CorruptImageException(where + ": pack " + key + " is missing", e);
+    } catch (IOException e) {
+      throw new CheckpointException(where + ": reading pack " + key + " failed: " + e.getMessage(), e);
+    }
+    if (data.length != length) {
+      throw new CorruptImageException(where + ": pack " + key + " is truncated: " + data.length + " of " + length
+          + " bytes at offset " + r.start());
+    }
+    MessageDigest digest = Hash256.newDigest();
+    byte[] raw = new byte[m.chunkSize()];
+    for (Want w : r.wants()) {
+      Manifest.Chunk c = m.chunks().get(w.chunk());
+      format.decode(data, (int) (c.offset() - r.start()), c.loc(m.packs()), c.hash(), digest, raw);
+      if (sink != null) {
+        for (long p : w.positions()) {
+          try {
+            sink.write(p, ByteBuffer.wrap(raw, 0, c.rawLength()));
+          } catch (IOException e) {
+            throw new CheckpointException(where + ": writing " + c.rawLength() + " bytes at offset " + p
+                + " to the restore target failed: " + e.getMessage(), e);
+          }
+        }
+      }
+    }
+  }
+}

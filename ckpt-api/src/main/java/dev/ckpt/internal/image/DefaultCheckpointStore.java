@@ -1,0 +1,354 @@
+package dev.ckpt.internal.image;
+
+import dev.ckpt.CheckpointException;
+import dev.ckpt.CheckpointInfo;
+import dev.ckpt.CheckpointNotFoundException;
+import dev.ckpt.CheckpointStore;
+import dev.ckpt.CommitConflictException;
+import dev.ckpt.Compression;
+import dev.ckpt.CorruptImageException;
+import dev.ckpt.GcResult;
+import dev.ckpt.ImageReader;
+import dev.ckpt.ImageWriter;
+import dev.ckpt.NoSuchKeyException;
+import dev.ckpt.Retention;
+import dev.ckpt.VerifyResult;
+import dev.ckpt.internal.StoreProviders;
+import dev.ckpt.spi.BlobInfo;
+import dev.ckpt.spi.BlobStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The one {@link CheckpointStore} implementation; public only for {@link CheckpointStore.Builder}. */
+public final class DefaultCheckpointStore implements CheckpointStore {
+  private static final Logger LOG = LoggerFactory.getLogger(DefaultCheckpointStore.class);
+
+  private final BlobStore blobs;
+  private final boolean ownsBlobs;
+  private final ExecutorService executor;
+  private final boolean ownsExecutor;
+  private final int parallelism;
+  private final Clock clock;
+  private final Compression compression;
+  private final int chunkSize;
+  private final int packSize;
+  private final Duration gcGrace;
+  private final PackFormat format = new PackFormat();
+  private final ChunkFetcher fetcher;
+  private final Map<String, JobIndex> indexes = new HashMap<>();
+
+  private DefaultCheckpointStore(BlobStore blobs, boolean ownsBlobs, ExecutorService executor, boolean ownsExecutor,
+      int parallelism, Clock clock, Compression compression, int chunkSize, int packSize, Duration gcGrace) {
+    this.blobs = blobs;
+    this.ownsBlobs = ownsBlobs;
+    this.executor = executor;
+    this.ownsExecutor = ownsExecutor;
+    this.parallelism = parallelism;
+    this.clock = clock;
+    this.compression = compression;
+    this.chunkSize = chunkSize;
+    this.packSize = packSize;
+    this.gcGrace = gcGrace;
+    this.fetcher = new ChunkFetcher(blobs, executor, parallelism, format);
+  }
+
+  public static CheckpointStore create(URI uri, BlobStore blobStore, ExecutorService executor, int parallelism,
+      Clock clock, Compression compression, int chunkSize, int packSize, Duration gcGrace, ClassLoader loader)
+      throws CheckpointException {
+    boolean ownsBlobs = blobStore == null;
+    BlobStore blobs = ownsBlobs
+        ? StoreProviders.open(uri, loader != null ? loader : Thread.currentThread().getContextClassLoader())
+        : blobStore;
+    boolean ownsExecutor = executor == null;
+    ExecutorService exec = ownsExecutor ? Executors.newFixedThreadPool(parallelism, namedThreads()) : executor;
+    return new DefaultCheckpointStore(blobs, ownsBlobs, exec, ownsExecutor, parallelism, clock, compression,
+        chunkSize, packSize, gcGrace);
+  }
+
+  private static ThreadFactory namedThreads() {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, "ckpt-io-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  @Override
+  public URI uri() {
+    return blobs.uri();
+  }
+
+  @Override
+  public BlobStore blobs() {
+    return blobs;
+  }
+
+  @Override
+  public List<String> jobs() throws CheckpointException {
+    TreeSet<String> jobs = new TreeSet<>();
+    for (BlobInfo b : blobs.list("")) {
+      String job = Layout.jobOfManifestKey(b.key());
+      if (job != null) {
+        jobs.add(job);
+      }
+    }
+    return List.copyOf(jobs);
+  }
+
+  private List<Long> manifestIds(String job) throws CheckpointException {
+    List<Long> ids = new ArrayList<>();
+    for (BlobInfo b : blobs.list(Layout.manifestPrefix(job))) {
+      OptionalLong id = Layout.manifestId(job, b.key());
+      if (id.isPresent()) {
+        ids.add(id.getAsLong());
+      }
+    }
+    ids.sort(null);
+    return ids;
+  }
+
+  Manifest readManifest(String job, long id) throws CheckpointException {
+    String key = Layout.manifestKey(job, id);
+    byte[] data;
+    try (InputStream in = blobs.get(key)) {
+      data = in.readAllBytes();
+    } catch (NoSuchKeyException e) {
+      throw new CheckpointNotFoundException("job " + job + " has no checkpoint " + id + " in " + blobs.uri());
+    } catch (IOException e) {
+      throw new CheckpointException("reading manifest " + key + " from " + blobs.uri() + " failed: " + e.getMessage(), e);
+    }
+    Manifest m = ManifestCodec.decode(key, data);
+    if (!m.job().equals(job) || m.id() != id) {
+      throw new CorruptImageException("manifest " + key + " claims to be " + m.job() + "@" + m.id());
+    }
+    return m;
+  }
+
+  private static CheckpointInfo info(Manifest m) {
+    Manifest.Stats s = m.stats();
+    return new CheckpointInfo(m.job(), m.id(), m.parentId(), m.created(), m.logicalBytes(), s.bytesScanned(),
+        s.newRawBytes(), s.newStoredBytes(), m.referencedBytes(), s.newChunks(), s.reusedChunks(),
+        Duration.ofNanos(s.durationNanos()), m.attributes());
+  }
+
+  @Override
+  public List<CheckpointInfo> checkpoints(String job) throws CheckpointException {
+    Layout.checkJob(job);
+    List<CheckpointInfo> out = new ArrayList<>();
+    for (long id : manifestIds(job)) {
+      out.add(info(readManifest(job, id)));
+    }
+    return out;
+  }
+
+  @Override
+  public Optional<CheckpointInfo> latest(String job) throws CheckpointException {
+    Layout.checkJob(job);
+    List<Long> ids = manifestIds(job);
+    return ids.isEmpty() ? Optional.empty() : Optional.of(info(readManifest(job, ids.get(ids.size() - 1))));
+  }
+
+  @Override
+  public ImageWriter newImage(String job) throws CheckpointException {
+    Layout.checkJob(job);
+    Map<Hash256, ChunkLoc> known = refreshIndex(job);
+    return new ImageWriterImpl(this, job, known, executor, parallelism, chunkSize, packSize, compression, format,
+        clock.instant());
+  }
+
+  /** Brings the job's chunk index up to date with the manifests now in the store. */
+  private Map<Hash256, ChunkLoc> refreshIndex(String job) throws CheckpointException {
+    synchronized (indexes) {
+      JobIndex index = indexes.computeIfAbsent(job, j -> new JobIndex());
+      Set<Long> present = new HashSet<>(manifestIds(job));
+      for (Long gone : new ArrayList<>(index.manifests())) {
+        if (!present.contains(gone)) {
+          index.remove(gone);
+        }
+      }
+      for (long id : present) {
+        if (!index.manifests().contains(id)) {
+          try {
+            index.add(readManifest(job, id));
+          } catch (CheckpointNotFoundException raced) {
+            // Deleted by retention since the listing: nothing to deduplicate against.
+          }
+        }
+      }
+      return index.snapshot();
+    }
+  }
+
+  /**
+   * Second phase of a write: every chunk is stored; check that reused packs still exist, pick the
+   * next number and create the manifest once.
+   */
+  CheckpointInfo commit(ImageWriterImpl writer, Manifest draft, Set<String> ownPacks, long storedSoFar)
+      throws CheckpointException {
+    String job = writer.job();
+    for (String pack : draft.packs()) {
+      if (!ownPacks.contains(pack) && blobs.stat(Layout.packKey(job, pack)).isEmpty()) {
+        throw new CheckpointException("checkpoint of job " + job + " reuses chunks of pack " + pack
+            + ", which was deleted meanwhile (concurrent gc); not committed, retry the checkpoint");
+      }
+    }
+    List<Long> ids = manifestIds(job);
+    long parent = ids.isEmpty() ? 0 : ids.get(ids.size() - 1);
+    long id = parent + 1;
+    Instant now = clock.instant();
+    Manifest.Stats d = draft.stats();
+    // The manifest's own size counts as stored; encode once to learn it, then with it.
+    Manifest m = withHeader(draft, id, parent, now, d, storedSoFar, writer.started());
+    byte[] bytes = ManifestCodec.encode(m);
+    m = withHeader(draft, id, parent, now, d, storedSoFar + bytes.length, writer.started());
+    bytes = ManifestCodec.encode(m);
+    String key = Layout.manifestKey(job, id);
+    if (!blobs.putIfAbsent(key, bytes)) {
+      throw new CommitConflictException("checkpoint " + job + "@" + id + " was committed by another writer first ("
+          + key + " exists); this checkpoint was not committed");
+    }
+    synchronized (indexes) {
+      indexes.computeIfAbsent(job, j -> new JobIndex()).add(m);
+    }
+    return info(m);
+  }
+
+  private static Manifest withHeader(Manifest draft, long id, long parent, Instant now, Manifest.Stats d, long stored,
+      Instant started) {
+    Manifest.Stats stats = new Manifest.Stats(d.bytesScanned(), d.newRawBytes(), stored, d.newChunks(),
+        d.reusedChunks(), ImageWriterImpl.between(started, now).toNanos());
+    return new Manifest(draft.job(), id, parent, now, draft.chunkSize(), draft.attributes(), draft.packs(),
+        draft.chunks(), draft.parts(), stats);
+  }
+
+  @Override
+  public ImageReader open(String job, long id) throws CheckpointException {
+    Layout.checkJob(job);
+    Manifest m = readManifest(job, id);
+    return new ImageReaderImpl(fetcher, m, info(m));
+  }
+
+  @Override
+  public ImageReader openLatest(String job) throws CheckpointException {
+    Layout.checkJob(job);
+    List<Long> ids = manifestIds(job);
+    if (ids.isEmpty()) {
+      throw new CheckpointNotFoundException("job " + job + " has no checkpoint in " + blobs.uri());
+    }
+    return open(job, ids.get(ids.size() - 1));
+  }
+
+  @Override
+  public VerifyResult verify(String job, long id) throws CheckpointException {
+    Layout.checkJob(job);
+    Manifest m = readManifest(job, id);
+    List<String> problems = new ArrayList<>();
+    int n = fetcher.verifyAll(m, problems::add);
+    return new VerifyResult(info(m), n, problems);
+  }
+
+  @Override
+  public GcResult retain(String job, Retention retention) throws CheckpointException {
+    Layout.checkJob(job);
+    List<CheckpointInfo> all = checkpoints(job);
+    Instant now = clock.instant();
+    List<Long> deleted = new ArrayList<>();
+    for (int i = 0; i < all.size(); i++) {
+      CheckpointInfo c = all.get(i);
+      int fromNewest = all.size() - 1 - i;
+      boolean keep = fromNewest < retention.keepLast()
+          || (!retention.keepWithin().isZero() && c.created().isAfter(now.minus(retention.keepWithin())));
+      if (!keep) {
+        blobs.delete(Layout.manifestKey(job, c.id()));
+        deleted.add(c.id());
+      }
+    }
+    GcResult swept = gc(job);
+    return new GcResult(deleted, swept.deletedPacks(), swept.bytesFreed(), swept.keptForGracePeriod());
+  }
+
+  @Override
+  public GcResult gc(String job) throws CheckpointException {
+    Layout.checkJob(job);
+    Set<Long> marked = new HashSet<>();
+    Set<String> referenced = new HashSet<>();
+    mark(job, marked, referenced);
+    List<BlobInfo> candidates = new ArrayList<>();
+    Instant cutoff = clock.instant().minus(gcGrace);
+    int young = 0;
+    for (BlobInfo b : blobs.list(Layout.packPrefix(job))) {
+      String pack = Layout.packName(job, b.key());
+      if (pack == null || referenced.contains(pack)) {
+        continue;
+      }
+      if (b.lastModified().isAfter(cutoff)) {
+        young++;
+      } else {
+        candidates.add(b);
+      }
+    }
+    if (candidates.isEmpty()) {
+      return new GcResult(List.of(), 0, 0, young);
+    }
+    // Checkpoints committed while we listed may reference candidates: mark again before sweeping.
+    mark(job, marked, referenced);
+    int deleted = 0;
+    long freed = 0;
+    for (BlobInfo b : candidates) {
+      if (!referenced.contains(Layout.packName(job, b.key())) && blobs.delete(b.key())) {
+        deleted++;
+        freed += b.size();
+      }
+    }
+    LOG.debug("gc of job {}: deleted {} packs, {} bytes", job, deleted, freed);
+    return new GcResult(List.of(), deleted, freed, young);
+  }
+
+  /** Adds the packs of every manifest not yet marked; any unreadable manifest stops GC. */
+  private void mark(String job, Set<Long> marked, Set<String> referenced) throws CheckpointException {
+    for (long id : manifestIds(job)) {
+      if (marked.add(id)) {
+        Manifest m;
+        try {
+          m = readManifest(job, id);
+        } catch (CheckpointNotFoundException raced) {
+          continue;
+        } catch (CheckpointException e) {
+          throw new CheckpointException("gc of job " + job + " stopped, nothing deleted: cannot tell what "
+              + job + "@" + id + " references: " + e.getMessage(), e);
+        }
+        referenced.addAll(m.packs());
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    if (ownsExecutor) {
+      executor.shutdownNow();
+    }
+    if (ownsBlobs) {
+      blobs.close();
+    }
+  }
+}

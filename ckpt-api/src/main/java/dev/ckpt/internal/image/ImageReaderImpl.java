@@ -1,0 +1,91 @@
+package dev.ckpt.internal.image;
+
+import dev.ckpt.CheckpointException;
+import dev.ckpt.CheckpointInfo;
+import dev.ckpt.CheckpointNotFoundException;
+import dev.ckpt.CorruptImageException;
+import dev.ckpt.ImageReader;
+import dev.ckpt.PartInfo;
+import dev.ckpt.PartSink;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Reads parts of one verified manifest through {@link ChunkFetcher}. */
+final class ImageReaderImpl implements ImageReader {
+  private final ChunkFetcher fetcher;
+  private final Manifest manifest;
+  private final CheckpointInfo info;
+  private final List<PartInfo> parts;
+
+  ImageReaderImpl(ChunkFetcher fetcher, Manifest manifest, CheckpointInfo info) {
+    this.fetcher = fetcher;
+    this.manifest = manifest;
+    this.info = info;
+    List<PartInfo> ps = new ArrayList<>();
+    for (Manifest.Part p : manifest.parts()) {
+      ps.add(new PartInfo(p.name(), p.size(), p.attributes()));
+    }
+    this.parts = List.copyOf(ps);
+  }
+
+  @Override
+  public CheckpointInfo info() {
+    return info;
+  }
+
+  @Override
+  public List<PartInfo> parts() {
+    return parts;
+  }
+
+  @Override
+  public Map<String, String> attributes() {
+    return manifest.attributes();
+  }
+
+  private Manifest.Part find(String name) throws CheckpointNotFoundException {
+    for (Manifest.Part p : manifest.parts()) {
+      if (p.name().equals(name)) {
+        return p;
+      }
+    }
+    throw new CheckpointNotFoundException("checkpoint " + info.ref() + " has no part '" + name + "'");
+  }
+
+  @Override
+  public void read(String name, PartSink sink) throws CheckpointException {
+    fetcher.readPart(manifest, find(name), sink);
+  }
+
+  @Override
+  public byte[] readBytes(String name) throws CheckpointException {
+    Manifest.Part p = find(name);
+    if (p.size() > Integer.MAX_VALUE - 16) {
+      throw new IllegalStateException("part " + name + " of " + info.ref() + " has " + p.size() + " bytes, too many for an array; use read()");
+    }
+    byte[] out = new byte[(int) p.size()];
+    fetcher.readPart(manifest, p, new PartSink() {
+      @Override
+      public void write(long position, ByteBuffer data) {
+        data.get(out, (int) position, data.remaining());
+      }
+
+      @Override
+      public void zero(long position, long length) {
+        // A fresh array is already zero.
+      }
+    });
+    return out;
+  }
+
+  @Override
+  public void close() {
+    // Nothing held open between reads.
+  }
+
+  static CorruptImageException corrupt(String message, Throwable cause) {
+    return new CorruptImageException(message, cause);
+  }
+}

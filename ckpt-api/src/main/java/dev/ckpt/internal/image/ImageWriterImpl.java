@@ -1,0 +1,520 @@
+package dev.ckpt.internal.image;
+
+import dev.ckpt.CheckpointException;
+import dev.ckpt.CheckpointInfo;
+import dev.ckpt.CommitConflictException;
+import dev.ckpt.Compression;
+import dev.ckpt.ImageWriter;
+import dev.ckpt.PartOutput;
+import dev.ckpt.StoreException;
+import java.io.ByteArrayInputStream;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The dump pipeline. The caller's thread copies part bytes into pooled chunk buffers; executor
+ * tasks detect zeros, hash, deduplicate, compress and append to packs, and the task that fills a
+ * pack uploads it. The fixed buffer pool is the back-pressure: memory stays bounded by
+ * {@code buffers * chunkSize + (parallelism + 1) * packSize} whatever the image size.
+ */
+final class ImageWriterImpl implements ImageWriter {
+  private static final Logger LOG = LoggerFactory.getLogger(ImageWriterImpl.class);
+
+  private final DefaultCheckpointStore store;
+  private final String job;
+  private final Map<Hash256, ChunkLoc> known;
+  private final Executor executor;
+  private final int chunkSize;
+  private final int packSize;
+  private final boolean compress;
+  private final PackFormat format;
+  private final Instant started;
+  private final byte[] zeros;
+
+  private final BlockingQueue<byte[]> buffers;
+  private final int bufferCount;
+  private final AtomicReference<Throwable> failure = new AtomicReference<>();
+  private final ConcurrentHashMap<Hash256, Boolean> claimed = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Hash256, ChunkLoc> written = new ConcurrentHashMap<>();
+  private final Set<String> uploadedPacks = ConcurrentHashMap.newKeySet();
+  private final LongAdder bytesScanned = new LongAdder();
+  private final LongAdder newRawBytes = new LongAdder();
+  private final LongAdder newStoredBytes = new LongAdder();
+  private final LongAdder newChunks = new LongAdder();
+  private final LongAdder reusedChunks = new LongAdder();
+
+  private final Object packLock = new Object();
+  private PackBuffer currentPack;
+  private final BlockingQueue<byte[]> packArrays;
+  private final int maxPackArrays;
+  private int createdPackArrays;
+
+  private final Map<String, String> attributes = new LinkedHashMap<>();
+  private final List<PartState> parts = new ArrayList<>();
+  private final Set<String> partNames = new HashSet<>();
+  private PartOutputImpl openPart;
+  private boolean finished;
+
+  /** One chunk-sized (or zero-run) piece of a part. {@code hash} stays null for zeros. */
+  private static final class Slot {
+    final long length;
+    volatile Hash256 hash;
+
+    Slot(long length) {
+      this.length = length;
+    }
+  }
+
+  private static final class PartState {
+    final String name;
+    final Map<String, String> attributes;
+    final List<Slot> slots = new ArrayList<>();
+    long size;
+
+    PartState(String name, Map<String, String> attributes) {
+      this.name = name;
+      this.attributes = attributes;
+    }
+  }
+
+  private static final class PackBuffer {
+    final String name = UUID.randomUUID().toString().replace("-", "");
+    final byte[] data;
+    int length;
+
+    PackBuffer(byte[] data) {
+      this.data = data;
+      ByteBuffer b = ByteBuffer.wrap(data);
+      PackFormat.writeHeader(b);
+      this.length = b.position();
+    }
+  }
+
+  ImageWriterImpl(DefaultCheckpointStore store, String job, Map<Hash256, ChunkLoc> known, Executor executor,
+      int parallelism, int chunkSize, int packSize, Compression compression, PackFormat format, Instant started) {
+    this.store = store;
+    this.job = job;
+    this.known = known;
+    this.executor = executor;
+    this.chunkSize = chunkSize;
+    this.packSize = packSize;
+    this.compress = compression == Compression.LZ4;
+    this.format = format;
+    this.started = started;
+    this.zeros = new byte[chunkSize];
+    this.bufferCount = 2 * parallelism + 1;
+    this.buffers = new ArrayBlockingQueue<>(bufferCount);
+    for (int i = 0; i < bufferCount; i++) {
+      buffers.add(new byte[chunkSize]);
+    }
+    this.maxPackArrays = parallelism + 1;
+    this.packArrays = new ArrayBlockingQueue<>(maxPackArrays);
+  }
+
+  @Override
+  public PartOutput part(String name, Map<String, String> attrs) throws CheckpointException {
+    checkOpen();
+    Objects.requireNonNull(attrs, "attributes");
+    if (name == null || !Layout.PART.matcher(name).matches()) {
+      throw new IllegalArgumentException("part name '" + name + "' must be 1 to 255 characters of [A-Za-z0-9._:/-]");
+    }
+    if (openPart != null) {
+      throw new IllegalStateException("part " + openPart.state.name + " is still open; close it before starting " + name);
+    }
+    if (!partNames.add(name)) {
+      throw new IllegalArgumentException("part " + name + " was already written to this image");
+    }
+    PartState state = new PartState(name, Map.copyOf(attrs));
+    parts.add(state);
+    openPart = new PartOutputImpl(state);
+    return openPart;
+  }
+
+  @Override
+  public ImageWriter attribute(String key, String value) {
+    checkOpen();
+    attributes.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+    return this;
+  }
+
+  private void checkOpen() {
+    if (finished) {
+      throw new IllegalStateException("image writer for job " + job + " is already committed or closed");
+    }
+  }
+
+  private void rethrowFailure() throws CheckpointException {
+    Throwable t = failure.get();
+    if (t == null) {
+      return;
+    }
+    if (t instanceof CheckpointException ce) {
+      throw new CheckpointException("checkpoint of job " + job + " failed: " + ce.getMessage(), ce);
+    }
+    throw new CheckpointException("checkpoint of job " + job + " failed: " + t, t);
+  }
+
+  private void fail(Throwable t) {
+    if (!failure.compareAndSet(null, t)) {
+      Throwable first = failure.get();
+      if (first != t) {
+        first.addSuppressed(t);
+      }
+    }
+  }
+
+  private byte[] takeBuffer() throws CheckpointException {
+    try {
+      return buffers.take();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CheckpointException("checkpoint of job " + job + " interrupted", e);
+    }
+  }
+
+  private void submit(Slot slot, byte[] buf, int length) {
+    try {
+      executor.execute(() -> process(slot, buf, length));
+    } catch (RejectedExecutionException e) {
+      buffers.add(buf);
+      fail(new CheckpointException("executor rejected a chunk task (is it shut down?)", e));
+    }
+  }
+
+  /** Runs on an executor thread: one chunk from buffer to pack. */
+  private void process(Slot slot, byte[] buf, int length) {
+    try {
+      if (failure.get() != null) {
+        return;
+      }
+      if (Arrays.mismatch(buf, 0, length, zeros, 0, length) < 0) {
+        return; // zero chunk: slot.hash stays null
+      }
+      bytesScanned.add(length);
+      MessageDigest digest = Hash256.newDigest();
+      Hash256 hash = Hash256.of(digest, buf, 0, length);
+      slot.hash = hash;
+      if (known.containsKey(hash) || claimed.putIfAbsent(hash, Boolean.TRUE) != null) {
+        reusedChunks.increment();
+        return;
+      }
+      byte[] record = new byte[format.maxRecordLength(length)];
+      int recordLength = format.encode(buf, length, hash, compress, record);
+      // The buffer goes back only when the chunk is in a pack: drain() counts on that.
+      append(hash, record, recordLength, length);
+      newChunks.increment();
+      newRawBytes.add(length);
+      newStoredBytes.add(recordLength);
+    } catch (Throwable t) {
+      fail(t);
+    } finally {
+      buffers.add(buf);
+    }
+  }
+
+  private void append(Hash256 hash, byte[] record, int recordLength, int rawLength) throws CheckpointException {
+    PackBuffer full = null;
+    synchronized (packLock) {
+      if (currentPack != null && currentPack.length + recordLength > packSize) {
+        full = currentPack;
+        currentPack = null;
+      }
+      if (currentPack == null) {
+        currentPack = new PackBuffer(takePackArray());
+      }
+      System.arraycopy(record, 0, currentPack.data, currentPack.length, recordLength);
+      written.put(hash, new ChunkLoc(currentPack.name, currentPack.length, recordLength, rawLength, record[0]));
+      currentPack.length += recordLength;
+    }
+    if (full != null) {
+      upload(full);
+    }
+  }
+
+  private byte[] takePackArray() throws CheckpointException {
+    byte[] a = packArrays.poll();
+    if (a != null) {
+      return a;
+    }
+    // Arrays are made lazily, up to one per uploader plus the one being filled, then recycled.
+    synchronized (packArrays) {
+      if (createdPackArrays < maxPackArrays) {
+        createdPackArrays++;
+        return new byte[packSize + format.maxRecordLength(chunkSize)];
+      }
+    }
+    try {
+      return packArrays.take();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CheckpointException("checkpoint of job " + job + " interrupted", e);
+    }
+  }
+
+  private void upload(PackBuffer pack) throws StoreException {
+    String key = Layout.packKey(job, pack.name);
+    try {
+      if (failure.get() == null) {
+        store.blobs().put(key, new ByteArrayInputStream(pack.data, 0, pack.length), pack.length);
+        uploadedPacks.add(pack.name);
+        newStoredBytes.add(PackFormat.HEADER_BYTES);
+      }
+    } finally {
+      packArrays.add(pack.data);
+    }
+  }
+
+  /** Waits until every chunk task has finished: they all hand their buffer back. */
+  private void drain() throws CheckpointException {
+    List<byte[]> held = new ArrayList<>(bufferCount);
+    try {
+      for (int i = 0; i < bufferCount; i++) {
+        held.add(buffers.take());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CheckpointException("checkpoint of job " + job + " interrupted while waiting for chunk tasks", e);
+    } finally {
+      buffers.addAll(held);
+    }
+  }
+
+  @Override
+  public CheckpointInfo commit() throws CheckpointException {
+    checkOpen();
+    if (openPart != null) {
+      throw new IllegalStateException("part " + openPart.state.name + " is still open; close it before commit");
+    }
+    finished = true;
+    boolean committed = false;
+    try {
+      drain();
+      rethrowFailure();
+      PackBuffer last;
+      synchronized (packLock) {
+        last = currentPack;
+        currentPack = null;
+      }
+      if (last != null) {
+        upload(last);
+      }
+      rethrowFailure();
+      Manifest draft = buildManifest();
+      CheckpointInfo info = store.commit(this, draft, uploadedPacks, newStoredBytes.sum());
+      committed = true;
+      LOG.debug("committed {}@{}: {} new chunks, {} reused", job, info.id(), info.newChunks(), info.reusedChunks());
+      return info;
+    } finally {
+      if (!committed) {
+        deleteUploaded();
+      }
+    }
+  }
+
+  /** The manifest without id, parent and creation time, which the store fills in at commit. */
+  private Manifest buildManifest() throws CheckpointException {
+    Map<Hash256, Integer> chunkIndex = new LinkedHashMap<>();
+    List<Manifest.Chunk> chunks = new ArrayList<>();
+    Map<String, Integer> packIndex = new LinkedHashMap<>();
+    List<String> packs = new ArrayList<>();
+    List<Manifest.Part> outParts = new ArrayList<>(parts.size());
+    for (PartState p : parts) {
+      int[] idx = new int[p.slots.size()];
+      long[] zero = new long[p.slots.size()];
+      int n = 0;
+      for (Slot s : p.slots) {
+        Hash256 h = s.hash;
+        if (h == null) {
+          if (n > 0 && idx[n - 1] < 0) {
+            zero[n - 1] += s.length;
+          } else {
+            idx[n] = -1;
+            zero[n] = s.length;
+            n++;
+          }
+          continue;
+        }
+        Integer ci = chunkIndex.get(h);
+        if (ci == null) {
+          ChunkLoc loc = written.get(h);
+          if (loc == null) {
+            loc = known.get(h);
+          }
+          if (loc == null) {
+            throw new IllegalStateException("chunk " + h + " of part " + p.name + " was neither written nor known");
+          }
+          Integer pi = packIndex.get(loc.pack());
+          if (pi == null) {
+            pi = packs.size();
+            packIndex.put(loc.pack(), pi);
+            packs.add(loc.pack());
+          }
+          ci = chunks.size();
+          chunkIndex.put(h, ci);
+          chunks.add(new Manifest.Chunk(h, pi, loc.offset(), loc.recordLength(), loc.rawLength(), loc.codec()));
+        }
+        idx[n++] = ci;
+      }
+      outParts.add(new Manifest.Part(p.name, p.attributes, p.size, Arrays.copyOf(idx, n), Arrays.copyOf(zero, n)));
+    }
+    Manifest.Stats stats = new Manifest.Stats(bytesScanned.sum(), newRawBytes.sum(), newStoredBytes.sum(),
+        (int) newChunks.sum(), (int) reusedChunks.sum(), 0);
+    return new Manifest(job, 0, 0, started, chunkSize, Map.copyOf(attributes), packs, chunks, outParts, stats);
+  }
+
+  Instant started() {
+    return started;
+  }
+
+  String job() {
+    return job;
+  }
+
+  @Override
+  public void close() {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    fail(new CheckpointException("image writer for job " + job + " was closed without commit"));
+    try {
+      drain();
+    } catch (CheckpointException e) {
+      LOG.warn("abort of job {}: {}", job, e.getMessage());
+    }
+    deleteUploaded();
+  }
+
+  private void deleteUploaded() {
+    for (String pack : uploadedPacks) {
+      try {
+        store.blobs().delete(Layout.packKey(job, pack));
+      } catch (StoreException e) {
+        // GC collects it later: an unreferenced pack is garbage, never damage.
+        LOG.warn("could not delete pack {} of aborted checkpoint of job {}: {}", pack, job, e.getMessage());
+      }
+    }
+    uploadedPacks.clear();
+  }
+
+  static Duration between(Instant a, Instant b) {
+    Duration d = Duration.between(a, b);
+    return d.isNegative() ? Duration.ZERO : d;
+  }
+
+  private final class PartOutputImpl implements PartOutput {
+    final PartState state;
+    private byte[] buf;
+    private int fill;
+    private boolean closed;
+
+    PartOutputImpl(PartState state) {
+      this.state = state;
+    }
+
+    private void check() throws CheckpointException {
+      if (closed) {
+        throw new IllegalStateException("part " + state.name + " is closed");
+      }
+      rethrowFailure();
+    }
+
+    @Override
+    public void write(ByteBuffer src) throws CheckpointException {
+      check();
+      while (src.hasRemaining()) {
+        if (buf == null) {
+          buf = takeBuffer();
+        }
+        int n = Math.min(src.remaining(), chunkSize - fill);
+        src.get(buf, fill, n);
+        fill += n;
+        state.size += n;
+        if (fill == chunkSize) {
+          flush();
+        }
+      }
+    }
+
+    @Override
+    public void writeZeros(long count) throws CheckpointException {
+      check();
+      if (count < 0) {
+        throw new IllegalArgumentException("negative zero count " + count);
+      }
+      if (fill > 0) {
+        int n = (int) Math.min(count, chunkSize - fill);
+        Arrays.fill(buf, fill, fill + n, (byte) 0);
+        fill += n;
+        state.size += n;
+        count -= n;
+        if (fill == chunkSize) {
+          flush();
+        }
+      }
+      long whole = count - count % chunkSize;
+      if (whole > 0) {
+        state.slots.add(new Slot(whole));
+        state.size += whole;
+        count -= whole;
+      }
+      if (count > 0) {
+        buf = takeBuffer();
+        Arrays.fill(buf, 0, (int) count, (byte) 0);
+        fill = (int) count;
+        state.size += count;
+      }
+    }
+
+    private void flush() {
+      Slot slot = new Slot(fill);
+      state.slots.add(slot);
+      byte[] b = buf;
+      int len = fill;
+      buf = null;
+      fill = 0;
+      submit(slot, b, len);
+    }
+
+    @Override
+    public long position() {
+      return state.size;
+    }
+
+    @Override
+    public void close() throws CheckpointException {
+      if (closed) {
+        return;
+      }
+      if (fill > 0) {
+        flush();
+      } else if (buf != null) {
+        buffers.add(buf);
+        buf = null;
+      }
+      closed = true;
+      openPart = null;
+      rethrowFailure();
+    }
+  }
+}

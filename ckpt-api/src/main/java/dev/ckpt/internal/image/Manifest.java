@@ -1,0 +1,56 @@
+package dev.ckpt.internal.image;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/** The decoded manifest of one checkpoint (docs/FORMAT.md, "Manifest"). */
+record Manifest(
+    String job,
+    long id,
+    long parentId,
+    Instant created,
+    int chunkSize,
+    Map<String, String> attributes,
+    List<String> packs,
+    List<Chunk> chunks,
+    List<Part> parts,
+    Stats stats) {
+
+  /** One distinct chunk the image references. */
+  record Chunk(Hash256 hash, int pack, long offset, int recordLength, int rawLength, byte codec) {
+    ChunkLoc loc(List<String> packs) {
+      return new ChunkLoc(packs.get(pack), offset, recordLength, rawLength, codec);
+    }
+  }
+
+  /**
+   * A named byte stream, as a sequence of extents that cover it in order. An extent is either a
+   * chunk (by index in {@link Manifest#chunks()}) or a run of zeros.
+   */
+  record Part(String name, Map<String, String> attributes, long size, int[] chunkIndex, long[] zeroRun) {
+    // chunkIndex[i] >= 0 names a chunk; chunkIndex[i] == -1 means zeroRun[i] zero bytes.
+    int extentCount() {
+      return chunkIndex.length;
+    }
+  }
+
+  record Stats(long bytesScanned, long newRawBytes, long newStoredBytes, int newChunks, int reusedChunks, long durationNanos) {}
+
+  /** Bytes of all chunk records the image references, whether written by it or reused. */
+  long referencedBytes() {
+    long n = 0;
+    for (Chunk c : chunks) {
+      n += c.recordLength();
+    }
+    return n;
+  }
+
+  long logicalBytes() {
+    long n = 0;
+    for (Part p : parts) {
+      n += p.size();
+    }
+    return n;
+  }
+}

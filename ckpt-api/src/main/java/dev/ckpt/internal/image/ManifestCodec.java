@@ -1,0 +1,242 @@
+package dev.ckpt.internal.image;
+
+import dev.ckpt.CorruptImageException;
+import dev.ckpt.UnsupportedFormatException;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Writes and reads manifests, format version 1 (docs/FORMAT.md). Big-endian; strings are a u16
+ * length and UTF-8 bytes; the last 32 bytes are the SHA-256 of everything before them.
+ */
+final class ManifestCodec {
+  static final byte[] MAGIC = {'C', 'K', 'M', 'F'};
+  static final int VERSION = 1;
+  private static final Pattern PACK_NAME = Pattern.compile("[0-9a-f]{32}");
+  private static final int MAX_STRING = 4096;
+
+  private ManifestCodec() {}
+
+  static byte[] encode(Manifest m) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(4096 + m.chunks().size() * 53);
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      out.write(MAGIC);
+      out.writeShort(VERSION);
+      out.writeShort(0);
+      writeString(out, m.job());
+      out.writeLong(m.id());
+      out.writeLong(m.parentId());
+      out.writeLong(m.created().toEpochMilli());
+      out.writeInt(m.chunkSize());
+      writeMap(out, m.attributes());
+      out.writeInt(m.packs().size());
+      for (String p : m.packs()) {
+        writeString(out, p);
+      }
+      out.writeInt(m.chunks().size());
+      ByteBuffer hash = ByteBuffer.allocate(Hash256.BYTES);
+      for (Manifest.Chunk c : m.chunks()) {
+        hash.clear();
+        c.hash().write(hash);
+        out.write(hash.array());
+        out.writeInt(c.pack());
+        out.writeLong(c.offset());
+        out.writeInt(c.recordLength());
+        out.writeInt(c.rawLength());
+        out.writeByte(c.codec());
+      }
+      out.writeInt(m.parts().size());
+      for (Manifest.Part p : m.parts()) {
+        writeString(out, p.name());
+        writeMap(out, p.attributes());
+        out.writeLong(p.size());
+        out.writeInt(p.extentCount());
+        for (int i = 0; i < p.extentCount(); i++) {
+          if (p.chunkIndex()[i] >= 0) {
+            out.writeByte(1);
+            out.writeInt(p.chunkIndex()[i]);
+          } else {
+            out.writeByte(0);
+            out.writeLong(p.zeroRun()[i]);
+          }
+        }
+      }
+      Manifest.Stats s = m.stats();
+      out.writeLong(s.bytesScanned());
+      out.writeLong(s.newRawBytes());
+      out.writeLong(s.newStoredBytes());
+      out.writeInt(s.newChunks());
+      out.writeInt(s.reusedChunks());
+      out.writeLong(s.durationNanos());
+      out.flush();
+      MessageDigest digest = Hash256.newDigest();
+      digest.update(bytes.toByteArray());
+      out.write(digest.digest());
+    } catch (IOException e) {
+      throw new UncheckedIOException("writing to memory cannot fail", e);
+    }
+    return bytes.toByteArray();
+  }
+
+  /**
+   * Decodes and fully validates a manifest read from {@code key}. The version is checked before
+   * the checksum so that a newer format is reported as such, not as damage.
+   */
+  static Manifest decode(String key, byte[] data) throws CorruptImageException, UnsupportedFormatException {
+    if (data.length < 8 + Hash256.BYTES) {
+      throw new CorruptImageException("manifest " + key + " is truncated: " + data.length + " bytes");
+    }
+    if (!Arrays.equals(data, 0, 4, MAGIC, 0, 4)) {
+      throw new CorruptImageException("manifest " + key + " does not start with the CKMF magic");
+    }
+    int version = ((data[4] & 0xff) << 8) | (data[5] & 0xff);
+    if (version != VERSION) {
+      throw new UnsupportedFormatException("manifest " + key + " has format version " + version
+          + "; this ckpt reads version " + VERSION + " only");
+    }
+    MessageDigest digest = Hash256.newDigest();
+    digest.update(data, 0, data.length - Hash256.BYTES);
+    if (!Arrays.equals(digest.digest(), 0, Hash256.BYTES, data, data.length - Hash256.BYTES, data.length)) {
+      throw new CorruptImageException("manifest " + key + " fails its SHA-256 checksum (truncated or damaged)");
+    }
+    ByteBuffer in = ByteBuffer.wrap(data, 8, data.length - 8 - Hash256.BYTES);
+    try {
+      return decodeBody(key, in);
+    } catch (BufferUnderflowException | IllegalArgumentException e) {
+      throw new CorruptImageException("manifest " + key + " is malformed: " + e, e);
+    }
+  }
+
+  private static Manifest decodeBody(String key, ByteBuffer in) throws CorruptImageException {
+    String job = readString(in);
+    long id = in.getLong();
+    long parent = in.getLong();
+    Instant created = Instant.ofEpochMilli(in.getLong());
+    int chunkSize = in.getInt();
+    Map<String, String> attrs = readMap(in);
+    int packCount = count(in, 1);
+    List<String> packs = new ArrayList<>(packCount);
+    for (int i = 0; i < packCount; i++) {
+      String p = readString(in);
+      if (!PACK_NAME.matcher(p).matches()) {
+        throw new CorruptImageException("manifest " + key + " names an invalid pack '" + p + "'");
+      }
+      packs.add(p);
+    }
+    int chunkCount = count(in, 53);
+    List<Manifest.Chunk> chunks = new ArrayList<>(chunkCount);
+    for (int i = 0; i < chunkCount; i++) {
+      Hash256 h = Hash256.read(in);
+      int pack = in.getInt();
+      long off = in.getLong();
+      int recLen = in.getInt();
+      int rawLen = in.getInt();
+      byte codec = in.get();
+      if (pack < 0 || pack >= packCount || off < PackFormat.HEADER_BYTES || rawLen <= 0 || rawLen > chunkSize
+          || recLen < PackFormat.RECORD_HEADER_BYTES || (codec != PackFormat.CODEC_RAW && codec != PackFormat.CODEC_LZ4)) {
+        throw new CorruptImageException("manifest " + key + ": chunk entry " + i + " is out of range");
+      }
+      chunks.add(new Manifest.Chunk(h, pack, off, recLen, rawLen, codec));
+    }
+    int partCount = count(in, 16);
+    List<Manifest.Part> parts = new ArrayList<>(partCount);
+    for (int i = 0; i < partCount; i++) {
+      String name = readString(in);
+      Map<String, String> pattrs = readMap(in);
+      long size = in.getLong();
+      int n = count(in, 5);
+      int[] idx = new int[n];
+      long[] zero = new long[n];
+      long covered = 0;
+      for (int e = 0; e < n; e++) {
+        byte kind = in.get();
+        if (kind == 1) {
+          int c = in.getInt();
+          if (c < 0 || c >= chunkCount) {
+            throw new CorruptImageException("manifest " + key + ": part " + name + " references chunk " + c + " of " + chunkCount);
+          }
+          idx[e] = c;
+          covered += chunks.get(c).rawLength();
+        } else if (kind == 0) {
+          idx[e] = -1;
+          zero[e] = in.getLong();
+          if (zero[e] <= 0) {
+            throw new CorruptImageException("manifest " + key + ": part " + name + " has an empty zero run");
+          }
+          covered += zero[e];
+        } else {
+          throw new CorruptImageException("manifest " + key + ": part " + name + " has extent kind " + kind);
+        }
+      }
+      if (covered != size) {
+        throw new CorruptImageException("manifest " + key + ": part " + name + " extents cover " + covered + " bytes, size says " + size);
+      }
+      parts.add(new Manifest.Part(name, pattrs, size, idx, zero));
+    }
+    Manifest.Stats stats = new Manifest.Stats(in.getLong(), in.getLong(), in.getLong(), in.getInt(), in.getInt(), in.getLong());
+    if (in.hasRemaining()) {
+      throw new CorruptImageException("manifest " + key + " has " + in.remaining() + " trailing bytes");
+    }
+    return new Manifest(job, id, parent, created, chunkSize, attrs, Collections.unmodifiableList(packs),
+        Collections.unmodifiableList(chunks), Collections.unmodifiableList(parts), stats);
+  }
+
+  /** Reads an element count and rejects one the remaining bytes cannot hold. */
+  private static int count(ByteBuffer in, int minElementBytes) {
+    int n = in.getInt();
+    if (n < 0 || (long) n * minElementBytes > in.remaining()) {
+      throw new IllegalArgumentException("element count " + n + " exceeds the remaining " + in.remaining() + " bytes");
+    }
+    return n;
+  }
+
+  private static void writeString(DataOutputStream out, String s) throws IOException {
+    byte[] b = s.getBytes(StandardCharsets.UTF_8);
+    if (b.length > MAX_STRING) {
+      throw new IllegalArgumentException("string longer than " + MAX_STRING + " bytes: " + s.substring(0, 40) + "...");
+    }
+    out.writeShort(b.length);
+    out.write(b);
+  }
+
+  private static String readString(ByteBuffer in) {
+    int n = in.getShort() & 0xffff;
+    if (n > MAX_STRING) {
+      throw new IllegalArgumentException("string length " + n);
+    }
+    byte[] b = new byte[n];
+    in.get(b);
+    return new String(b, StandardCharsets.UTF_8);
+  }
+
+  private static void writeMap(DataOutputStream out, Map<String, String> map) throws IOException {
+    out.writeInt(map.size());
+    for (Map.Entry<String, String> e : map.entrySet()) {
+      writeString(out, e.getKey());
+      writeString(out, e.getValue());
+    }
+  }
+
+  private static Map<String, String> readMap(ByteBuffer in) {
+    int n = count(in, 4);
+    Map<String, String> m = new LinkedHashMap<>();
+    for (int i = 0; i < n; i++) {
+      m.put(readString(in), readString(in));
+    }
+    return Collections.unmodifiableMap(m);
+  }
+}

@@ -1,0 +1,107 @@
+package dev.ckpt.internal.image;
+
+import dev.ckpt.CorruptImageException;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import net.jpountz.lz4.LZ4Compressor;
+import net.jpountz.lz4.LZ4Exception;
+import net.jpountz.lz4.LZ4Factory;
+import net.jpountz.lz4.LZ4SafeDecompressor;
+
+/**
+ * Pack files and the chunk records inside them (docs/FORMAT.md, "Packs"). Stateless apart from
+ * the LZ4 codec instances, which are thread-safe.
+ */
+final class PackFormat {
+  static final byte[] MAGIC = {'C', 'K', 'P', 'K'};
+  static final short VERSION = 1;
+  static final int HEADER_BYTES = 8;
+  /** codec(1) reserved(3) rawLength(4) payloadLength(4) sha256(32). */
+  static final int RECORD_HEADER_BYTES = 44;
+  static final byte CODEC_RAW = 0;
+  static final byte CODEC_LZ4 = 1;
+
+  private final LZ4Compressor compressor;
+  private final LZ4SafeDecompressor decompressor;
+
+  PackFormat() {
+    LZ4Factory factory = LZ4Factory.fastestInstance();
+    this.compressor = factory.fastCompressor();
+    this.decompressor = factory.safeDecompressor();
+  }
+
+  static void writeHeader(ByteBuffer out) {
+    out.put(MAGIC).putShort(VERSION).putShort((short) 0);
+  }
+
+  int maxRecordLength(int rawLength) {
+    return RECORD_HEADER_BYTES + Math.max(rawLength, compressor.maxCompressedLength(rawLength));
+  }
+
+  /**
+   * Encodes one chunk record into {@code out} starting at offset 0 and returns its length. Falls
+   * back to raw storage when compression does not shrink the chunk.
+   */
+  int encode(byte[] raw, int rawLength, Hash256 hash, boolean compress, byte[] out) {
+    int payload;
+    byte codec;
+    if (compress) {
+      payload = compressor.compress(raw, 0, rawLength, out, RECORD_HEADER_BYTES, out.length - RECORD_HEADER_BYTES);
+      codec = CODEC_LZ4;
+      if (payload >= rawLength) {
+        codec = CODEC_RAW;
+      }
+    } else {
+      codec = CODEC_RAW;
+      payload = rawLength;
+    }
+    if (codec == CODEC_RAW) {
+      payload = rawLength;
+      System.arraycopy(raw, 0, out, RECORD_HEADER_BYTES, rawLength);
+    }
+    ByteBuffer h = ByteBuffer.wrap(out, 0, RECORD_HEADER_BYTES);
+    h.put(codec).put((byte) 0).put((byte) 0).put((byte) 0).putInt(rawLength).putInt(payload);
+    hash.write(h);
+    return RECORD_HEADER_BYTES + payload;
+  }
+
+  /**
+   * Decodes and verifies the record at {@code rec[off..off+loc.recordLength)} into {@code raw}.
+   * Every mismatch with what the manifest promised is a {@link CorruptImageException} naming the
+   * chunk and pack.
+   */
+  void decode(byte[] rec, int off, ChunkLoc loc, Hash256 expected, MessageDigest digest, byte[] raw)
+      throws CorruptImageException {
+    String where = "chunk " + expected + " in pack " + loc.pack() + " at offset " + loc.offset();
+    ByteBuffer h = ByteBuffer.wrap(rec, off, RECORD_HEADER_BYTES);
+    byte codec = h.get();
+    h.position(h.position() + 3);
+    int rawLength = h.getInt();
+    int payload = h.getInt();
+    Hash256 recorded = Hash256.read(h);
+    if (codec != loc.codec() || rawLength != loc.rawLength() || payload != loc.recordLength() - RECORD_HEADER_BYTES
+        || !recorded.equals(expected)) {
+      throw new CorruptImageException(where + ": record header does not match the manifest (codec " + codec
+          + ", raw length " + rawLength + ", payload " + payload + ")");
+    }
+    int start = off + RECORD_HEADER_BYTES;
+    if (codec == CODEC_RAW) {
+      System.arraycopy(rec, start, raw, 0, rawLength);
+    } else if (codec == CODEC_LZ4) {
+      int n;
+      try {
+        n = decompressor.decompress(rec, start, payload, raw, 0, rawLength);
+      } catch (LZ4Exception e) {
+        throw new CorruptImageException(where + ": LZ4 data is damaged", e);
+      }
+      if (n != rawLength) {
+        throw new CorruptImageException(where + ": decompressed to " + n + " bytes, expected " + rawLength);
+      }
+    } else {
+      throw new CorruptImageException(where + ": unknown codec " + codec);
+    }
+    if (!Hash256.of(digest, raw, 0, rawLength).equals(expected)) {
+      throw new CorruptImageException(where + ": content does not match its SHA-256");
+    }
+  }
+}

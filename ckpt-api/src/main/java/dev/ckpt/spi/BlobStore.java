@@ -1,0 +1,83 @@
+package dev.ckpt.spi;
+
+import dev.ckpt.NoSuchKeyException;
+import dev.ckpt.StoreException;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.net.URI;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A flat blob store: the whole contract a storage backend has to meet. All format logic
+ * (chunking, hashing, compression, manifests, garbage collection) lives above it, so a backend
+ * stays a thin adapter.
+ *
+ * <p>Keys are validated with {@link BlobKeys#check(String)}: slash-separated segments of
+ * {@code [A-Za-z0-9._-]}, none empty and none starting with a dot. Backends may therefore use
+ * dot-names for their own temporary files and must leave them out of {@link #list(String)}.
+ *
+ * <p>Guarantees every implementation gives (and the TCK checks):
+ * <ul>
+ *   <li>{@link #put} and {@link #putIfAbsent} are atomic: a reader sees the whole blob or no
+ *       blob, never a prefix, even if the writer crashes midway;</li>
+ *   <li>a blob is durable when the call returns;</li>
+ *   <li>{@link #putIfAbsent} succeeds for exactly one of any number of concurrent callers;</li>
+ *   <li>a blob is listed by {@link #list} once a put of it has returned.</li>
+ * </ul>
+ *
+ * <p>Non-goals: renames, appends, directories, metadata beyond size and modification time.
+ * Implementations are safe for use by several threads at once.
+ */
+public interface BlobStore extends AutoCloseable {
+
+  /** Where this store lives, as given to its {@link StoreProvider}. */
+  URI uri();
+
+  /**
+   * Stores {@code size} bytes read from {@code data} under {@code key}, replacing any blob there.
+   * Fails, leaving any previous blob intact, if the stream ends before {@code size} bytes.
+   */
+  void put(String key, InputStream data, long size) throws StoreException;
+
+  /** Convenience for small blobs. */
+  default void put(String key, byte[] data) throws StoreException {
+    put(key, new ByteArrayInputStream(data), data.length);
+  }
+
+  /**
+   * Creates {@code key} with {@code data} only if no blob exists under it. This is the commit
+   * primitive: of several concurrent callers exactly one gets {@code true}.
+   *
+   * @return {@code true} if this call created the blob, {@code false} if one already existed
+   */
+  boolean putIfAbsent(String key, byte[] data) throws StoreException;
+
+  /** Opens the whole blob. The caller closes the stream. */
+  InputStream get(String key) throws StoreException;
+
+  /**
+   * Opens {@code length} bytes of the blob starting at {@code offset}, or fewer if the blob ends
+   * first. An {@code offset} beyond the blob's size is an error.
+   *
+   * @throws NoSuchKeyException if there is no blob under {@code key}
+   */
+  InputStream get(String key, long offset, long length) throws StoreException;
+
+  /** Every blob whose key starts with {@code prefix}, sorted by key. */
+  List<BlobInfo> list(String prefix) throws StoreException;
+
+  /**
+   * Deletes a blob. Deleting a missing key is not an error.
+   *
+   * @return whether a blob was there
+   */
+  boolean delete(String key) throws StoreException;
+
+  /** Size and modification time of a blob, or empty if there is none. */
+  Optional<BlobInfo> stat(String key) throws StoreException;
+
+  /** Releases connections and threads; a closed store must not be used. */
+  @Override
+  void close();
+}

@@ -1,0 +1,64 @@
+package dev.ckpt.store.local;
+
+import dev.ckpt.StoreConfigurationException;
+import dev.ckpt.spi.BlobStore;
+import dev.ckpt.spi.StoreProvider;
+import dev.ckpt.store.local.internal.LocalBlobStore;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.attribute.PosixFilePermissions;
+
+/**
+ * Opens stores on a local directory: {@code file:///var/lib/ckpt}. The directory must exist,
+ * unless the URI says {@code ?create=true}. Blobs are files (mode 0600) under directories
+ * (mode 0700), published by write, fsync, rename and directory fsync.
+ */
+public final class LocalStoreProvider implements StoreProvider {
+
+  @Override
+  public String scheme() {
+    return "file";
+  }
+
+  @Override
+  public BlobStore open(URI uri) throws StoreConfigurationException {
+    if (uri.getAuthority() != null && !uri.getAuthority().isEmpty() && !"localhost".equals(uri.getAuthority())) {
+      throw new StoreConfigurationException("store URI '" + uri + "' names host '" + uri.getAuthority()
+          + "'; a file: store is local: use file:///absolute/path");
+    }
+    String path = uri.getPath();
+    if (path == null || path.isEmpty() || !path.startsWith("/")) {
+      throw new StoreConfigurationException("store URI '" + uri + "' has no absolute path; use file:///absolute/path");
+    }
+    boolean create = false;
+    String query = uri.getQuery();
+    if (query != null) {
+      for (String kv : query.split("&")) {
+        if (kv.equals("create=true")) {
+          create = true;
+        } else if (!kv.equals("create=false") && !kv.isEmpty()) {
+          throw new StoreConfigurationException("store URI '" + uri + "' has unknown option '" + kv + "'; known: create=true|false");
+        }
+      }
+    }
+    Path root = Paths.get(path);
+    if (!Files.exists(root)) {
+      if (!create) {
+        throw new StoreConfigurationException("store " + uri + ": directory " + root
+            + " does not exist; create it, or add ?create=true to the URI");
+      }
+      try {
+        Files.createDirectories(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      } catch (IOException e) {
+        throw new StoreConfigurationException("store " + uri + ": cannot create directory " + root + ": " + e, e);
+      }
+    }
+    if (!Files.isDirectory(root)) {
+      throw new StoreConfigurationException("store " + uri + ": " + root + " is not a directory");
+    }
+    return new LocalBlobStore(uri, root);
+  }
+}

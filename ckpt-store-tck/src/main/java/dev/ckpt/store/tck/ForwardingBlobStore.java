@@ -1,0 +1,64 @@
+package dev.ckpt.store.tck;
+
+import dev.ckpt.StoreException;
+import dev.ckpt.spi.BlobInfo;
+import dev.ckpt.spi.BlobStore;
+import java.io.InputStream;
+import java.net.URI;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/** Passes every call to a delegate; extend it to decorate a store (faults, metrics, latency). */
+public class ForwardingBlobStore implements BlobStore {
+  protected final BlobStore delegate;
+
+  public ForwardingBlobStore(BlobStore delegate) {
+    this.delegate = Objects.requireNonNull(delegate, "delegate");
+  }
+
+  @Override
+  public URI uri() {
+    return delegate.uri();
+  }
+
+  @Override
+  public void put(String key, InputStream data, long size) throws StoreException {
+    delegate.put(key, data, size);
+  }
+
+  @Override
+  public boolean putIfAbsent(String key, byte[] data) throws StoreException {
+    return delegate.putIfAbsent(key, data);
+  }
+
+  @Override
+  public InputStream get(String key) throws StoreException {
+    return delegate.get(key);
+  }
+
+  @Override
+  public InputStream get(String key, long offset, long length) throws StoreException {
+    return delegate.get(key, offset, length);
+  }
+
+  @Override
+  public List<BlobInfo> list(String prefix) throws StoreException {
+    return delegate.list(prefix);
+  }
+
+  @Override
+  public boolean delete(String key) throws StoreException {
+    return delegate.delete(key);
+  }
+
+  @Override
+  public Optional<BlobInfo> stat(String key) throws StoreException {
+    return delegate.stat(key);
+  }
+
+  @Override
+  public void close() {
+    delegate.close();
+  }
+}
