@@ -192,6 +192,9 @@ public final class DefaultCheckpointStore implements CheckpointStore {
             index.add(readManifest(job, id));
           } catch (CheckpointNotFoundException raced) {
             // Deleted by retention since the listing: nothing to deduplicate against.
+          } catch (CheckpointException damaged) {
+            // A damaged manifest must not stop new checkpoints; they just don't reuse its chunks.
+            LOG.warn("not deduplicating against {}@{}: {}", job, id, damaged.getMessage());
           }
         }
       }

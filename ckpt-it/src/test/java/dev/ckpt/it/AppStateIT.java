@@ -1,0 +1,269 @@
+package dev.ckpt.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.jna.Memory;
+import dev.ckpt.CheckpointException;
+import dev.ckpt.CheckpointHook;
+import dev.ckpt.CheckpointInfo;
+import dev.ckpt.CheckpointNotFoundException;
+import dev.ckpt.Checkpointable;
+import dev.ckpt.Checkpointer;
+import dev.ckpt.Retention;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AppStateIT {
+  @TempDir
+  Path dir;
+
+  /** A Kryo-friendly state class with a no-arg constructor. */
+  static final class Model {
+    String name;
+    long step;
+    double[] weights;
+    HashMap<String, Long> counters = new HashMap<>();
+  }
+
+  static final class ModelHolder implements Checkpointable<Model> {
+    Model model = new Model();
+    final List<String> events;
+
+    ModelHolder(List<String> events) {
+      this.events = events;
+    }
+
+    @Override
+    public Model captureState() {
+      return model;
+    }
+
+    @Override
+    public void restoreState(Model state) {
+      model = state;
+    }
+
+    @Override
+    public void beforeCheckpoint() {
+      events.add("model.before");
+    }
+
+    @Override
+    public void afterCheckpoint(boolean committed) {
+      events.add("model.after:" + committed);
+    }
+
+    @Override
+    public void afterRestore(CheckpointInfo restored) {
+      events.add("model.restored:" + restored.id());
+    }
+  }
+
+  private URI store() {
+    return URI.create(dir.toUri() + "store?create=true");
+  }
+
+  private Checkpointer.Builder builder(ModelHolder holder, ByteBuffer buffer, Memory native0, List<String> events) {
+    return Checkpointer.builder()
+        .store(store())
+        .job("sim")
+        .register("model", holder)
+        .registerSegment("grid", buffer)
+        .registerSegment("native", native0, native0.size())
+        .kryoClasses(Model.class, double[].class, HashMap.class)
+        .hook(new CheckpointHook() {
+          @Override
+          public void beforeCheckpoint() {
+            events.add("hook.before");
+          }
+
+          @Override
+          public void afterCheckpoint(boolean committed) {
+            events.add("hook.after:" + committed);
+          }
+        });
+  }
+
+  @Test
+  void checkpoint_thenRestoreIntoFreshState_givesBackObjectsAndSegments() throws Exception {
+    List<String> events = new ArrayList<>();
+    ModelHolder holder = new ModelHolder(events);
+    holder.model.name = "heat-equation";
+    holder.model.step = 42;
+    holder.model.weights = new Random(1).doubles(1000).toArray();
+    holder.model.counters.put("iterations", 7L);
+    ByteBuffer grid = ByteBuffer.allocateDirect(3 << 20);
+    byte[] gridBytes = new byte[grid.capacity()];
+    new Random(2).nextBytes(gridBytes);
+    grid.put(gridBytes).position(17); // position must not matter
+    Memory nat = new Memory(1 << 20);
+    nat.clear();
+    nat.setString(4096, "native text");
+
+    CheckpointInfo info;
+    try (Checkpointer ckpt = builder(holder, grid, nat, events).build()) {
+      info = ckpt.checkpoint();
+    }
+    assertEquals(1, info.id());
+    assertEquals(List.of("model.before", "hook.before", "hook.after:true", "model.after:true"), events);
+
+    List<String> events2 = new ArrayList<>();
+    ModelHolder fresh = new ModelHolder(events2);
+    ByteBuffer grid2 = ByteBuffer.allocateDirect(3 << 20);
+    Memory nat2 = new Memory(1 << 20);
+    nat2.setMemory(0, nat2.size(), (byte) 0x55); // old content must be cleared where the image has zeros
+    try (Checkpointer ckpt = builder(fresh, grid2, nat2, events2).build()) {
+      CheckpointInfo restored = ckpt.restoreLatest();
+      assertEquals(info.id(), restored.id());
+    }
+    assertEquals("heat-equation", fresh.model.name);
+    assertEquals(42, fresh.model.step);
+    assertArrayEquals(holder.model.weights, fresh.model.weights);
+    assertEquals(7L, fresh.model.counters.get("iterations"));
+    byte[] back = new byte[grid2.capacity()];
+    grid2.get(0, back);
+    assertArrayEquals(gridBytes, back);
+    assertArrayEquals(nat.getByteArray(0, (int) nat.size()), nat2.getByteArray(0, (int) nat2.size()));
+    assertEquals(List.of("model.restored:1"), events2);
+  }
+
+  @Test
+  void secondCheckpoint_afterSmallChange_storesOnlyTheChange() throws Exception {
+    ByteBuffer grid = ByteBuffer.allocateDirect(32 << 20);
+    byte[] data = new byte[grid.capacity()];
+    new Random(3).nextBytes(data);
+    grid.put(0, data);
+    try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("inc").registerSegment("grid", grid).build()) {
+      CheckpointInfo first = ckpt.checkpoint();
+      byte[] change = new byte[256 << 10];
+      new Random(4).nextBytes(change);
+      grid.put(8 << 20, change); // 0.8% of the bytes, in one place
+      CheckpointInfo second = ckpt.checkpoint();
+      assertEquals(first.id(), second.parentId());
+      assertTrue(second.newStoredBytes() < first.newStoredBytes() * 0.03,
+          "second stored " + second.newStoredBytes() + " of first " + first.newStoredBytes());
+      assertTrue(second.dedupRatio() > 0.95, "dedup ratio " + second.dedupRatio());
+    }
+  }
+
+  @Test
+  void zeroSegments_areNotStored() throws Exception {
+    ByteBuffer zeros = ByteBuffer.allocateDirect(64 << 20);
+    try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("zero").registerSegment("z", zeros).build()) {
+      CheckpointInfo info = ckpt.checkpoint();
+      assertEquals(64 << 20, info.logicalBytes());
+      assertEquals(0, info.newChunks());
+      assertTrue(info.newStoredBytes() < 4096, "stored " + info.newStoredBytes());
+    }
+  }
+
+  @Test
+  void retention_keepsExactlyTheLastN_andRestoreStillWorks() throws Exception {
+    ByteBuffer grid = ByteBuffer.allocateDirect(1 << 20);
+    try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("ret").registerSegment("g", grid)
+        .retention(Retention.keepLast(3)).build()) {
+      for (int i = 0; i < 7; i++) {
+        byte[] b = new byte[grid.capacity()];
+        new Random(i).nextBytes(b);
+        grid.put(0, b);
+        ckpt.checkpoint();
+      }
+      List<CheckpointInfo> left = ckpt.store().checkpoints("ret");
+      assertEquals(List.of(5L, 6L, 7L), left.stream().map(CheckpointInfo::id).toList());
+      byte[] expected = new byte[grid.capacity()];
+      new Random(6).nextBytes(expected);
+      grid.put(0, new byte[grid.capacity()]);
+      ckpt.restoreLatest();
+      byte[] actual = new byte[grid.capacity()];
+      grid.get(0, actual);
+      assertArrayEquals(expected, actual);
+      assertTrue(ckpt.store().verify("ret", 5).ok());
+    }
+  }
+
+  @Test
+  void unregisteredKryoClass_failsTheCheckpointNamingTheClass() throws Exception {
+    ModelHolder holder = new ModelHolder(new ArrayList<>());
+    holder.model.weights = new double[1];
+    try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("kryo").register("model", holder)
+        .kryoClasses(Model.class).build()) {
+      CheckpointException e = assertThrows(CheckpointException.class, ckpt::checkpoint);
+      assertTrue(e.getMessage().contains("model") && e.getMessage().contains("not registered"), e.getMessage());
+      assertTrue(ckpt.latest().isEmpty(), "nothing committed");
+    }
+  }
+
+  @Test
+  void restoreWithOtherKryoRegistrations_isRefusedBeforeTouchingState() throws Exception {
+    ModelHolder holder = new ModelHolder(new ArrayList<>());
+    holder.model.weights = new double[] {1, 2};
+    try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("kreg").register("model", holder)
+        .kryoClasses(Model.class, double[].class, HashMap.class).build()) {
+      ckpt.checkpoint();
+    }
+    ModelHolder other = new ModelHolder(new ArrayList<>());
+    Model before = other.model;
+    try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("kreg").register("model", other)
+        .kryoClasses(HashMap.class, Model.class, double[].class).build()) {
+      CheckpointException e = assertThrows(CheckpointException.class, ckpt::restoreLatest);
+      assertTrue(e.getMessage().contains("Kryo registrations"), e.getMessage());
+    }
+    assertTrue(other.model == before, "state untouched");
+  }
+
+  @Test
+  void restoreOfMissingStateOrWrongSize_namesThePart() throws Exception {
+    ByteBuffer g = ByteBuffer.allocateDirect(4096);
+    try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("shape").registerSegment("g", g).build()) {
+      ckpt.checkpoint();
+    }
+    try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("shape")
+        .registerSegment("g", ByteBuffer.allocateDirect(8192)).build()) {
+      CheckpointException e = assertThrows(CheckpointException.class, ckpt::restoreLatest);
+      assertTrue(e.getMessage().contains("'g'") && e.getMessage().contains("4096") && e.getMessage().contains("8192"), e.getMessage());
+    }
+    try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("shape")
+        .registerSegment("h", ByteBuffer.allocateDirect(4096)).build()) {
+      CheckpointNotFoundException e = assertThrows(CheckpointNotFoundException.class, ckpt::restoreLatest);
+      assertTrue(e.getMessage().contains("'h'"), e.getMessage());
+    }
+    try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("never").registerSegment("g", g).build()) {
+      CheckpointNotFoundException e = assertThrows(CheckpointNotFoundException.class, ckpt::restoreLatest);
+      assertTrue(e.getMessage().contains("never"), e.getMessage());
+    }
+  }
+
+  @Test
+  void failingBeforeHook_abortsCheckpoint_andAfterHooksSeeNotCommitted() throws Exception {
+    List<String> events = new ArrayList<>();
+    try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("hooks")
+        .registerSegment("g", ByteBuffer.allocateDirect(4096))
+        .hook(new CheckpointHook() {
+          @Override
+          public void afterCheckpoint(boolean committed) {
+            events.add("first.after:" + committed);
+          }
+        })
+        .hook(new CheckpointHook() {
+          @Override
+          public void beforeCheckpoint() {
+            throw new IllegalStateException("not quiescent");
+          }
+        }).build()) {
+      CheckpointException e = assertThrows(CheckpointException.class, ckpt::checkpoint);
+      assertTrue(e.getMessage().contains("not quiescent"), e.getMessage());
+      assertEquals(List.of("first.after:false"), events);
+      assertTrue(ckpt.latest().isEmpty());
+    }
+  }
+}
