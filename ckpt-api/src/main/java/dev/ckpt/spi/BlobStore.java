@@ -5,6 +5,7 @@ import dev.ckpt.StoreException;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Optional;
 
@@ -43,6 +44,22 @@ public interface BlobStore extends AutoCloseable {
   /** Convenience for small blobs. */
   default void put(String key, byte[] data) throws StoreException {
     put(key, new ByteArrayInputStream(data), data.length);
+  }
+
+  /**
+   * Stores the remaining bytes of {@code data} (without consuming them), with the semantics of
+   * {@link #put(String, InputStream, long)}. The engine writes packs through this method; a
+   * backend that can write a buffer without copying it to a stream first should override it.
+   */
+  default void put(String key, ByteBuffer data) throws StoreException {
+    ByteBuffer b = data.duplicate();
+    if (b.hasArray()) {
+      put(key, new ByteArrayInputStream(b.array(), b.arrayOffset() + b.position(), b.remaining()), b.remaining());
+      return;
+    }
+    byte[] copy = new byte[b.remaining()];
+    b.get(copy);
+    put(key, new ByteArrayInputStream(copy), copy.length);
   }
 
   /**

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -26,6 +27,10 @@ import java.util.function.Consumer;
 final class ChunkFetcher {
   /** Largest single ranged read; bounds memory at parallelism times this. */
   static final int MAX_RANGE = 4 << 20;
+  private static final long ZERO_PIECE = 4 << 20;
+
+  /** Range buffers are reused per executor thread: fresh 4 MiB arrays cost page faults. */
+  private final ThreadLocal<byte[]> rangeBuffers = ThreadLocal.withInitial(() -> new byte[MAX_RANGE]);
 
   private final BlobStore blobs;
   private final Executor executor;
@@ -52,23 +57,23 @@ final class ChunkFetcher {
     for (int i = 0; i < m.chunks().size(); i++) {
       positions.add(null);
     }
+    ArrayDeque<long[]> zeros = new ArrayDeque<>();
     long pos = 0;
-    try {
-      for (int e = 0; e < part.extentCount(); e++) {
-        int c = part.chunkIndex()[e];
-        if (c < 0) {
-          sink.zero(pos, part.zeroRun()[e]);
-          pos += part.zeroRun()[e];
-        } else {
-          if (positions.get(c) == null) {
-            positions.set(c, new ArrayList<>(1));
-          }
-          positions.get(c).add(pos);
-          pos += m.chunks().get(c).rawLength();
+    for (int e = 0; e < part.extentCount(); e++) {
+      int c = part.chunkIndex()[e];
+      if (c < 0) {
+        // Cut zero runs into pieces the caller can fill between hand-offs to the workers.
+        for (long off = 0; off < part.zeroRun()[e]; off += ZERO_PIECE) {
+          zeros.add(new long[] {pos + off, Math.min(ZERO_PIECE, part.zeroRun()[e] - off)});
         }
+        pos += part.zeroRun()[e];
+      } else {
+        if (positions.get(c) == null) {
+          positions.set(c, new ArrayList<>(1));
+        }
+        positions.get(c).add(pos);
+        pos += m.chunks().get(c).rawLength();
       }
-    } catch (IOException e) {
-      throw new CheckpointException(where + ": writing to the restore target failed: " + e.getMessage(), e);
     }
     List<Want> wants = new ArrayList<>();
     for (int c = 0; c < positions.size(); c++) {
@@ -77,7 +82,7 @@ final class ChunkFetcher {
         wants.add(new Want(c, ps.stream().mapToLong(Long::longValue).toArray()));
       }
     }
-    run(m, wants, where, (failure) -> { }, sink);
+    run(m, wants, where, (failure) -> { }, sink, zeros);
   }
 
   /** Reads and verifies every chunk of {@code m}; each damaged piece is reported, not thrown. */
@@ -86,37 +91,38 @@ final class ChunkFetcher {
     for (int c = 0; c < m.chunks().size(); c++) {
       wants.add(new Want(c, new long[0]));
     }
-    run(m, wants, "checkpoint " + m.job() + "@" + m.id(), problems, null);
+    run(m, wants, "checkpoint " + m.job() + "@" + m.id(), problems, null, new ArrayDeque<>());
     return wants.size();
   }
 
-  private void run(Manifest m, List<Want> wants, String where, Consumer<String> problems, PartSink sink)
-      throws CheckpointException {
+  /**
+   * Hands ranges to the executor, at most {@code parallelism} at a time. When no slot is free the
+   * calling thread fills a zero run or reads a range itself: it works as one more worker instead
+   * of idling, and memory stays bounded by {@code parallelism + 1} ranges.
+   */
+  private void run(Manifest m, List<Want> wants, String where, Consumer<String> problems, PartSink sink,
+      ArrayDeque<long[]> zeros) throws CheckpointException {
     List<Range> ranges = plan(m, wants);
     Semaphore slots = new Semaphore(parallelism);
     AtomicReference<CheckpointException> failure = new AtomicReference<>();
     boolean collect = sink == null;
     try {
       for (Range r : ranges) {
-        slots.acquire();
         if (failure.get() != null) {
-          slots.release();
           break;
+        }
+        if (!slots.tryAcquire()) {
+          // Every worker is busy: the caller takes a piece itself rather than wait.
+          if (!zeros.isEmpty()) {
+            fillZeros(sink, zeros.poll(), where);
+          }
+          attempt(m, r, where, sink, collect, problems, failure);
+          continue;
         }
         try {
           executor.execute(() -> {
             try {
-              fetch(m, r, where, sink);
-            } catch (CheckpointException e) {
-              if (collect) {
-                synchronized (problems) {
-                  problems.accept(e.getMessage());
-                }
-              } else if (!failure.compareAndSet(null, e)) {
-                failure.get().addSuppressed(e);
-              }
-            } catch (RuntimeException e) {
-              failure.compareAndSet(null, new CheckpointException(where + ": " + e, e));
+              attempt(m, r, where, sink, collect, problems, failure);
             } finally {
               slots.release();
             }
@@ -125,6 +131,9 @@ final class ChunkFetcher {
           slots.release();
           throw new CheckpointException(where + ": executor rejected a read task (is it shut down?)", e);
         }
+      }
+      while (!zeros.isEmpty() && failure.get() == null) {
+        fillZeros(sink, zeros.poll(), where);
       }
       slots.acquire(parallelism);
       slots.release(parallelism);
@@ -135,6 +144,40 @@ final class ChunkFetcher {
     CheckpointException f = failure.get();
     if (f != null) {
       throw f;
+    }
+  }
+
+  private void attempt(Manifest m, Range r, String where, PartSink sink, boolean collect, Consumer<String> problems,
+      AtomicReference<CheckpointException> failure) {
+    try {
+      fetch(m, r, where, sink);
+    } catch (CheckpointException e) {
+      if (collect) {
+        synchronized (problems) {
+          problems.accept(e.getMessage());
+        }
+      } else if (!failure.compareAndSet(null, e)) {
+        failure.get().addSuppressed(e);
+      }
+    } catch (RuntimeException | Error e) {
+      // Recorded, never lost on a pool thread: the caller rethrows it.
+      CheckpointException ce = new CheckpointException(where + ": " + e, e);
+      if (collect) {
+        synchronized (problems) {
+          problems.accept(ce.getMessage());
+        }
+      } else if (!failure.compareAndSet(null, ce)) {
+        failure.get().addSuppressed(ce);
+      }
+    }
+  }
+
+  private static void fillZeros(PartSink sink, long[] piece, String where) throws CheckpointException {
+    try {
+      sink.zero(piece[0], piece[1]);
+    } catch (IOException e) {
+      throw new CheckpointException(where + ": writing zeros at offset " + piece[0] + " to the restore target failed: "
+          + e.getMessage(), e);
     }
   }
 
@@ -162,27 +205,28 @@ final class ChunkFetcher {
   private void fetch(Manifest m, Range r, String where, PartSink sink) throws CheckpointException {
     String key = Layout.packKey(m.job(), r.pack());
     int length = Math.toIntExact(r.end() - r.start());
-    byte[] data;
+    byte[] data = length <= MAX_RANGE ? rangeBuffers.get() : new byte[length];
+    int got;
     try (InputStream in = blobs.get(key, r.start(), length)) {
-      data = in.readNBytes(length);
+      got = in.readNBytes(data, 0, length);
     } catch (NoSuchKeyException e) {
       throw new CorruptImageException(where + ": pack " + key + " is missing", e);
     } catch (IOException e) {
       throw new CheckpointException(where + ": reading pack " + key + " failed: " + e.getMessage(), e);
     }
-    if (data.length != length) {
-      throw new CorruptImageException(where + ": pack " + key + " is truncated: " + data.length + " of " + length
+    if (got != length) {
+      throw new CorruptImageException(where + ": pack " + key + " is truncated: " + got + " of " + length
           + " bytes at offset " + r.start());
     }
     MessageDigest digest = Hash256.newDigest();
     byte[] raw = new byte[m.chunkSize()];
     for (Want w : r.wants()) {
       Manifest.Chunk c = m.chunks().get(w.chunk());
-      format.decode(data, (int) (c.offset() - r.start()), c.loc(m.packs()), c.hash(), digest, raw);
+      ByteBuffer chunk = format.decode(data, (int) (c.offset() - r.start()), c.loc(m.packs()), c.hash(), digest, raw);
       if (sink != null) {
         for (long p : w.positions()) {
           try {
-            sink.write(p, ByteBuffer.wrap(raw, 0, c.rawLength()));
+            sink.write(p, chunk.duplicate());
           } catch (IOException e) {
             throw new CheckpointException(where + ": writing " + c.rawLength() + " bytes at offset " + p
                 + " to the restore target failed: " + e.getMessage(), e);

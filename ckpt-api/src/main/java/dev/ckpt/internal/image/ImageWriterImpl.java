@@ -7,7 +7,6 @@ import dev.ckpt.Compression;
 import dev.ckpt.ImageWriter;
 import dev.ckpt.PartOutput;
 import dev.ckpt.StoreException;
-import java.io.ByteArrayInputStream;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -50,6 +49,9 @@ final class ImageWriterImpl implements ImageWriter {
   private final PackFormat format;
   private final Instant started;
   private final byte[] zeros;
+  /** Chunks travel to workers in batches: one task and one hand-off per batch, not per chunk. */
+  private final int batchSize;
+  private final ThreadLocal<byte[]> records;
 
   private final BlockingQueue<byte[]> buffers;
   private final int bufferCount;
@@ -122,10 +124,12 @@ final class ImageWriterImpl implements ImageWriter {
     this.format = format;
     this.started = started;
     this.zeros = new byte[chunkSize];
+    this.batchSize = Math.max(chunkSize, 1 << 20);
+    this.records = ThreadLocal.withInitial(() -> new byte[format.maxRecordLength(chunkSize)]);
     this.bufferCount = 2 * parallelism + 1;
     this.buffers = new ArrayBlockingQueue<>(bufferCount);
     for (int i = 0; i < bufferCount; i++) {
-      buffers.add(new byte[chunkSize]);
+      buffers.add(new byte[batchSize]);
     }
     this.maxPackArrays = parallelism + 1;
     this.packArrays = new ArrayBlockingQueue<>(maxPackArrays);
@@ -192,44 +196,53 @@ final class ImageWriterImpl implements ImageWriter {
     }
   }
 
-  private void submit(Slot slot, byte[] buf, int length) {
+  private void submit(List<Slot> slots, byte[] buf) {
     try {
-      executor.execute(() -> process(slot, buf, length));
+      executor.execute(() -> process(slots, buf));
     } catch (RejectedExecutionException e) {
       buffers.add(buf);
       fail(new CheckpointException("executor rejected a chunk task (is it shut down?)", e));
     }
   }
 
-  /** Runs on an executor thread: one chunk from buffer to pack. */
-  private void process(Slot slot, byte[] buf, int length) {
+  /** Runs on an executor thread: the chunks of one batch, from buffer to pack. */
+  private void process(List<Slot> slots, byte[] buf) {
     try {
-      if (failure.get() != null) {
-        return;
-      }
-      if (Arrays.mismatch(buf, 0, length, zeros, 0, length) < 0) {
-        return; // zero chunk: slot.hash stays null
-      }
-      bytesScanned.add(length);
       MessageDigest digest = Hash256.newDigest();
-      Hash256 hash = Hash256.of(digest, buf, 0, length);
-      slot.hash = hash;
-      if (known.containsKey(hash) || claimed.putIfAbsent(hash, Boolean.TRUE) != null) {
-        reusedChunks.increment();
-        return;
+      int offset = 0;
+      for (Slot slot : slots) {
+        if (failure.get() != null) {
+          return;
+        }
+        processChunk(slot, buf, offset, (int) slot.length, digest);
+        offset += (int) slot.length;
       }
-      byte[] record = new byte[format.maxRecordLength(length)];
-      int recordLength = format.encode(buf, length, hash, compress, record);
-      // The buffer goes back only when the chunk is in a pack: drain() counts on that.
-      append(hash, record, recordLength, length);
-      newChunks.increment();
-      newRawBytes.add(length);
-      newStoredBytes.add(recordLength);
     } catch (Throwable t) {
       fail(t);
     } finally {
+      // The buffer goes back only when its chunks are in packs: drain() counts on that.
       buffers.add(buf);
     }
+  }
+
+  private void processChunk(Slot slot, byte[] buf, int offset, int length, MessageDigest digest)
+      throws CheckpointException {
+    if (Arrays.mismatch(buf, offset, offset + length, zeros, 0, length) < 0) {
+      return; // zero chunk: slot.hash stays null
+    }
+    bytesScanned.add(length);
+    Hash256 hash = Hash256.of(digest, buf, offset, length);
+    slot.hash = hash;
+    if (known.containsKey(hash) || claimed.putIfAbsent(hash, Boolean.TRUE) != null) {
+      reusedChunks.increment();
+      return;
+    }
+    byte[] record = records.get();
+    int recordLength = format.encode(buf, offset, length, hash, compress, record);
+    append(hash, record, recordLength, length);
+    newChunks.increment();
+    newRawBytes.add(length);
+    newStoredBytes.add(recordLength);
   }
 
   private void append(Hash256 hash, byte[] record, int recordLength, int rawLength) throws CheckpointException {
@@ -275,7 +288,7 @@ final class ImageWriterImpl implements ImageWriter {
     String key = Layout.packKey(job, pack.name);
     try {
       if (failure.get() == null) {
-        store.blobs().put(key, new ByteArrayInputStream(pack.data, 0, pack.length), pack.length);
+        store.blobs().put(key, ByteBuffer.wrap(pack.data, 0, pack.length));
         uploadedPacks.add(pack.name);
         newStoredBytes.add(PackFormat.HEADER_BYTES);
       }
@@ -425,6 +438,7 @@ final class ImageWriterImpl implements ImageWriter {
   private final class PartOutputImpl implements PartOutput {
     final PartState state;
     private byte[] buf;
+    /** Bytes in {@code buf}; a batch always starts at a chunk boundary of the part. */
     private int fill;
     private boolean closed;
 
@@ -446,11 +460,11 @@ final class ImageWriterImpl implements ImageWriter {
         if (buf == null) {
           buf = takeBuffer();
         }
-        int n = Math.min(src.remaining(), chunkSize - fill);
+        int n = Math.min(src.remaining(), batchSize - fill);
         src.get(buf, fill, n);
         fill += n;
         state.size += n;
-        if (fill == chunkSize) {
+        if (fill == batchSize) {
           flush();
         }
       }
@@ -462,38 +476,50 @@ final class ImageWriterImpl implements ImageWriter {
       if (count < 0) {
         throw new IllegalArgumentException("negative zero count " + count);
       }
-      if (fill > 0) {
-        int n = (int) Math.min(count, chunkSize - fill);
+      int partial = fill % chunkSize;
+      if (partial > 0) {
+        // Complete the current chunk with zeros so the zero run starts on a chunk boundary.
+        int n = (int) Math.min(count, chunkSize - partial);
         Arrays.fill(buf, fill, fill + n, (byte) 0);
         fill += n;
         state.size += n;
         count -= n;
-        if (fill == chunkSize) {
-          flush();
+        if (fill % chunkSize != 0) {
+          return;
         }
       }
       long whole = count - count % chunkSize;
       if (whole > 0) {
+        if (fill > 0) {
+          flush();
+        }
         state.slots.add(new Slot(whole));
         state.size += whole;
         count -= whole;
+      } else if (fill == batchSize) {
+        flush();
       }
       if (count > 0) {
-        buf = takeBuffer();
-        Arrays.fill(buf, 0, (int) count, (byte) 0);
-        fill = (int) count;
+        if (buf == null) {
+          buf = takeBuffer();
+        }
+        Arrays.fill(buf, fill, fill + (int) count, (byte) 0);
+        fill += (int) count;
         state.size += count;
       }
     }
 
     private void flush() {
-      Slot slot = new Slot(fill);
-      state.slots.add(slot);
+      List<Slot> slots = new ArrayList<>(fill / chunkSize + 1);
+      for (int off = 0; off < fill; off += chunkSize) {
+        Slot slot = new Slot(Math.min(chunkSize, fill - off));
+        slots.add(slot);
+        state.slots.add(slot);
+      }
       byte[] b = buf;
-      int len = fill;
       buf = null;
       fill = 0;
-      submit(slot, b, len);
+      submit(slots, b);
     }
 
     @Override

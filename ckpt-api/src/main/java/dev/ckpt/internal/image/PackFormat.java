@@ -39,14 +39,15 @@ final class PackFormat {
   }
 
   /**
-   * Encodes one chunk record into {@code out} starting at offset 0 and returns its length. Falls
+   * Encodes {@code raw[rawOffset..rawOffset+rawLength)} as a chunk record into {@code out} at
+   * offset 0 and returns the record's length. Falls
    * back to raw storage when compression does not shrink the chunk.
    */
-  int encode(byte[] raw, int rawLength, Hash256 hash, boolean compress, byte[] out) {
+  int encode(byte[] raw, int rawOffset, int rawLength, Hash256 hash, boolean compress, byte[] out) {
     int payload;
     byte codec;
     if (compress) {
-      payload = compressor.compress(raw, 0, rawLength, out, RECORD_HEADER_BYTES, out.length - RECORD_HEADER_BYTES);
+      payload = compressor.compress(raw, rawOffset, rawLength, out, RECORD_HEADER_BYTES, out.length - RECORD_HEADER_BYTES);
       codec = CODEC_LZ4;
       if (payload >= rawLength) {
         codec = CODEC_RAW;
@@ -57,7 +58,7 @@ final class PackFormat {
     }
     if (codec == CODEC_RAW) {
       payload = rawLength;
-      System.arraycopy(raw, 0, out, RECORD_HEADER_BYTES, rawLength);
+      System.arraycopy(raw, rawOffset, out, RECORD_HEADER_BYTES, rawLength);
     }
     ByteBuffer h = ByteBuffer.wrap(out, 0, RECORD_HEADER_BYTES);
     h.put(codec).put((byte) 0).put((byte) 0).put((byte) 0).putInt(rawLength).putInt(payload);
@@ -66,11 +67,12 @@ final class PackFormat {
   }
 
   /**
-   * Decodes and verifies the record at {@code rec[off..off+loc.recordLength)} into {@code raw}.
+   * Decodes and verifies the record at {@code rec[off..off+loc.recordLength)} and returns a view
+   * of its raw bytes: into the record itself for raw chunks (no copy), else into {@code raw}.
    * Every mismatch with what the manifest promised is a {@link CorruptImageException} naming the
    * chunk and pack.
    */
-  void decode(byte[] rec, int off, ChunkLoc loc, Hash256 expected, MessageDigest digest, byte[] raw)
+  ByteBuffer decode(byte[] rec, int off, ChunkLoc loc, Hash256 expected, MessageDigest digest, byte[] raw)
       throws CorruptImageException {
     String where = "chunk " + expected + " in pack " + loc.pack() + " at offset " + loc.offset();
     ByteBuffer h = ByteBuffer.wrap(rec, off, RECORD_HEADER_BYTES);
@@ -85,8 +87,11 @@ final class PackFormat {
           + ", raw length " + rawLength + ", payload " + payload + ")");
     }
     int start = off + RECORD_HEADER_BYTES;
+    byte[] data;
+    int dataOffset;
     if (codec == CODEC_RAW) {
-      System.arraycopy(rec, start, raw, 0, rawLength);
+      data = rec;
+      dataOffset = start;
     } else if (codec == CODEC_LZ4) {
       int n;
       try {
@@ -97,11 +102,14 @@ final class PackFormat {
       if (n != rawLength) {
         throw new CorruptImageException(where + ": decompressed to " + n + " bytes, expected " + rawLength);
       }
+      data = raw;
+      dataOffset = 0;
     } else {
       throw new CorruptImageException(where + ": unknown codec " + codec);
     }
-    if (!Hash256.of(digest, raw, 0, rawLength).equals(expected)) {
+    if (!Hash256.of(digest, data, dataOffset, rawLength).equals(expected)) {
       throw new CorruptImageException(where + ": content does not match its SHA-256");
     }
+    return ByteBuffer.wrap(data, dataOffset, rawLength);
   }
 }

@@ -24,7 +24,6 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -84,6 +83,29 @@ public final class LocalBlobStore implements BlobStore {
   }
 
   @Override
+  public void put(String key, ByteBuffer data) throws StoreException {
+    Path target = path(key);
+    Path tmp = null;
+    try {
+      tmp = tempFile(target);
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+        ByteBuffer b = data.duplicate();
+        while (b.hasRemaining()) {
+          ch.write(b);
+        }
+        ch.force(true);
+      }
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      tmp = null;
+      syncDirectory(target.getParent());
+    } catch (IOException e) {
+      throw failure("put", key, e);
+    } finally {
+      deleteQuietly(tmp);
+    }
+  }
+
+  @Override
   public boolean putIfAbsent(String key, byte[] data) throws StoreException {
     Path target = path(key);
     if (Files.exists(target)) {
@@ -111,11 +133,9 @@ public final class LocalBlobStore implements BlobStore {
     if (size < 0) {
       throw new IllegalArgumentException("negative size " + size + " for " + key);
     }
-    Path dir = target.getParent();
-    createDirectories(dir);
-    Path tmp = dir.resolve(".tmp-" + UUID.randomUUID());
+    Path tmp = tempFile(target);
     boolean ok = false;
-    try (FileChannel ch = FileChannel.open(tmp, EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), FILE_MODE)) {
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
       byte[] buf = new byte[(int) Math.min(COPY_BUFFER, Math.max(size, 1))];
       long left = size;
       while (left > 0) {
@@ -138,6 +158,15 @@ public final class LocalBlobStore implements BlobStore {
         deleteQuietly(tmp);
       }
     }
+  }
+
+  /** Creates an empty, private, dot-named file next to {@code target}. */
+  private Path tempFile(Path target) throws IOException {
+    Path dir = target.getParent();
+    createDirectories(dir);
+    Path tmp = dir.resolve(".tmp-" + UUID.randomUUID());
+    Files.createFile(tmp, FILE_MODE);
+    return tmp;
   }
 
   private void createDirectories(Path dir) throws IOException {
