@@ -7,14 +7,23 @@ import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /**
- * Bytes, not time: dumps the 1 GiB benchmark image, changes 1% of its bytes (in 64 KiB runs at
- * random page-aligned places, as a running program dirties memory), dumps again, and prints how
- * many bytes each dump stored.
+ * Bytes, not time: dumps the 1 GiB benchmark image, changes 1% of its bytes in 64 KiB runs at
+ * random chunk-aligned places, dumps again, and prints how many bytes each dump stored. Two
+ * kinds of change: {@code random} writes incompressible bytes (the worst case: new random data
+ * cannot be stored in fewer bytes than itself), {@code mixed} rewrites each run with content of
+ * the image's own kind (random stays random, text stays text, zeros become text), as a program
+ * updating its own data would.
  */
 public final class IncrementalDump {
   private IncrementalDump() {}
 
   public static void main(String[] args) throws Exception {
+    for (String kind : new String[] {"random", "mixed"}) {
+      run(kind);
+    }
+  }
+
+  private static void run(String kind) throws Exception {
     Memory memory = ImageData.allocate();
     Path dir = ImageData.scratch("incremental");
     try (Checkpointer c = Checkpointer.builder().store(dir.toUri()).job("inc")
@@ -22,19 +31,27 @@ public final class IncrementalDump {
       CheckpointInfo first = c.checkpoint();
       long changed = 0;
       SplittableRandom r = new SplittableRandom(1);
-      byte[] run = new byte[64 * 1024];
+      int runLength = 64 * 1024;
+      byte[] run = new byte[runLength];
+      java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(ImageData.BLOCK);
       while (changed < ImageData.SIZE / 100) {
-        long at = r.nextLong(ImageData.SIZE / run.length) * run.length;
-        for (int i = 0; i < run.length; i++) {
-          run[i] = (byte) r.nextInt();
+        long at = r.nextLong(ImageData.SIZE / runLength) * runLength;
+        if (kind.equals("random")) {
+          for (int i = 0; i < runLength; i++) {
+            run[i] = (byte) r.nextInt();
+          }
+        } else {
+          long blockIndex = at / ImageData.BLOCK;
+          ImageData.fill(block, blockIndex % 4 >= 2 ? blockIndex * 4 + 1 : blockIndex, 1 + changed);
+          block.get((int) (at % ImageData.BLOCK), run);
         }
-        memory.write(at, run, 0, run.length);
-        changed += run.length;
+        memory.write(at, run, 0, runLength);
+        changed += runLength;
       }
       CheckpointInfo second = c.checkpoint();
-      System.out.printf("first dump stored %d bytes; changed %d bytes (%.2f%%); second dump stored %d bytes = %.2f%% of the first%n",
-          first.newStoredBytes(), changed, 100.0 * changed / ImageData.SIZE, second.newStoredBytes(),
-          100.0 * second.newStoredBytes() / first.newStoredBytes());
+      System.out.printf("%s: first dump stored %d bytes; changed %d bytes (%.2f%%); second dump stored %d bytes"
+          + " = %.2f%% of the first%n", kind, first.newStoredBytes(), changed, 100.0 * changed / ImageData.SIZE,
+          second.newStoredBytes(), 100.0 * second.newStoredBytes() / first.newStoredBytes());
     } finally {
       ImageData.delete(dir);
       memory.close();

@@ -81,6 +81,33 @@ public interface BlobStore extends AutoCloseable {
    */
   InputStream get(String key, long offset, long length) throws StoreException;
 
+  /**
+   * Reads up to {@code dst.remaining()} bytes of the blob starting at {@code offset} into
+   * {@code dst}, advancing its position, and returns how many were read (fewer only at the end
+   * of the blob). The engine reads packs through this method into direct buffers; a backend that
+   * can fill a buffer without an intermediate stream should override it.
+   *
+   * @throws NoSuchKeyException if there is no blob under {@code key}
+   */
+  default int read(String key, long offset, ByteBuffer dst) throws StoreException {
+    int want = dst.remaining();
+    try (InputStream in = get(key, offset, want)) {
+      byte[] buf = new byte[Math.min(want, 1 << 16)];
+      int total = 0;
+      while (total < want) {
+        int n = in.read(buf, 0, Math.min(buf.length, want - total));
+        if (n < 0) {
+          break;
+        }
+        dst.put(buf, 0, n);
+        total += n;
+      }
+      return total;
+    } catch (java.io.IOException e) {
+      throw new StoreException(key, "store " + uri() + ": read " + key + " at " + offset + " failed: " + e.getMessage(), e);
+    }
+  }
+
   /** Every blob whose key starts with {@code prefix}, sorted by key. */
   List<BlobInfo> list(String prefix) throws StoreException;
 

@@ -6,7 +6,6 @@ import dev.ckpt.NoSuchKeyException;
 import dev.ckpt.PartSink;
 import dev.ckpt.spi.BlobStore;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.util.ArrayDeque;
@@ -29,8 +28,11 @@ final class ChunkFetcher {
   static final int MAX_RANGE = 4 << 20;
   private static final long ZERO_PIECE = 4 << 20;
 
-  /** Range buffers are reused per executor thread: fresh 4 MiB arrays cost page faults. */
-  private final ThreadLocal<byte[]> rangeBuffers = ThreadLocal.withInitial(() -> new byte[MAX_RANGE]);
+  /**
+   * Range buffers are direct (the store reads into them with one copy) and reused per thread:
+   * fresh 4 MiB buffers would cost page faults on every range.
+   */
+  private final ThreadLocal<ByteBuffer> rangeBuffers = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(MAX_RANGE));
 
   private final BlobStore blobs;
   private final Executor executor;
@@ -205,14 +207,12 @@ final class ChunkFetcher {
   private void fetch(Manifest m, Range r, String where, PartSink sink) throws CheckpointException {
     String key = Layout.packKey(m.job(), r.pack());
     int length = Math.toIntExact(r.end() - r.start());
-    byte[] data = length <= MAX_RANGE ? rangeBuffers.get() : new byte[length];
+    ByteBuffer data = length <= MAX_RANGE ? rangeBuffers.get().clear().limit(length) : ByteBuffer.allocate(length);
     int got;
-    try (InputStream in = blobs.get(key, r.start(), length)) {
-      got = in.readNBytes(data, 0, length);
+    try {
+      got = blobs.read(key, r.start(), data);
     } catch (NoSuchKeyException e) {
       throw new CorruptImageException(where + ": pack " + key + " is missing", e);
-    } catch (IOException e) {
-      throw new CheckpointException(where + ": reading pack " + key + " failed: " + e.getMessage(), e);
     }
     if (got != length) {
       throw new CorruptImageException(where + ": pack " + key + " is truncated: " + got + " of " + length

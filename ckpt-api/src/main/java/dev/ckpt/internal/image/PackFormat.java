@@ -67,15 +67,15 @@ final class PackFormat {
   }
 
   /**
-   * Decodes and verifies the record at {@code rec[off..off+loc.recordLength)} and returns a view
-   * of its raw bytes: into the record itself for raw chunks (no copy), else into {@code raw}.
-   * Every mismatch with what the manifest promised is a {@link CorruptImageException} naming the
-   * chunk and pack.
+   * Decodes and verifies the record at {@code rec[off..off+loc.recordLength)} (absolute
+   * positions) and returns a view of its raw bytes: a slice of {@code rec} itself for raw chunks
+   * (no copy), else of {@code raw}. Every mismatch with what the manifest promised is a
+   * {@link CorruptImageException} naming the chunk and pack.
    */
-  ByteBuffer decode(byte[] rec, int off, ChunkLoc loc, Hash256 expected, MessageDigest digest, byte[] raw)
+  ByteBuffer decode(ByteBuffer rec, int off, ChunkLoc loc, Hash256 expected, MessageDigest digest, byte[] raw)
       throws CorruptImageException {
     String where = "chunk " + expected + " in pack " + loc.pack() + " at offset " + loc.offset();
-    ByteBuffer h = ByteBuffer.wrap(rec, off, RECORD_HEADER_BYTES);
+    ByteBuffer h = rec.duplicate().position(off).limit(off + RECORD_HEADER_BYTES);
     byte codec = h.get();
     h.position(h.position() + 3);
     int rawLength = h.getInt();
@@ -87,29 +87,28 @@ final class PackFormat {
           + ", raw length " + rawLength + ", payload " + payload + ")");
     }
     int start = off + RECORD_HEADER_BYTES;
-    byte[] data;
-    int dataOffset;
+    ByteBuffer data;
     if (codec == CODEC_RAW) {
-      data = rec;
-      dataOffset = start;
+      data = rec.duplicate().position(start).limit(start + rawLength).slice();
     } else if (codec == CODEC_LZ4) {
       int n;
       try {
-        n = decompressor.decompress(rec, start, payload, raw, 0, rawLength);
+        n = decompressor.decompress(rec, start, payload, ByteBuffer.wrap(raw), 0, rawLength);
       } catch (LZ4Exception e) {
         throw new CorruptImageException(where + ": LZ4 data is damaged", e);
       }
       if (n != rawLength) {
         throw new CorruptImageException(where + ": decompressed to " + n + " bytes, expected " + rawLength);
       }
-      data = raw;
-      dataOffset = 0;
+      data = ByteBuffer.wrap(raw, 0, rawLength);
     } else {
       throw new CorruptImageException(where + ": unknown codec " + codec);
     }
-    if (!Hash256.of(digest, data, dataOffset, rawLength).equals(expected)) {
+    digest.reset();
+    digest.update(data.duplicate());
+    if (!Hash256.read(ByteBuffer.wrap(digest.digest())).equals(expected)) {
       throw new CorruptImageException(where + ": content does not match its SHA-256");
     }
-    return ByteBuffer.wrap(data, dataOffset, rawLength);
+    return data;
   }
 }

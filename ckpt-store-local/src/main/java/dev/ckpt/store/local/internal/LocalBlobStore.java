@@ -245,6 +245,30 @@ public final class LocalBlobStore implements BlobStore {
   }
 
   @Override
+  public int read(String key, long offset, ByteBuffer dst) throws StoreException {
+    try (FileChannel ch = FileChannel.open(path(key), StandardOpenOption.READ)) {
+      long size = ch.size();
+      if (offset > size) {
+        throw new StoreException(key, "store " + uri + ": range at " + offset + " starts past the end of " + key
+            + " (" + size + " bytes)");
+      }
+      int total = 0;
+      while (dst.hasRemaining()) {
+        int n = ch.read(dst, offset + total);
+        if (n < 0) {
+          break;
+        }
+        total += n;
+      }
+      return total;
+    } catch (NoSuchFileException e) {
+      throw new NoSuchKeyException(uri.toString(), key);
+    } catch (IOException e) {
+      throw failure("read", key, e);
+    }
+  }
+
+  @Override
   public List<BlobInfo> list(String prefix) throws StoreException {
     BlobKeys.checkPrefix(prefix);
     int slash = prefix.lastIndexOf('/');

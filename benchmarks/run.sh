@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the ckpt benchmarks and prints the figures with their same-run baselines as ratios.
+# Usage: benchmarks/run.sh [extra JMH args]    (about 5 minutes on 2 cores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mvn -B -q -ntp -Dquick -DskipTests -Dstyle.color=never -pl benchmarks -am package
+out=$(mktemp -d)
+java -jar benchmarks/target/benchmarks.jar AppStateBenchmark -rf json -rff "$out/app.json" "$@" > "$out/app.txt"
+java -cp benchmarks/target/benchmarks.jar dev.ckpt.benchmarks.IncrementalDump > "$out/incremental.txt"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, Linux $(uname -r), $(java -version 2>&1 | head -1)"
+python3 - "$out/app.json" <<'PY'
+import json, statistics, sys
+rows = {}
+for b in json.load(open(sys.argv[1])):
+    name = b['benchmark'].rsplit('.', 1)[1]
+    raw = [x for fork in b['primaryMetric']['rawData'] for x in fork]
+    rows[(name, b['params']['compression'])] = statistics.median(raw)
+GIB = 1 << 30
+print("| benchmark | compression | median ms/op | GB/s | baseline | ratio |")
+print("|---|---|---|---|---|---|")
+for comp in ("LZ4", "NONE"):
+    for name, base in (("dump", "baselineFileChannelWrite"), ("restore", "baselineFileChannelRead"),
+                       ("dump", "baselineLz4Compress"), ("restore", "baselineLz4Decompress")):
+        ms, bms = rows[(name, comp)], rows[(base, comp)]
+        print(f"| {name} | {comp} | {ms:.0f} | {GIB / ms / 1e6:.2f} | {base} {bms:.0f} ms ({GIB / bms / 1e6:.2f} GB/s) | {bms / ms:.2f}x |")
+PY
+cat "$out/incremental.txt"
+echo "raw JMH output: $out"
