@@ -1,0 +1,177 @@
+package dev.ckpt.linux;
+
+import dev.ckpt.CheckpointException;
+import dev.ckpt.CheckpointInfo;
+import dev.ckpt.CheckpointStore;
+import dev.ckpt.ImageReader;
+import dev.ckpt.ImageWriter;
+import dev.ckpt.linux.internal.NativeEngine;
+import java.net.URI;
+import java.util.List;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * Checkpoints native Linux processes from outside, with ptrace, as their own user: no root, no
+ * relinking, no LD_PRELOAD. Images go through the same engine and stores as application state:
+ * incremental, compressed, verified.
+ *
+ * <pre>{@code
+ * try (NativeCheckpointer ckpt = NativeCheckpointer.builder()
+ *         .store(URI.create("file:///var/lib/ckpt?create=true")).job("sim").build()) {
+ *     TracedProcess p = ckpt.launch(Stdio.files(null, out, err), "./simulate", "--steps=1e9");
+ *     ...
+ *     ckpt.checkpoint(p, Mode.VACATE);                 // committed, then killed
+ *     RestoredProcess r = ckpt.restore("sim");          // continues where it stopped
+ *     int code = r.waitFor();
+ * }
+ * }</pre>
+ *
+ * <p>Linux x86-64 only. Supported: single-threaded processes; anonymous, heap, stack, private
+ * and shared file and shared anonymous memory; registers including AVX state; sigactions, mask,
+ * pending signals, interval timers, rseq; regular files, directories and /dev/null by path and
+ * offset; stdio pipes and terminals re-wired to the restorer's. Refused with a clear error:
+ * threads, sockets and other descriptors (unless {@link FdPolicy#CLOSE}), changed executables or
+ * mapped files, other users' processes, a different kernel's vDSO layout.
+ *
+ * <p>Owns one tracer thread (all ptrace calls for a process must come from one thread), stopped
+ * by {@link #close()}, which also detaches processes still running.
+ */
+public final class NativeCheckpointer implements AutoCloseable {
+  private static final Pattern JOB = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
+
+  private final NativeEngine engine;
+  private final CheckpointStore store;
+  private final boolean ownsStore;
+  private final String job;
+
+  private NativeCheckpointer(CheckpointStore store, boolean ownsStore, String job, FdPolicy fdPolicy) {
+    this.store = store;
+    this.ownsStore = ownsStore;
+    this.job = job;
+    this.engine = new NativeEngine(fdPolicy);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public String job() {
+    return job;
+  }
+
+  public CheckpointStore store() {
+    return store;
+  }
+
+  /** Starts {@code command} (not as a child of this JVM) under this checkpointer. */
+  public TracedProcess launch(Stdio stdio, String... command) throws CheckpointException {
+    if (command.length == 0) {
+      throw new IllegalArgumentException("empty command");
+    }
+    return engine.launch(List.of(command), Objects.requireNonNull(stdio, "stdio"));
+  }
+
+  public TracedProcess launch(String... command) throws CheckpointException {
+    return launch(Stdio.inherit(), command);
+  }
+
+  /** Takes a running process of the same user under this checkpointer. */
+  public TracedProcess attach(int pid) throws CheckpointException {
+    if (pid <= 0) {
+      throw new IllegalArgumentException("invalid pid " + pid);
+    }
+    return engine.attach(pid);
+  }
+
+  /**
+   * Stops the process, writes its image as the next checkpoint of the job, then resumes it
+   * ({@link Mode#CONTINUE}) or kills it ({@link Mode#VACATE}, only once the checkpoint is
+   * committed). If anything fails, no checkpoint is committed and the process resumes.
+   */
+  public CheckpointInfo checkpoint(TracedProcess process, Mode mode) throws CheckpointException {
+    Objects.requireNonNull(mode, "mode");
+    try (ImageWriter w = store.newImage(job)) {
+      return engine.checkpoint(process, w, mode);
+    }
+  }
+
+  /** Restores the newest checkpoint of {@code job} into a new process. */
+  public RestoredProcess restore(String job) throws CheckpointException {
+    return restore(job, Stdio.inherit());
+  }
+
+  public RestoredProcess restore(String job, Stdio stdio) throws CheckpointException {
+    try (ImageReader r = store.openLatest(job)) {
+      return engine.restore(r, stdio);
+    }
+  }
+
+  /** Restores checkpoint {@code id} of {@code job} into a new process. */
+  public RestoredProcess restore(String job, long id, Stdio stdio) throws CheckpointException {
+    try (ImageReader r = store.open(job, id)) {
+      return engine.restore(r, stdio);
+    }
+  }
+
+  @Override
+  public void close() {
+    engine.close();
+    if (ownsStore) {
+      store.close();
+    }
+  }
+
+  /** Settings for a {@link NativeCheckpointer}. */
+  public static final class Builder {
+    private URI uri;
+    private CheckpointStore store;
+    private String job;
+    private FdPolicy fdPolicy = FdPolicy.FAIL;
+
+    private Builder() {}
+
+    public Builder store(URI uri) {
+      this.uri = Objects.requireNonNull(uri, "uri");
+      this.store = null;
+      return this;
+    }
+
+    public Builder store(CheckpointStore store) {
+      this.store = Objects.requireNonNull(store, "store");
+      this.uri = null;
+      return this;
+    }
+
+    /** The job that {@link #checkpoint} writes to. */
+    public Builder job(String job) {
+      if (job == null || !JOB.matcher(job).matches()) {
+        throw new IllegalArgumentException("job name '" + job + "' must be 1 to 128 characters of [A-Za-z0-9_.-], starting with a letter or digit");
+      }
+      this.job = job;
+      return this;
+    }
+
+    public Builder fdPolicy(FdPolicy policy) {
+      this.fdPolicy = Objects.requireNonNull(policy, "policy");
+      return this;
+    }
+
+    public NativeCheckpointer build() throws CheckpointException {
+      if (job == null) {
+        throw new IllegalStateException("set the job name with job(...)");
+      }
+      if (uri == null && store == null) {
+        throw new IllegalStateException("set the store with store(URI) or store(CheckpointStore)");
+      }
+      if (!System.getProperty("os.name", "").equals("Linux") || !System.getProperty("os.arch", "").equals("amd64")) {
+        throw new UnsupportedOperationException("ckpt-native supports Linux x86-64 only, not "
+            + System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+      }
+      boolean owns = store == null;
+      CheckpointStore s = owns ? CheckpointStore.open(uri) : store;
+      return new NativeCheckpointer(s, owns, job, fdPolicy);
+    }
+  }
+
+}

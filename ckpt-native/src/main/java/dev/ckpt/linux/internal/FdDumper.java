@@ -1,0 +1,98 @@
+package dev.ckpt.linux.internal;
+
+import dev.ckpt.linux.FdPolicy;
+import dev.ckpt.linux.ProcessException;
+import dev.ckpt.linux.internal.ProcessImage.FdKind;
+import dev.ckpt.linux.internal.ProcessImage.FdRecord;
+import dev.ckpt.linux.internal.proc.ProcFs;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Records open file descriptors: regular files and directories by path, flags and offset;
+ * /dev/null; pipes and terminals on 0-2 as stdio to re-wire. Anything else (sockets, eventfds,
+ * pipes beyond stdio) is refused, or with {@link FdPolicy#CLOSE} left out of the image.
+ */
+final class FdDumper {
+  private FdDumper() {}
+
+  static List<FdRecord> dump(int pid, FdPolicy policy) throws ProcessException {
+    Path dir = ProcFs.dir(pid).resolve("fd");
+    List<Integer> fds = new ArrayList<>();
+    try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+      for (Path p : s) {
+        fds.add(Integer.parseInt(p.getFileName().toString()));
+      }
+    } catch (IOException e) {
+      throw new ProcessException(pid, "listing " + dir + " failed: " + e, 0, e);
+    }
+    fds.sort(null);
+    List<FdRecord> out = new ArrayList<>();
+    for (int fd : fds) {
+      String target;
+      Map<String, String> info;
+      try {
+        target = Files.readSymbolicLink(dir.resolve(Integer.toString(fd))).toString();
+        info = ProcFs.fdinfo(pid, fd);
+      } catch (IOException e) {
+        throw new ProcessException(pid, "reading fd " + fd + " failed: " + e, 0, e);
+      }
+      int flags = Integer.parseInt(info.getOrDefault("flags", "0"), 8);
+      long pos = Long.parseLong(info.getOrDefault("pos", "0"));
+      FdRecord rec = classify(pid, fd, target, flags, pos);
+      if (rec != null) {
+        out.add(rec);
+      } else if (policy == FdPolicy.FAIL) {
+        throw new ProcessException(pid, "fd " + fd + " is " + describe(target)
+            + ", which ckpt cannot checkpoint; close it in the program, or use FdPolicy.CLOSE to leave it out");
+      }
+    }
+    return out;
+  }
+
+  private static FdRecord classify(int pid, int fd, String target, int flags, long pos) throws ProcessException {
+    if (target.equals("/dev/null")) {
+      return new FdRecord(fd, FdKind.DEVNULL, target, flags, 0, 0);
+    }
+    boolean terminal = target.startsWith("/dev/pts/") || target.startsWith("/dev/tty");
+    if (fd <= 2 && (target.startsWith("pipe:") || terminal || target.startsWith("socket:"))) {
+      return new FdRecord(fd, FdKind.STDIO, target, flags, 0, 0);
+    }
+    if (target.startsWith("/") && !target.endsWith(" (deleted)")) {
+      try {
+        BasicFileAttributes a = Files.readAttributes(Path.of(target), BasicFileAttributes.class);
+        if (a.isRegularFile()) {
+          return new FdRecord(fd, FdKind.FILE, target, flags, pos, a.size());
+        }
+        if (a.isDirectory()) {
+          return new FdRecord(fd, FdKind.DIRECTORY, target, flags, pos, 0);
+        }
+      } catch (IOException e) {
+        throw new ProcessException(pid, "fd " + fd + " names " + target + ", which cannot be read: " + e, 0, e);
+      }
+    }
+    return null;
+  }
+
+  private static String describe(String target) {
+    if (target.startsWith("socket:")) {
+      return "a socket (" + target + ")";
+    }
+    if (target.startsWith("pipe:")) {
+      return "a pipe (" + target + ") that is not stdio";
+    }
+    if (target.startsWith("anon_inode:")) {
+      return "an anonymous inode (" + target.substring(11) + ")";
+    }
+    if (target.endsWith(" (deleted)")) {
+      return "a deleted file (" + target + ")";
+    }
+    return "'" + target + "'";
+  }
+}

@@ -1,0 +1,144 @@
+package dev.ckpt.linux.internal;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import dev.ckpt.CheckpointException;
+import dev.ckpt.ImageWriter;
+import dev.ckpt.PartOutput;
+import dev.ckpt.linux.ProcessException;
+import dev.ckpt.linux.internal.ProcessImage.VmaKind;
+import dev.ckpt.linux.internal.ProcessImage.VmaRecord;
+import dev.ckpt.linux.internal.jna.LibC;
+import dev.ckpt.linux.internal.jna.Sys;
+import dev.ckpt.linux.internal.proc.Vma;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes the contents of a stopped process's mappings as image parts. /proc/PID/pagemap says
+ * which pages exist: untouched pages become zero runs that cost nothing, and pages of private
+ * file mappings are dumped only where the process changed them (they are anonymous copies).
+ */
+final class MemoryDumper {
+  static final long PAGE = 4096;
+  private static final long PM_PRESENT = 1L << 63;
+  private static final long PM_SWAPPED = 1L << 62;
+  private static final long PM_FILE = 1L << 61;
+  /** One reused, page-aligned buffer: fresh memory costs a page fault per page in this VM. */
+  private static final int BUFFER = 1 << 20;
+
+  private final Memory buffer = new Memory(BUFFER);
+  private final Memory pagemapBuffer = new Memory(8 * 8192);
+  private long bytesRead;
+
+  MemoryDumper() {
+    buffer.clear();
+  }
+
+  long bytesRead() {
+    return bytesRead;
+  }
+
+  static VmaKind kind(Vma v) {
+    return switch (v.path()) {
+      case "[vdso]" -> VmaKind.VDSO;
+      case "[vvar]" -> VmaKind.VVAR;
+      case "[vvar_vclock]" -> VmaKind.VVAR_VCLOCK;
+      case "[heap]" -> VmaKind.HEAP;
+      case "[stack]" -> VmaKind.STACK;
+      default -> {
+        if (v.memfd() || (v.shared() && v.inode() == 0)) {
+          yield VmaKind.SHARED_ANON;
+        }
+        if (v.fileBacked()) {
+          yield v.shared() ? VmaKind.FILE_SHARED : VmaKind.FILE_PRIVATE;
+        }
+        yield VmaKind.ANON;
+      }
+    };
+  }
+
+  /** Dumps one mapping and returns its record (with the page runs whose contents it wrote). */
+  VmaRecord dump(Tracee t, Vma v, ImageWriter image) throws CheckpointException {
+    VmaKind kind = kind(v);
+    String path = v.fileBacked() || v.memfd() ? v.path() : (v.path().startsWith("[") ? v.path() : "");
+    VmaRecord empty = new VmaRecord(v.start(), v.end(), v.prot(), kind, v.offset(), path, new long[0]);
+    if (kind == VmaKind.VDSO || kind == VmaKind.VVAR || kind == VmaKind.VVAR_VCLOCK || kind == VmaKind.FILE_SHARED) {
+      return empty; // the kernel or the file holds these contents
+    }
+    if (v.path().equals("[vsyscall]")) {
+      return null;
+    }
+    long pages = v.length() / PAGE;
+    List<Long> runs = new ArrayList<>();
+    long runStart = -1;
+    for (long p0 = 0; p0 < pages; p0 += 8192) {
+      int n = (int) Math.min(8192, pages - p0);
+      readPagemap(t, v.start() / PAGE + p0, n);
+      for (int i = 0; i < n; i++) {
+        long e = pagemapBuffer.getLong(8L * i);
+        boolean present = (e & (PM_PRESENT | PM_SWAPPED)) != 0;
+        boolean wanted = switch (kind) {
+          case FILE_PRIVATE -> present && (e & PM_FILE) == 0;
+          case SHARED_ANON -> true;
+          default -> present;
+        };
+        long page = p0 + i;
+        if (wanted && runStart < 0) {
+          runStart = page;
+        } else if (!wanted && runStart >= 0) {
+          runs.add(runStart);
+          runs.add(page - runStart);
+          runStart = -1;
+        }
+      }
+    }
+    if (runStart >= 0) {
+      runs.add(runStart);
+      runs.add(pages - runStart);
+    }
+    if (runs.isEmpty()) {
+      return empty;
+    }
+    long[] dumped = runs.stream().mapToLong(Long::longValue).toArray();
+    VmaRecord rec = new VmaRecord(v.start(), v.end(), v.prot(), kind, v.offset(), path, dumped);
+    try (PartOutput out = image.part(rec.part(), Map.of())) {
+      long pos = 0;
+      for (int r = 0; r < dumped.length; r += 2) {
+        long from = dumped[r] * PAGE;
+        long len = dumped[r + 1] * PAGE;
+        out.writeZeros(from - pos);
+        for (long off = 0; off < len; off += BUFFER) {
+          int n = (int) Math.min(BUFFER, len - off);
+          t.read(v.start() + from + off, buffer, n);
+          out.write(buffer.getByteBuffer(0, n));
+          bytesRead += n;
+        }
+        pos = from + len;
+      }
+      out.writeZeros(v.length() - pos);
+    }
+    return rec;
+  }
+
+  private void readPagemap(Tracee t, long firstPage, int count) throws ProcessException {
+    int fd;
+    try {
+      fd = LibC.open("/proc/" + t.pid + "/pagemap", 0, 0);
+    } catch (LastErrorException e) {
+      throw Sys.error("open(/proc/" + t.pid + "/pagemap)", t.pid, e);
+    }
+    try {
+      long want = 8L * count;
+      long got = LibC.pread(fd, pagemapBuffer, want, firstPage * 8);
+      if (got != want) {
+        throw new ProcessException(t.pid, "short read of pagemap: " + got + " of " + want + " bytes");
+      }
+    } catch (LastErrorException e) {
+      throw Sys.error("pread(/proc/" + t.pid + "/pagemap)", t.pid, e);
+    } finally {
+      LibC.close(fd);
+    }
+  }
+}

@@ -1,0 +1,224 @@
+package dev.ckpt.linux.internal;
+
+import com.sun.jna.LastErrorException;
+import dev.ckpt.CheckpointException;
+import dev.ckpt.CheckpointInfo;
+import dev.ckpt.ImageReader;
+import dev.ckpt.ImageWriter;
+import dev.ckpt.linux.FdPolicy;
+import dev.ckpt.linux.Mode;
+import dev.ckpt.linux.ProcessException;
+import dev.ckpt.linux.RestoredProcess;
+import dev.ckpt.linux.Stdio;
+import dev.ckpt.linux.TracedProcess;
+import dev.ckpt.linux.internal.jna.Errno;
+import dev.ckpt.linux.internal.jna.LibC;
+import dev.ckpt.linux.internal.jna.Sys;
+import dev.ckpt.linux.internal.proc.ProcFs;
+import java.time.Duration;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** What {@code NativeCheckpointer} does, behind its public face. */
+public final class NativeEngine implements AutoCloseable {
+  private final Tracer tracer = new Tracer("ckpt-tracer");
+  private final FileIdentities identities = new FileIdentities();
+  private final FdPolicy fdPolicy;
+
+  public NativeEngine(FdPolicy fdPolicy) {
+    this.fdPolicy = fdPolicy;
+  }
+
+  private class Handle implements TracedProcess {
+    final Tracer.Traced traced;
+
+    Handle(Tracer.Traced traced) {
+      this.traced = traced;
+    }
+
+    @Override
+    public int pid() {
+      return traced.pid();
+    }
+
+    @Override
+    public int waitFor() throws InterruptedException {
+      try {
+        return traced.exit().get();
+      } catch (ExecutionException e) {
+        throw new IllegalStateException("pid " + pid() + " can no longer be waited for: " + e.getCause().getMessage(), e.getCause());
+      }
+    }
+
+    @Override
+    public OptionalInt waitFor(Duration timeout) throws InterruptedException {
+      try {
+        return OptionalInt.of(traced.exit().get(timeout.toNanos(), TimeUnit.NANOSECONDS));
+      } catch (TimeoutException e) {
+        return OptionalInt.empty();
+      } catch (ExecutionException e) {
+        throw new IllegalStateException("pid " + pid() + " can no longer be waited for: " + e.getCause().getMessage(), e.getCause());
+      }
+    }
+
+    @Override
+    public boolean isAlive() {
+      return !traced.exit().isDone();
+    }
+
+    @Override
+    public void kill() {
+      try {
+        LibC.kill(pid(), Sys.SIGKILL);
+      } catch (LastErrorException e) {
+        // Already gone: nothing to kill.
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "pid " + pid();
+    }
+  }
+
+  private final class Restored extends Handle implements RestoredProcess {
+    final CheckpointInfo from;
+
+    Restored(Tracer.Traced traced, CheckpointInfo from) {
+      super(traced);
+      this.from = from;
+    }
+
+    @Override
+    public CheckpointInfo restoredFrom() {
+      return from;
+    }
+  }
+
+  public TracedProcess launch(List<String> command, Stdio stdio) throws CheckpointException {
+    int shell = Launcher.spawnStopped(command, stdio);
+    return tracer.call(() -> {
+      Tracer.Traced t = tracer.track(shell);
+      try {
+        Launcher.seizeUntilExec(shell, 0);
+        Sys.ptrace(Sys.PTRACE_SETOPTIONS, shell, 0, 0, "SETOPTIONS");
+        Sys.ptrace(Sys.PTRACE_CONT, shell, 0, 0, "CONT");
+      } catch (ProcessException e) {
+        tracer.untrack(shell);
+        try {
+          LibC.kill(shell, Sys.SIGKILL);
+        } catch (LastErrorException ignored) {
+          // It did not start.
+        }
+        throw new CheckpointException("launching " + command + " failed: " + e.getMessage(), e);
+      }
+      t.held = false;
+      return new Handle(t);
+    });
+  }
+
+  public TracedProcess attach(int pid) throws CheckpointException {
+    return tracer.call(() -> {
+      if (!ProcFs.alive(pid)) {
+        throw new ProcessException(pid, "no such process");
+      }
+      Tracer.Traced t = tracer.track(pid);
+      try {
+        Sys.ptrace(Sys.PTRACE_SEIZE, pid, 0, 0, "SEIZE");
+      } catch (ProcessException e) {
+        tracer.untrack(pid);
+        if (e.errno() == Errno.EPERM) {
+          throw new ProcessException(pid, "cannot be traced (EPERM): it belongs to another user, is already traced, "
+              + "or kernel.yama.ptrace_scope forbids it", Errno.EPERM, e);
+        }
+        throw e;
+      }
+      t.held = false;
+      return new Handle(t);
+    });
+  }
+
+  /** Stops the process with PTRACE_INTERRUPT and waits for the stop, passing on nothing. */
+  private void stop(Tracer.Traced t) throws ProcessException {
+    Sys.ptrace(Sys.PTRACE_INTERRUPT, t.pid(), 0, 0, "INTERRUPT");
+    while (true) {
+      int st = Sys.waitpid(t.pid(), false);
+      if (Sys.exited(st) || Sys.signaled(st)) {
+        tracer.handle(t, st);
+        throw new ProcessException(t.pid(), "exited before it could be checkpointed (status " + st + ")");
+      }
+      if (Sys.event(st) == Sys.PTRACE_EVENT_STOP) {
+        return;
+      }
+      if (Sys.event(st) == 0) {
+        // A signal arrived first: it stays pending in the image and is delivered on resume.
+        int sig = Sys.stopSignal(st);
+        requeue.add(sig);
+      }
+      Sys.ptrace(Sys.PTRACE_CONT, t.pid(), 0, 0, "CONT");
+    }
+  }
+
+  private final java.util.List<Integer> requeue = new java.util.ArrayList<>();
+
+  public CheckpointInfo checkpoint(TracedProcess process, ImageWriter w, Mode mode) throws CheckpointException {
+    if (!(process instanceof Handle h)) {
+      throw new IllegalArgumentException("not a process of this checkpointer: " + process);
+    }
+    return tracer.call(() -> {
+      Tracer.Traced t = h.traced;
+      if (t.exit().isDone()) {
+        throw new ProcessException(t.pid(), "has already exited; nothing to checkpoint");
+      }
+      t.held = true;
+      requeue.clear();
+      boolean stopped = false;
+      try (Tracee tracee = new Tracee(t.pid())) {
+        stop(t);
+        stopped = true;
+        for (int sig : requeue) {
+          // Signals caught in flight by the stop are queued again so the image holds them.
+          LibC.syscall(Sys.SYS_TGKILL, t.pid(), t.pid(), sig, 0, 0, 0);
+        }
+        new ProcessDumper(identities).dump(tracee, w, fdPolicy);
+        CheckpointInfo info = w.commit();
+        if (mode == Mode.VACATE) {
+          LibC.kill(t.pid(), Sys.SIGKILL);
+          Sys.ptrace(Sys.PTRACE_CONT, t.pid(), 0, 0, "CONT");
+        }
+        return info;
+      } catch (LastErrorException e) {
+        throw Sys.error("checkpoint", t.pid(), e);
+      } finally {
+        if (stopped && ProcFs.alive(t.pid())) {
+          try {
+            Sys.ptrace(Sys.PTRACE_CONT, t.pid(), 0, 0, "CONT");
+          } catch (ProcessException ignored) {
+            // Exiting, or already resumed by VACATE.
+          }
+        }
+        t.held = false;
+      }
+    });
+  }
+
+  public RestoredProcess restore(ImageReader r, Stdio stdio) throws CheckpointException {
+    ProcessImage img = ProcessRestorer.readImage(r);
+    ProcessRestorer restorer = new ProcessRestorer(identities);
+    restorer.preflight(img, r.info().ref());
+    return tracer.call(() -> {
+      int pid = restorer.restore(r, img, stdio);
+      Tracer.Traced t = tracer.track(pid);
+      t.held = false;
+      return new Restored(t, r.info());
+    });
+  }
+
+  @Override
+  public void close() {
+    tracer.close();
+  }
+}

@@ -1,0 +1,150 @@
+package dev.ckpt.linux.internal;
+
+import com.sun.jna.Memory;
+import dev.ckpt.CheckpointException;
+import dev.ckpt.ImageWriter;
+import dev.ckpt.PartOutput;
+import dev.ckpt.linux.FdPolicy;
+import dev.ckpt.linux.ProcessException;
+import dev.ckpt.linux.internal.ProcessImage.FileIdentity;
+import dev.ckpt.linux.internal.ProcessImage.ThreadRecord;
+import dev.ckpt.linux.internal.ProcessImage.VmaRecord;
+import dev.ckpt.linux.internal.jna.Sys;
+import dev.ckpt.linux.internal.proc.ProcFs;
+import dev.ckpt.linux.internal.proc.Vma;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Captures a stopped process into an image: thread state, mappings and their contents, file
+ * descriptors, signal state, mm fields and the identity of every file it maps. Runs on the
+ * tracer thread; the process stays stopped throughout.
+ */
+final class ProcessDumper {
+  static final int XSTATE_MAX = 16384;
+  private final FileIdentities identities;
+
+  ProcessDumper(FileIdentities identities) {
+    this.identities = identities;
+  }
+
+  record Result(long bytesRead) {}
+
+  Result dump(Tracee t, ImageWriter w, FdPolicy policy) throws CheckpointException {
+    int pid = t.pid;
+    Path proc = ProcFs.dir(pid);
+    int threads;
+    try (Stream<Path> s = Files.list(proc.resolve("task"))) {
+      threads = (int) s.count();
+    } catch (IOException e) {
+      throw new ProcessException(pid, "listing threads failed (did it exit?): " + e, 0, e);
+    }
+    if (threads != 1) {
+      throw new ProcessException(pid, "has " + threads + " threads; ckpt checkpoints single-threaded processes only");
+    }
+    Map<String, String> status;
+    String exe;
+    String cwd;
+    String[] stat;
+    byte[] auxv;
+    try {
+      status = ProcFs.status(pid);
+      exe = Files.readSymbolicLink(proc.resolve("exe")).toString();
+      cwd = Files.readSymbolicLink(proc.resolve("cwd")).toString();
+      stat = ProcFs.stat(pid);
+      auxv = Files.readAllBytes(proc.resolve("auxv"));
+    } catch (IOException e) {
+      throw new ProcessException(pid, "reading /proc/" + pid + " failed (did it exit?): " + e, 0, e);
+    }
+    int uid = Integer.parseInt(status.get("Uid").split("\\s+")[0]);
+    int umask = Integer.parseInt(status.getOrDefault("Umask", "0022"), 8);
+
+    Regs regs = t.getRegs();
+    byte[] xstate = t.getRegset(Sys.NT_X86_XSTATE, XSTATE_MAX);
+    long sigmask;
+    long rseqPtr;
+    int rseqLen;
+    int rseqSig;
+    try (Memory m = new Memory(32)) {
+      m.clear();
+      Sys.ptrace(Sys.PTRACE_GETSIGMASK, pid, 8, m, "GETSIGMASK");
+      sigmask = m.getLong(0);
+      m.clear();
+      Sys.ptrace(Sys.PTRACE_GET_RSEQ_CONFIGURATION, pid, 24, m, "GET_RSEQ_CONFIGURATION");
+      rseqPtr = m.getLong(0);
+      rseqLen = m.getInt(8);
+      rseqSig = m.getInt(12);
+    }
+    List<Vma> maps = t.maps();
+    List<ProcessImage.FdRecord> fds = FdDumper.dump(pid, policy);
+    List<byte[]> pendingPrivate = SignalDumper.pending(t, false);
+    List<byte[]> pendingShared = SignalDumper.pending(t, true);
+
+    byte[][] sigactions;
+    byte[][] itimers;
+    long brk;
+    t.beginInjection(t.findVdsoSyscall(maps));
+    try {
+      long scratch = t.call("mmap(scratch)", Sys.SYS_MMAP, 0, 8192, 3, 0x22, -1, 0);
+      sigactions = SignalDumper.sigactions(t, scratch);
+      itimers = SignalDumper.itimers(t, scratch);
+      brk = t.call("brk(0)", 12, 0);
+      t.call("munmap(scratch)", Sys.SYS_MUNMAP, scratch, 8192);
+    } finally {
+      t.endInjection();
+    }
+    long[] mm = {
+      Long.parseUnsignedLong(stat[26]), Long.parseUnsignedLong(stat[27]), Long.parseUnsignedLong(stat[45]),
+      Long.parseUnsignedLong(stat[46]), Long.parseUnsignedLong(stat[47]), brk, Long.parseUnsignedLong(stat[28]),
+      Long.parseUnsignedLong(stat[48]), Long.parseUnsignedLong(stat[49]), Long.parseUnsignedLong(stat[50]),
+      Long.parseUnsignedLong(stat[51])};
+
+    MemoryDumper memory = new MemoryDumper();
+    List<VmaRecord> vmas = new ArrayList<>();
+    Set<String> files = new LinkedHashSet<>();
+    files.add(exe);
+    for (Vma v : maps) {
+      VmaRecord r = memory.dump(t, v, w);
+      if (r != null) {
+        vmas.add(r);
+      }
+      if (v.fileBacked() && !v.memfd()) {
+        if (v.deleted()) {
+          throw new ProcessException(pid, "maps deleted file " + v.path() + " at " + v.name() + "; it cannot be mapped again on restore");
+        }
+        files.add(v.path());
+      }
+    }
+    List<FileIdentity> ids = new ArrayList<>();
+    for (String f : files) {
+      try {
+        ids.add(identities.of(f));
+      } catch (IOException e) {
+        throw new ProcessException(pid, "cannot identify mapped file " + f + ": " + e, 0, e);
+      }
+    }
+    ProcessImage image = new ProcessImage(uid, exe, cwd, umask, mm, auxv, vmas,
+        new ThreadRecord(pid, regs.bytes(), xstate, sigmask, rseqPtr, rseqLen, rseqSig), fds, sigactions,
+        pendingPrivate, pendingShared, itimers, ids);
+    byte[] encoded = image.encode();
+    try (PartOutput out = w.part(ProcessImage.PART, Map.of("kind", "process-state", "version",
+        Integer.toString(ProcessImage.VERSION)))) {
+      out.write(ByteBuffer.wrap(encoded));
+    }
+    w.attribute("kind", "process").attribute("exe", exe).attribute("pid", Integer.toString(pid));
+    return new Result(memory.bytesRead());
+  }
+
+  static long le64(byte[] b, int off) {
+    return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong(off);
+  }
+}

@@ -1,0 +1,242 @@
+package dev.ckpt.linux.internal;
+
+import dev.ckpt.CorruptImageException;
+import dev.ckpt.UnsupportedFormatException;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Everything about a process except its memory contents: the {@code process} part of a native
+ * image (docs/FORMAT.md, "Process images"). Memory lives in {@code mem/<start>-<end>} parts.
+ */
+record ProcessImage(
+    int uid,
+    String exe,
+    String cwd,
+    int umask,
+    long[] mm,
+    byte[] auxv,
+    List<VmaRecord> vmas,
+    ThreadRecord thread,
+    List<FdRecord> fds,
+    byte[][] sigactions,
+    List<byte[]> pendingPrivate,
+    List<byte[]> pendingShared,
+    byte[][] itimers,
+    List<FileIdentity> files) {
+
+  static final int VERSION = 1;
+  static final String PART = "process";
+
+  // mm[] indexes: the prctl_mm_map fields in order.
+  static final int START_CODE = 0, END_CODE = 1, START_DATA = 2, END_DATA = 3, START_BRK = 4, BRK = 5,
+      START_STACK = 6, ARG_START = 7, ARG_END = 8, ENV_START = 9, ENV_END = 10;
+
+  /** Kinds of VMA, by how restore recreates them. */
+  enum VmaKind { ANON, FILE_PRIVATE, FILE_SHARED, SHARED_ANON, HEAP, STACK, VDSO, VVAR, VVAR_VCLOCK }
+
+  /** A mapping; {@code dumped} lists [startPage, pageCount] pairs whose contents are in the image. */
+  record VmaRecord(long start, long end, int prot, VmaKind kind, long offset, String path, long[] dumped) {
+    long length() {
+      return end - start;
+    }
+
+    String part() {
+      return String.format("mem/%x-%x", start, end);
+    }
+  }
+
+  record ThreadRecord(int tid, byte[] regs, byte[] xstate, long sigmask, long rseqPtr, int rseqLen, int rseqSig) {}
+
+  enum FdKind { FILE, DIRECTORY, DEVNULL, STDIO }
+
+  record FdRecord(int fd, FdKind kind, String path, int flags, long pos, long size) {}
+
+  record FileIdentity(String path, long size, long mtimeNanos, String sha256) {}
+
+  byte[] encode() {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (DataOutputStream o = new DataOutputStream(bytes)) {
+      o.writeShort(VERSION);
+      o.writeInt(uid);
+      str(o, exe);
+      str(o, cwd);
+      o.writeInt(umask);
+      o.writeInt(mm.length);
+      for (long x : mm) {
+        o.writeLong(x);
+      }
+      blob(o, auxv);
+      o.writeInt(vmas.size());
+      for (VmaRecord v : vmas) {
+        o.writeLong(v.start());
+        o.writeLong(v.end());
+        o.writeInt(v.prot());
+        o.writeByte(v.kind().ordinal());
+        o.writeLong(v.offset());
+        str(o, v.path());
+        o.writeInt(v.dumped().length);
+        for (long x : v.dumped()) {
+          o.writeLong(x);
+        }
+      }
+      o.writeInt(thread.tid());
+      blob(o, thread.regs());
+      blob(o, thread.xstate());
+      o.writeLong(thread.sigmask());
+      o.writeLong(thread.rseqPtr());
+      o.writeInt(thread.rseqLen());
+      o.writeInt(thread.rseqSig());
+      o.writeInt(fds.size());
+      for (FdRecord f : fds) {
+        o.writeInt(f.fd());
+        o.writeByte(f.kind().ordinal());
+        str(o, f.path());
+        o.writeInt(f.flags());
+        o.writeLong(f.pos());
+        o.writeLong(f.size());
+      }
+      o.writeInt(sigactions.length);
+      for (byte[] a : sigactions) {
+        blob(o, a);
+      }
+      list(o, pendingPrivate);
+      list(o, pendingShared);
+      o.writeInt(itimers.length);
+      for (byte[] t : itimers) {
+        blob(o, t);
+      }
+      o.writeInt(files.size());
+      for (FileIdentity f : files) {
+        str(o, f.path());
+        o.writeLong(f.size());
+        o.writeLong(f.mtimeNanos());
+        str(o, f.sha256());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+
+  static ProcessImage decode(String ref, byte[] data) throws CorruptImageException, UnsupportedFormatException {
+    ByteBuffer in = ByteBuffer.wrap(data);
+    try {
+      int version = in.getShort() & 0xffff;
+      if (version != VERSION) {
+        throw new UnsupportedFormatException("process record of " + ref + " has version " + version
+            + "; this ckpt reads version " + VERSION);
+      }
+      int uid = in.getInt();
+      String exe = str(in);
+      String cwd = str(in);
+      int umask = in.getInt();
+      long[] mm = new long[count(in)];
+      for (int i = 0; i < mm.length; i++) {
+        mm[i] = in.getLong();
+      }
+      byte[] auxv = blob(in);
+      int nv = count(in);
+      List<VmaRecord> vmas = new ArrayList<>(nv);
+      for (int i = 0; i < nv; i++) {
+        long start = in.getLong();
+        long end = in.getLong();
+        int prot = in.getInt();
+        int kind = in.get();
+        long offset = in.getLong();
+        String path = str(in);
+        long[] dumped = new long[count(in)];
+        for (int k = 0; k < dumped.length; k++) {
+          dumped[k] = in.getLong();
+        }
+        if (kind < 0 || kind >= VmaKind.values().length || end <= start) {
+          throw new CorruptImageException("process record of " + ref + ": mapping " + i + " is invalid");
+        }
+        vmas.add(new VmaRecord(start, end, prot, VmaKind.values()[kind], offset, path, dumped));
+      }
+      ThreadRecord thread = new ThreadRecord(in.getInt(), blob(in), blob(in), in.getLong(), in.getLong(), in.getInt(), in.getInt());
+      int nf = count(in);
+      List<FdRecord> fds = new ArrayList<>(nf);
+      for (int i = 0; i < nf; i++) {
+        int fd = in.getInt();
+        int kind = in.get();
+        if (kind < 0 || kind >= FdKind.values().length) {
+          throw new CorruptImageException("process record of " + ref + ": fd entry " + i + " has kind " + kind);
+        }
+        fds.add(new FdRecord(fd, FdKind.values()[kind], str(in), in.getInt(), in.getLong(), in.getLong()));
+      }
+      byte[][] sigactions = new byte[count(in)][];
+      for (int i = 0; i < sigactions.length; i++) {
+        sigactions[i] = blob(in);
+      }
+      List<byte[]> pendingPrivate = list(in);
+      List<byte[]> pendingShared = list(in);
+      byte[][] itimers = new byte[count(in)][];
+      for (int i = 0; i < itimers.length; i++) {
+        itimers[i] = blob(in);
+      }
+      int nfi = count(in);
+      List<FileIdentity> files = new ArrayList<>(nfi);
+      for (int i = 0; i < nfi; i++) {
+        files.add(new FileIdentity(str(in), in.getLong(), in.getLong(), str(in)));
+      }
+      if (thread.regs().length != Regs.SIZE) {
+        throw new CorruptImageException("process record of " + ref + ": registers are " + thread.regs().length + " bytes");
+      }
+      return new ProcessImage(uid, exe, cwd, umask, mm, auxv, vmas, thread, fds, sigactions, pendingPrivate,
+          pendingShared, itimers, files);
+    } catch (BufferUnderflowException | IllegalArgumentException e) {
+      throw new CorruptImageException("process record of " + ref + " is malformed: " + e, e);
+    }
+  }
+
+  private static int count(ByteBuffer in) {
+    int n = in.getInt();
+    if (n < 0 || n > in.remaining()) {
+      throw new IllegalArgumentException("count " + n + " with " + in.remaining() + " bytes left");
+    }
+    return n;
+  }
+
+  private static void str(DataOutputStream o, String s) throws IOException {
+    blob(o, s.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String str(ByteBuffer in) {
+    return new String(blob(in), StandardCharsets.UTF_8);
+  }
+
+  private static void blob(DataOutputStream o, byte[] b) throws IOException {
+    o.writeInt(b.length);
+    o.write(b);
+  }
+
+  private static byte[] blob(ByteBuffer in) {
+    byte[] b = new byte[count(in)];
+    in.get(b);
+    return b;
+  }
+
+  private static void list(DataOutputStream o, List<byte[]> l) throws IOException {
+    o.writeInt(l.size());
+    for (byte[] b : l) {
+      blob(o, b);
+    }
+  }
+
+  private static List<byte[]> list(ByteBuffer in) {
+    int n = count(in);
+    List<byte[]> l = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      l.add(blob(in));
+    }
+    return l;
+  }
+}

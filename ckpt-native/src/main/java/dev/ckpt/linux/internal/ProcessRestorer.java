@@ -1,0 +1,443 @@
+package dev.ckpt.linux.internal;
+
+import com.sun.jna.LastErrorException;
+import dev.ckpt.CheckpointException;
+import dev.ckpt.ImageReader;
+import dev.ckpt.PartSink;
+import dev.ckpt.linux.ProcessException;
+import dev.ckpt.linux.Stdio;
+import dev.ckpt.linux.internal.ProcessImage.FdKind;
+import dev.ckpt.linux.internal.ProcessImage.FdRecord;
+import dev.ckpt.linux.internal.ProcessImage.FileIdentity;
+import dev.ckpt.linux.internal.ProcessImage.VmaKind;
+import dev.ckpt.linux.internal.ProcessImage.VmaRecord;
+import dev.ckpt.linux.internal.jna.LibC;
+import dev.ckpt.linux.internal.jna.Sys;
+import dev.ckpt.linux.internal.proc.ProcFs;
+import dev.ckpt.linux.internal.proc.Vma;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Rebuilds a process from an image inside a fresh process of the same executable, held at its
+ * exec stop: every step is a system call injected into it. On any failure the half-built process
+ * is killed and the error names the step.
+ */
+final class ProcessRestorer {
+  private static final Logger LOG = LoggerFactory.getLogger(ProcessRestorer.class);
+  static final long PAGE = 4096;
+  private static final long SCRATCH_SIZE = 1 << 20;
+  private static final long DATA = PAGE;
+  private static final long TEMP = 64 * 1024;
+  private static final int PROT_RW = 3;
+  private static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANON = 0x20, MAP_GROWSDOWN = 0x100;
+  private static final int MAP_FIXED_NOREPLACE = 0x100000;
+  private static final int O_ACCMODE = 3, O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000;
+  private static final int O_CLOEXEC = 02000000;
+  private static final int SYS_DUP3 = 292;
+  private static final int PR_SET_MM = 35, PR_SET_MM_MAP = 14;
+
+  private final FileIdentities identities;
+  private String step = "start";
+
+  ProcessRestorer(FileIdentities identities) {
+    this.identities = identities;
+  }
+
+  static ProcessImage readImage(ImageReader r) throws CheckpointException {
+    if (!"process".equals(r.attributes().get("kind"))) {
+      throw new CheckpointException("checkpoint " + r.info().ref() + " is not a process image (kind "
+          + r.attributes().get("kind") + ")");
+    }
+    return ProcessImage.decode(r.info().ref(), r.readBytes(ProcessImage.PART));
+  }
+
+  /** Checks what can be checked before any process exists. */
+  void preflight(ProcessImage img, String ref) throws CheckpointException {
+    int uid = LibC.getuid();
+    if (img.uid() != uid) {
+      throw new CheckpointException("checkpoint " + ref + " was taken from a process of uid " + img.uid()
+          + "; restore runs as uid " + uid + " and restores only its own processes");
+    }
+    for (FileIdentity f : img.files()) {
+      String why = identities.mismatch(f);
+      if (why != null) {
+        throw new CheckpointException("checkpoint " + ref + " needs " + f.path() + " as it was at checkpoint time: " + why);
+      }
+    }
+    Map<String, Long> here = specials(ownMaps());
+    Map<String, Long> saved = new HashMap<>();
+    for (VmaRecord v : img.vmas()) {
+      if (isSpecial(v.kind())) {
+        saved.put(v.path(), v.length());
+      }
+    }
+    if (!here.equals(saved)) {
+      throw new CheckpointException("checkpoint " + ref + " was taken under a kernel with vDSO layout " + saved
+          + "; this kernel has " + here + ": restore needs the same kernel");
+    }
+  }
+
+  private static List<Vma> ownMaps() throws CheckpointException {
+    try {
+      return ProcFs.parseMaps(Files.readString(Path.of("/proc/self/maps")));
+    } catch (IOException e) {
+      throw new CheckpointException("reading /proc/self/maps failed: " + e, e);
+    }
+  }
+
+  private static Map<String, Long> specials(List<Vma> maps) {
+    Map<String, Long> m = new HashMap<>();
+    for (Vma v : maps) {
+      VmaKind k = MemoryDumper.kind(v);
+      if (isSpecial(k)) {
+        m.put(v.path(), v.length());
+      }
+    }
+    return m;
+  }
+
+  static boolean isSpecial(VmaKind k) {
+    return k == VmaKind.VDSO || k == VmaKind.VVAR || k == VmaKind.VVAR_VCLOCK;
+  }
+
+  /** On the tracer thread: launches the executable and rebuilds the image in it. */
+  int restore(ImageReader r, ProcessImage img, Stdio stdio) throws CheckpointException {
+    String ref = r.info().ref();
+    step = "launch";
+    int pid = Launcher.spawnStopped(List.of(img.exe()), stdio);
+    try (Tracee t = new Tracee(pid)) {
+      step = "seize";
+      Launcher.seizeUntilExec(pid, Sys.PTRACE_O_EXITKILL);
+      rebuild(t, r, img);
+      step = "resume";
+      Sys.ptrace(Sys.PTRACE_SETOPTIONS, pid, 0, 0, "SETOPTIONS");
+      Sys.ptrace(Sys.PTRACE_CONT, pid, 0, 0, "CONT");
+      return pid;
+    } catch (CheckpointException | RuntimeException e) {
+      try {
+        LibC.kill(pid, Sys.SIGKILL);
+      } catch (LastErrorException ignored) {
+        // Already gone.
+      }
+      throw new CheckpointException("restore of " + ref + " failed at step '" + step + "' (half-built pid " + pid
+          + " killed): " + e.getMessage(), e);
+    }
+  }
+
+  private void rebuild(Tracee t, ImageReader r, ProcessImage img) throws CheckpointException {
+    int pid = t.pid;
+    step = "scratch";
+    List<Vma> current = t.maps();
+    long scratch = chooseScratch(img.vmas(), current);
+    t.beginInjection(t.findVdsoSyscall(current));
+    t.call("mmap(scratch)", Sys.SYS_MMAP, scratch, SCRATCH_SIZE, 7, MAP_PRIVATE | MAP_ANON | MAP_FIXED_NOREPLACE, -1, 0);
+    t.write(scratch, new byte[] {0x0f, 0x05});
+    t.moveSyscallSite(scratch);
+
+    step = "unmap";
+    List<Vma> specials = new ArrayList<>();
+    for (Vma v : t.maps()) {
+      if (v.start() == scratch || v.path().equals("[vsyscall]")) {
+        continue;
+      }
+      if (isSpecial(MemoryDumper.kind(v))) {
+        specials.add(v);
+        continue;
+      }
+      t.call("munmap(" + v.name() + ")", Sys.SYS_MUNMAP, v.start(), v.length());
+    }
+
+    step = "vdso";
+    long temp = scratch + TEMP;
+    Map<String, Long> parked = new HashMap<>();
+    for (Vma v : specials) {
+      t.call("mremap(" + v.path() + " to scratch)", Sys.SYS_MREMAP, v.start(), v.length(), v.length(), 3, temp);
+      parked.put(v.path(), temp);
+      temp += v.length();
+    }
+    for (VmaRecord v : img.vmas()) {
+      if (isSpecial(v.kind())) {
+        t.call("mremap(" + v.path() + ")", Sys.SYS_MREMAP, parked.get(v.path()), v.length(), v.length(), 3, v.start());
+      }
+    }
+
+    step = "map";
+    Map<String, Long> openFiles = new HashMap<>();
+    List<VmaRecord> reprotect = new ArrayList<>();
+    for (VmaRecord v : img.vmas()) {
+      if (isSpecial(v.kind())) {
+        continue;
+      }
+      boolean content = v.dumped().length > 0;
+      int prot = content ? v.prot() | PROT_RW : v.prot();
+      if (content && prot != v.prot()) {
+        reprotect.add(v);
+      }
+      long fd = -1;
+      int flags;
+      switch (v.kind()) {
+        case FILE_PRIVATE, FILE_SHARED -> {
+          boolean shared = v.kind() == VmaKind.FILE_SHARED;
+          boolean rw = shared && (v.prot() & 2) != 0;
+          String key = (rw ? "rw:" : "ro:") + v.path();
+          Long open = openFiles.get(key);
+          if (open == null) {
+            long at = scratch + DATA;
+            t.write(at, Tracee.cString(v.path()));
+            open = t.call("open(" + v.path() + ")", Sys.SYS_OPEN, at, rw ? 2 : 0, 0);
+            openFiles.put(key, open);
+          }
+          fd = open;
+          flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
+        }
+        case SHARED_ANON -> flags = MAP_SHARED | MAP_ANON | MAP_FIXED;
+        case STACK -> flags = MAP_PRIVATE | MAP_ANON | MAP_FIXED | MAP_GROWSDOWN;
+        default -> flags = MAP_PRIVATE | MAP_ANON | MAP_FIXED;
+      }
+      t.call("mmap(" + v.part() + " " + v.path() + ")", Sys.SYS_MMAP, v.start(), v.length(), prot, flags, fd,
+          fd < 0 ? 0 : v.offset());
+    }
+    for (long fd : openFiles.values()) {
+      t.call("close(" + fd + ")", Sys.SYS_CLOSE, fd);
+    }
+
+    step = "memory";
+    t.memFd(); // opened here: the engine's threads write through it concurrently
+    for (VmaRecord v : img.vmas()) {
+      if (v.dumped().length > 0) {
+        r.read(v.part(), new MemorySink(t, v));
+      }
+    }
+    step = "protect";
+    for (VmaRecord v : reprotect) {
+      t.call("mprotect(" + v.part() + ")", Sys.SYS_MPROTECT, v.start(), v.length(), v.prot());
+    }
+
+    step = "mm";
+    ByteBuffer map = Tracee.le(104);
+    for (long x : img.mm()) {
+      map.putLong(x);
+    }
+    long auxvAt = scratch + DATA + 1024;
+    map.putLong(auxvAt).putInt(img.auxv().length).putInt(-1);
+    t.write(auxvAt, img.auxv());
+    t.write(scratch + DATA, map.array());
+    t.call("prctl(PR_SET_MM_MAP)", Sys.SYS_PRCTL, PR_SET_MM, PR_SET_MM_MAP, scratch + DATA, 104, 0);
+
+    step = "fds";
+    restoreFds(t, img, scratch + DATA);
+
+    step = "cwd";
+    t.write(scratch + DATA, Tracee.cString(img.cwd()));
+    t.call("chdir(" + img.cwd() + ")", Sys.SYS_CHDIR, scratch + DATA);
+    t.call("umask", Sys.SYS_UMASK, img.umask());
+
+    step = "signals";
+    for (int sig = 1; sig <= img.sigactions().length; sig++) {
+      byte[] act = img.sigactions()[sig - 1];
+      if (sig == Sys.SIGKILL || sig == Sys.SIGSTOP || allZero(act)) {
+        continue;
+      }
+      t.write(scratch + DATA, act);
+      t.call("rt_sigaction(" + sig + ")", Sys.SYS_RT_SIGACTION, sig, scratch + DATA, 0, 8);
+    }
+
+    step = "timers";
+    for (int which = 0; which < img.itimers().length; which++) {
+      byte[] val = img.itimers()[which];
+      if (!allZero(val)) {
+        t.write(scratch + DATA, val);
+        t.call("setitimer(" + which + ")", Sys.SYS_SETITIMER, which, scratch + DATA, 0);
+      }
+    }
+
+    step = "rseq";
+    ProcessImage.ThreadRecord th = img.thread();
+    if (th.rseqPtr() != 0) {
+      t.call("rseq", Sys.SYS_RSEQ, th.rseqPtr(), th.rseqLen(), 0, th.rseqSig() & 0xffffffffL);
+    }
+
+    step = "sigmask";
+    try (com.sun.jna.Memory m = new com.sun.jna.Memory(8)) {
+      m.setLong(0, th.sigmask());
+      Sys.ptrace(Sys.PTRACE_SETSIGMASK, pid, 8, m, "SETSIGMASK");
+    }
+    step = "pending signals";
+    for (byte[] info : img.pendingPrivate()) {
+      t.write(scratch + DATA, info);
+      int sig = ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
+      t.call("rt_tgsigqueueinfo(" + sig + ")", Sys.SYS_RT_TGSIGQUEUEINFO, pid, pid, sig, scratch + DATA);
+    }
+    for (byte[] info : img.pendingShared()) {
+      t.write(scratch + DATA, info);
+      int sig = ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
+      t.call("rt_sigqueueinfo(" + sig + ")", Sys.SYS_RT_SIGQUEUEINFO, pid, sig, scratch + DATA);
+    }
+
+    step = "unmap scratch";
+    t.moveSyscallSite(t.findVdsoSyscall(t.maps()));
+    t.call("munmap(scratch)", Sys.SYS_MUNMAP, scratch, SCRATCH_SIZE);
+
+    step = "registers";
+    t.setRegset(Sys.NT_X86_XSTATE, th.xstate());
+    t.setRegs(restartAdjusted(Regs.of(th.regs())));
+  }
+
+  /**
+   * A process stopped inside a system call shows rax = -ERESTART* and orig_rax = the call. The
+   * new process must re-enter that call: back rip over the 2-byte syscall instruction and put
+   * the call number back in rax. A call that would have used the kernel's restart block
+   * (nanosleep, poll) is re-issued with its original arguments, still in the registers.
+   */
+  static Regs restartAdjusted(Regs regs) {
+    Regs r = regs.copy();
+    long orig = r.get(Regs.ORIG_RAX);
+    long rax = r.get(Regs.RAX);
+    if (orig >= 0 && (rax == -512 || rax == -513 || rax == -514 || rax == -516)) {
+      r.set(Regs.RAX, orig).set(Regs.RIP, r.get(Regs.RIP) - 2);
+    }
+    r.set(Regs.ORIG_RAX, -1);
+    return r;
+  }
+
+  private void restoreFds(Tracee t, ProcessImage img, long data) throws CheckpointException {
+    int pid = t.pid;
+    Map<Integer, FdRecord> wanted = new HashMap<>();
+    for (FdRecord f : img.fds()) {
+      wanted.put(f.fd(), f);
+    }
+    try (DirectoryStream<Path> s = Files.newDirectoryStream(ProcFs.dir(pid).resolve("fd"))) {
+      for (Path p : s) {
+        int fd = Integer.parseInt(p.getFileName().toString());
+        if (fd > 2) {
+          t.call("close(" + fd + ")", Sys.SYS_CLOSE, fd);
+        }
+      }
+    } catch (IOException e) {
+      throw new ProcessException(pid, "listing fds failed: " + e, 0, e);
+    }
+    for (FdRecord f : img.fds()) {
+      if (f.kind() == FdKind.STDIO) {
+        continue;
+      }
+      if (f.kind() == FdKind.FILE && (f.flags() & O_ACCMODE) != 0) {
+        fitWrittenFile(pid, f);
+      }
+      int flags = f.flags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+      t.write(data, Tracee.cString(f.path()));
+      long fd = t.call("open(" + f.path() + ") for fd " + f.fd(), Sys.SYS_OPEN, data, flags, 0);
+      if (fd != f.fd()) {
+        t.call("dup3(" + fd + ", " + f.fd() + ")", SYS_DUP3, fd, f.fd(), f.flags() & O_CLOEXEC);
+        t.call("close(" + fd + ")", Sys.SYS_CLOSE, fd);
+      }
+      if (f.kind() == FdKind.FILE) {
+        t.call("lseek(" + f.fd() + ")", Sys.SYS_LSEEK, f.fd(), f.pos(), 0);
+      }
+    }
+  }
+
+  /**
+   * A file the process was writing goes back to its length at checkpoint time: what was written
+   * after the checkpoint will be written again by the restored process (an appending writer
+   * would otherwise write it twice). A file now shorter than then has lost data: refuse.
+   */
+  private static void fitWrittenFile(int pid, FdRecord f) throws ProcessException {
+    Path p = Path.of(f.path());
+    try {
+      long size = Files.size(p);
+      if (size < f.size()) {
+        throw new ProcessException(pid, "fd " + f.fd() + ": " + p + " has " + size + " bytes, fewer than the "
+            + f.size() + " it had at checkpoint time");
+      }
+      if (size > f.size()) {
+        LOG.info("truncating {} from {} to {} bytes, its length at checkpoint time", p, size, f.size());
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+          ch.truncate(f.size());
+        }
+      }
+    } catch (IOException e) {
+      throw new ProcessException(pid, "fd " + f.fd() + ": " + p + " cannot be reopened: " + e, 0, e);
+    }
+  }
+
+  private static boolean allZero(byte[] b) {
+    for (byte x : b) {
+      if (x != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** A free window in both the saved and the current address space, for code and scratch data. */
+  static long chooseScratch(List<VmaRecord> saved, List<Vma> current) {
+    for (long at = 0x10000000L; at < 0x7f0000000000L; at += 0x1000000L) {
+      long end = at + SCRATCH_SIZE;
+      boolean free = true;
+      for (VmaRecord v : saved) {
+        if (v.start() < end && at < v.end()) {
+          free = false;
+          break;
+        }
+      }
+      for (Vma v : current) {
+        if (free && v.start() < end && at < v.end()) {
+          free = false;
+        }
+      }
+      if (free) {
+        return at;
+      }
+    }
+    throw new IllegalStateException("no free window for the restore scratch area");
+  }
+
+  /** Writes a mapping's dumped pages through /proc/PID/mem; zero runs matter only in file mappings. */
+  private static final class MemorySink implements PartSink {
+    private final Tracee t;
+    private final VmaRecord v;
+
+    MemorySink(Tracee t, VmaRecord v) {
+      this.t = t;
+      this.v = v;
+    }
+
+    @Override
+    public void write(long position, ByteBuffer data) throws IOException {
+      try {
+        t.write(v.start() + position, data);
+      } catch (ProcessException e) {
+        throw new IOException(e.getMessage(), e);
+      }
+    }
+
+    @Override
+    public void zero(long position, long length) throws IOException {
+      if (v.kind() != VmaKind.FILE_PRIVATE) {
+        return; // fresh anonymous memory is already zero
+      }
+      // In a file mapping, zeros the process wrote must replace the file's bytes; pages it
+      // never touched keep them.
+      long[] runs = v.dumped();
+      for (int i = 0; i < runs.length; i += 2) {
+        long from = Math.max(position, runs[i] * PAGE);
+        long to = Math.min(position + length, (runs[i] + runs[i + 1]) * PAGE);
+        if (from < to) {
+          write(from, ByteBuffer.allocate((int) (to - from)));
+        }
+      }
+    }
+  }
+}

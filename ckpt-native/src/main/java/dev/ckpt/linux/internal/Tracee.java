@@ -1,0 +1,231 @@
+package dev.ckpt.linux.internal;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
+import dev.ckpt.linux.ProcessException;
+import dev.ckpt.linux.internal.jna.Errno;
+import dev.ckpt.linux.internal.jna.LibC;
+import dev.ckpt.linux.internal.jna.Sys;
+import dev.ckpt.linux.internal.proc.ProcFs;
+import dev.ckpt.linux.internal.proc.Vma;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * A seized, stopped process and the operations on it: registers, its memory through
+ * /proc/PID/mem, and system calls injected by single-stepping a {@code syscall} instruction with
+ * chosen registers. Used only on the tracer thread.
+ */
+final class Tracee implements AutoCloseable {
+  static final int O_RDWR = 2;
+
+  final int pid;
+  private int memFd = -1;
+  private long syscallSite;
+  private Regs saved;
+  private final Memory regBuf = new Memory(Regs.SIZE);
+
+  Tracee(int pid) {
+    this.pid = pid;
+  }
+
+  Regs getRegs() throws ProcessException {
+    Sys.ptrace(Sys.PTRACE_GETREGS, pid, 0, regBuf, "GETREGS");
+    return Regs.of(regBuf.getByteArray(0, Regs.SIZE));
+  }
+
+  void setRegs(Regs r) throws ProcessException {
+    regBuf.write(0, r.bytes(), 0, Regs.SIZE);
+    Sys.ptrace(Sys.PTRACE_SETREGS, pid, 0, regBuf, "SETREGS");
+  }
+
+  /** Reads a regset with PTRACE_GETREGSET; returns exactly the bytes the kernel filled. */
+  byte[] getRegset(int type, int max) throws ProcessException {
+    try (Memory buf = new Memory(max); Memory iov = new Memory(16)) {
+      buf.clear();
+      iov.setLong(0, Pointer.nativeValue(buf));
+      iov.setLong(8, max);
+      Sys.ptrace(Sys.PTRACE_GETREGSET, pid, type, iov, "GETREGSET(" + type + ")");
+      return buf.getByteArray(0, (int) iov.getLong(8));
+    }
+  }
+
+  void setRegset(int type, byte[] data) throws ProcessException {
+    try (Memory buf = new Memory(data.length); Memory iov = new Memory(16)) {
+      buf.write(0, data, 0, data.length);
+      iov.setLong(0, Pointer.nativeValue(buf));
+      iov.setLong(8, data.length);
+      Sys.ptrace(Sys.PTRACE_SETREGSET, pid, type, iov, "SETREGSET(" + type + ")");
+    }
+  }
+
+  int memFd() throws ProcessException {
+    if (memFd < 0) {
+      try {
+        memFd = LibC.open("/proc/" + pid + "/mem", O_RDWR, 0);
+      } catch (LastErrorException e) {
+        throw Sys.error("open(/proc/" + pid + "/mem)", pid, e);
+      }
+    }
+    return memFd;
+  }
+
+  void read(long addr, Pointer buf, long len) throws ProcessException {
+    long done = 0;
+    while (done < len) {
+      long n;
+      try {
+        n = LibC.pread(memFd(), buf.share(done), len - done, addr + done);
+      } catch (LastErrorException e) {
+        throw Sys.error(String.format("reading %d bytes of memory at 0x%x", len - done, addr + done), pid, e);
+      }
+      if (n <= 0) {
+        throw new ProcessException(pid, String.format("reading memory at 0x%x returned %d", addr + done, n));
+      }
+      done += n;
+    }
+  }
+
+  byte[] read(long addr, int len) throws ProcessException {
+    try (Memory m = new Memory(Math.max(1, len))) {
+      read(addr, m, len);
+      return m.getByteArray(0, len);
+    }
+  }
+
+  void write(long addr, Pointer buf, long len) throws ProcessException {
+    long done = 0;
+    while (done < len) {
+      long n;
+      try {
+        n = LibC.pwrite(memFd(), buf.share(done), len - done, addr + done);
+      } catch (LastErrorException e) {
+        throw Sys.error(String.format("writing %d bytes of memory at 0x%x", len - done, addr + done), pid, e);
+      }
+      if (n <= 0) {
+        throw new ProcessException(pid, String.format("writing memory at 0x%x returned %d", addr + done, n));
+      }
+      done += n;
+    }
+  }
+
+  void write(long addr, byte[] data) throws ProcessException {
+    if (data.length == 0) {
+      return;
+    }
+    try (Memory m = new Memory(data.length)) {
+      m.write(0, data, 0, data.length);
+      write(addr, m, data.length);
+    }
+  }
+
+  /** Writes {@code data}'s remaining bytes at {@code addr}; safe from any thread. */
+  void write(long addr, ByteBuffer data) throws ProcessException {
+    if (data.isDirect()) {
+      write(addr, com.sun.jna.Native.getDirectBufferPointer(data).share(data.position()), data.remaining());
+    } else {
+      byte[] b = new byte[data.remaining()];
+      data.duplicate().get(b);
+      write(addr, b);
+    }
+  }
+
+  /** Finds a {@code syscall} instruction (0f 05) in the process's vDSO. */
+  long findVdsoSyscall(List<Vma> maps) throws ProcessException {
+    for (Vma v : maps) {
+      if (v.path().equals("[vdso]")) {
+        byte[] text = read(v.start(), (int) v.length());
+        for (int i = 0; i + 1 < text.length; i++) {
+          if (text[i] == 0x0f && text[i + 1] == 0x05) {
+            return v.start() + i;
+          }
+        }
+      }
+    }
+    throw new ProcessException(pid, "no syscall instruction in the vDSO; cannot inject system calls");
+  }
+
+  /** Starts injecting: remembers the registers to put back and where a syscall instruction is. */
+  void beginInjection(long site) throws ProcessException {
+    this.saved = getRegs();
+    this.syscallSite = site;
+  }
+
+  void moveSyscallSite(long site) {
+    this.syscallSite = site;
+  }
+
+  Regs savedRegs() {
+    return saved;
+  }
+
+  /**
+   * Runs one system call in the tracee and returns its result. orig_rax is -1 so the kernel's
+   * restart logic never touches an injected call.
+   */
+  long call(String what, int nr, long... args) throws ProcessException {
+    Regs r = saved.copy();
+    r.set(Regs.RAX, nr).set(Regs.ORIG_RAX, -1).set(Regs.RIP, syscallSite);
+    int[] order = {Regs.RDI, Regs.RSI, Regs.RDX, Regs.R10, Regs.R8, Regs.R9};
+    for (int i = 0; i < args.length; i++) {
+      r.set(order[i], args[i]);
+    }
+    setRegs(r);
+    Sys.ptrace(Sys.PTRACE_SINGLESTEP, pid, 0, 0, "SINGLESTEP");
+    int st = Sys.waitpid(pid, false);
+    if (!Sys.stopped(st)) {
+      throw new ProcessException(pid, "process ended while running injected " + what + " (status " + st + ")");
+    }
+    if (Sys.stopSignal(st) != Sys.SIGTRAP) {
+      throw new ProcessException(pid, "injected " + what + " stopped with signal " + Sys.stopSignal(st) + " instead of SIGTRAP");
+    }
+    long ret = getRegs().get(Regs.RAX);
+    if (ret < 0 && ret > -4096) {
+      throw new ProcessException(pid, what + " (injected syscall " + nr + ") failed: " + Errno.name((int) -ret), (int) -ret, null);
+    }
+    return ret;
+  }
+
+  void endInjection() throws ProcessException {
+    if (saved != null) {
+      setRegs(saved);
+      saved = null;
+    }
+  }
+
+  static byte[] cString(String s) {
+    byte[] b = s.getBytes(StandardCharsets.UTF_8);
+    byte[] z = new byte[b.length + 1];
+    System.arraycopy(b, 0, z, 0, b.length);
+    return z;
+  }
+
+  static ByteBuffer le(int size) {
+    return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  List<Vma> maps() throws ProcessException {
+    try {
+      return ProcFs.maps(pid);
+    } catch (IOException e) {
+      throw new ProcessException(pid, "reading /proc/" + pid + "/maps failed: " + e.getMessage(), 0, e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (memFd >= 0) {
+      try {
+        LibC.close(memFd);
+      } catch (LastErrorException ignored) {
+        // Nothing to do about a failed close of a read descriptor.
+      }
+      memFd = -1;
+    }
+    regBuf.close();
+  }
+}

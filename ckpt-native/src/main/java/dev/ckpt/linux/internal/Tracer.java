@@ -1,0 +1,171 @@
+package dev.ckpt.linux.internal;
+
+import dev.ckpt.CheckpointException;
+import dev.ckpt.linux.ProcessException;
+import dev.ckpt.linux.internal.jna.Sys;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one thread that makes every ptrace and waitpid call for the processes of one
+ * {@code NativeCheckpointer} (the kernel answers ESRCH to ptrace calls from any other thread).
+ * Between tasks it reaps the stops of running tracees: signals are passed on, group-stops are
+ * honoured with PTRACE_LISTEN, and exits complete the process's exit future.
+ */
+public final class Tracer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Tracer.class);
+
+  /** A process this tracer has seized. {@code held} while a checkpoint or restore owns its stops. */
+  public static final class Traced {
+    final int pid;
+    final CompletableFuture<Integer> exit = new CompletableFuture<>();
+    volatile boolean held;
+
+    Traced(int pid) {
+      this.pid = pid;
+    }
+
+    public int pid() {
+      return pid;
+    }
+
+    public CompletableFuture<Integer> exit() {
+      return exit;
+    }
+  }
+
+  private final Thread thread;
+  private final BlockingQueue<FutureTask<?>> tasks = new LinkedBlockingQueue<>();
+  private final Map<Integer, Traced> traced = new ConcurrentHashMap<>();
+  private volatile boolean running = true;
+
+  public Tracer(String name) {
+    thread = new Thread(this::loop, name);
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  private void loop() {
+    while (running) {
+      try {
+        FutureTask<?> t = tasks.poll(traced.isEmpty() ? 50 : 2, TimeUnit.MILLISECONDS);
+        if (t != null) {
+          t.run();
+        }
+        reap();
+      } catch (InterruptedException e) {
+        return;
+      } catch (RuntimeException e) {
+        LOG.error("tracer loop: {}", e.toString(), e);
+      }
+    }
+  }
+
+  private void reap() {
+    for (Traced t : traced.values()) {
+      if (t.held) {
+        continue;
+      }
+      try {
+        int st = Sys.waitpid(t.pid, true);
+        if (st == -1) {
+          continue;
+        }
+        handle(t, st);
+      } catch (ProcessException e) {
+        // ECHILD: no longer ours to wait for (detached or reaped elsewhere).
+        traced.remove(t.pid);
+        t.exit.completeExceptionally(e);
+      }
+    }
+  }
+
+  /** What a running tracee's stop means when no checkpoint is in progress. */
+  void handle(Traced t, int st) throws ProcessException {
+    if (Sys.exited(st)) {
+      traced.remove(t.pid);
+      t.exit.complete(Sys.exitCode(st));
+    } else if (Sys.signaled(st)) {
+      traced.remove(t.pid);
+      t.exit.complete(128 + Sys.termSignal(st));
+    } else if (Sys.stopped(st)) {
+      int sig = Sys.stopSignal(st);
+      int event = Sys.event(st);
+      if (event == Sys.PTRACE_EVENT_STOP) {
+        boolean groupStop = sig == Sys.SIGSTOP || sig == 20 || sig == 21 || sig == 22;
+        Sys.ptrace(groupStop ? Sys.PTRACE_LISTEN : Sys.PTRACE_CONT, t.pid, 0, 0, groupStop ? "LISTEN" : "CONT");
+      } else if (event != 0) {
+        Sys.ptrace(Sys.PTRACE_CONT, t.pid, 0, 0, "CONT");
+      } else {
+        Sys.ptrace(Sys.PTRACE_CONT, t.pid, 0, sig, "CONT(" + sig + ")");
+      }
+    }
+  }
+
+  public Traced track(int pid) {
+    Traced t = new Traced(pid);
+    t.held = true;
+    traced.put(pid, t);
+    return t;
+  }
+
+  public void untrack(int pid) {
+    traced.remove(pid);
+  }
+
+  /** Runs {@code task} on the tracer thread and returns its result. */
+  public <T> T call(Callable<T> task) throws CheckpointException {
+    if (Thread.currentThread() == thread) {
+      try {
+        return task.call();
+      } catch (CheckpointException | RuntimeException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new CheckpointException(e.toString(), e);
+      }
+    }
+    if (!running) {
+      throw new IllegalStateException("the native checkpointer is closed");
+    }
+    FutureTask<T> f = new FutureTask<>(task);
+    tasks.add(f);
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CheckpointException("interrupted while waiting for the tracer thread", e);
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause();
+      if (c instanceof CheckpointException ce) {
+        throw ce;
+      }
+      if (c instanceof RuntimeException re) {
+        throw re;
+      }
+      if (c instanceof Error err) {
+        throw err;
+      }
+      throw new CheckpointException(c.toString(), c);
+    }
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    thread.interrupt();
+    try {
+      thread.join(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

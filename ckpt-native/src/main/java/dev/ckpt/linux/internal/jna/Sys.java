@@ -1,0 +1,139 @@
+package dev.ckpt.linux.internal.jna;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
+import dev.ckpt.linux.ProcessException;
+
+/**
+ * Typed wrappers over {@link LibC}: each call names itself, the pid and the errno symbol when it
+ * fails. x86-64 system call numbers and ptrace constants live here and nowhere else.
+ */
+public final class Sys {
+  private Sys() {}
+
+  // x86-64 system call numbers.
+  public static final int SYS_READ = 0;
+  public static final int SYS_OPEN = 2;
+  public static final int SYS_CLOSE = 3;
+  public static final int SYS_LSEEK = 8;
+  public static final int SYS_MMAP = 9;
+  public static final int SYS_MPROTECT = 10;
+  public static final int SYS_MUNMAP = 11;
+  public static final int SYS_RT_SIGACTION = 13;
+  public static final int SYS_MREMAP = 25;
+  public static final int SYS_DUP2 = 33;
+  public static final int SYS_GETITIMER = 36;
+  public static final int SYS_SETITIMER = 38;
+  public static final int SYS_GETPID = 39;
+  public static final int SYS_FCNTL = 72;
+  public static final int SYS_FTRUNCATE = 77;
+  public static final int SYS_CHDIR = 80;
+  public static final int SYS_UMASK = 95;
+  public static final int SYS_PTRACE = 101;
+  public static final int SYS_RT_SIGQUEUEINFO = 129;
+  public static final int SYS_PRCTL = 157;
+  public static final int SYS_GETTID = 186;
+  public static final int SYS_RESTART_SYSCALL = 219;
+  public static final int SYS_TGKILL = 234;
+  public static final int SYS_RT_TGSIGQUEUEINFO = 297;
+  public static final int SYS_RSEQ = 334;
+
+  // ptrace requests and options.
+  public static final int PTRACE_CONT = 7;
+  public static final int PTRACE_KILL = 8;
+  public static final int PTRACE_SINGLESTEP = 9;
+  public static final int PTRACE_GETREGS = 12;
+  public static final int PTRACE_SETREGS = 13;
+  public static final int PTRACE_DETACH = 17;
+  public static final int PTRACE_SETOPTIONS = 0x4200;
+  public static final int PTRACE_GETEVENTMSG = 0x4201;
+  public static final int PTRACE_GETSIGINFO = 0x4202;
+  public static final int PTRACE_GETREGSET = 0x4204;
+  public static final int PTRACE_SETREGSET = 0x4205;
+  public static final int PTRACE_SEIZE = 0x4206;
+  public static final int PTRACE_INTERRUPT = 0x4207;
+  public static final int PTRACE_LISTEN = 0x4208;
+  public static final int PTRACE_PEEKSIGINFO = 0x4209;
+  public static final int PTRACE_GETSIGMASK = 0x420a;
+  public static final int PTRACE_SETSIGMASK = 0x420b;
+  public static final int PTRACE_GET_RSEQ_CONFIGURATION = 0x420f;
+  public static final int PTRACE_O_TRACEEXEC = 0x10;
+  public static final int PTRACE_O_EXITKILL = 0x100000;
+  public static final int PTRACE_EVENT_EXEC = 4;
+  public static final int PTRACE_EVENT_STOP = 128;
+  public static final int NT_X86_XSTATE = 0x202;
+  public static final int WALL = 0x40000000;
+  public static final int WNOHANG = 1;
+
+  public static final int SIGKILL = 9;
+  public static final int SIGTRAP = 5;
+  public static final int SIGSTOP = 19;
+  public static final int SIGCONT = 18;
+
+  public static ProcessException error(String call, int pid, LastErrorException e) {
+    return new ProcessException(pid, call + " failed: " + Errno.name(e.getErrorCode()), e.getErrorCode(), e);
+  }
+
+  public static long ptrace(int request, int pid, long addr, long data, String what) throws ProcessException {
+    try {
+      return LibC.syscall(SYS_PTRACE, request, pid, addr, data, 0, 0);
+    } catch (LastErrorException e) {
+      throw error("ptrace(" + what + ")", pid, e);
+    }
+  }
+
+  public static long ptrace(int request, int pid, long addr, Pointer data, String what) throws ProcessException {
+    return ptrace(request, pid, addr, Pointer.nativeValue(data), what);
+  }
+
+  /** waitpid with __WALL; returns the raw status, or -1 with WNOHANG when nothing changed. */
+  public static int waitpid(int pid, boolean noHang) throws ProcessException {
+    int[] status = new int[1];
+    while (true) {
+      try {
+        int r = LibC.waitpid(pid, status, WALL | (noHang ? WNOHANG : 0));
+        return r == 0 ? -1 : status[0];
+      } catch (LastErrorException e) {
+        if (e.getErrorCode() == Errno.EINTR) {
+          continue;
+        }
+        throw error("waitpid", pid, e);
+      }
+    }
+  }
+
+  public static boolean exited(int status) {
+    return (status & 0x7f) == 0;
+  }
+
+  public static int exitCode(int status) {
+    return (status >> 8) & 0xff;
+  }
+
+  public static boolean signaled(int status) {
+    return (status & 0x7f) != 0 && (status & 0x7f) != 0x7f;
+  }
+
+  public static int termSignal(int status) {
+    return status & 0x7f;
+  }
+
+  public static boolean stopped(int status) {
+    return (status & 0xff) == 0x7f;
+  }
+
+  public static int stopSignal(int status) {
+    return (status >> 8) & 0xff;
+  }
+
+  public static int event(int status) {
+    return status >>> 16;
+  }
+
+  public static Memory memory(long size) {
+    Memory m = new Memory(size);
+    m.clear();
+    return m;
+  }
+}
