@@ -186,8 +186,9 @@ public final class NativeEngine implements AutoCloseable {
         new ProcessDumper(identities).dump(tracee, w, fdPolicy);
         CheckpointInfo info = w.commit();
         if (mode == Mode.VACATE) {
+          // SIGKILL ends a ptrace-stopped process without letting it run another instruction.
           LibC.kill(t.pid(), Sys.SIGKILL);
-          Sys.ptrace(Sys.PTRACE_CONT, t.pid(), 0, 0, "CONT");
+          stopped = false;
         }
         return info;
       } catch (LastErrorException e) {

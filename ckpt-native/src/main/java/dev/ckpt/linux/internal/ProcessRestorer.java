@@ -142,7 +142,10 @@ final class ProcessRestorer {
     List<Vma> current = t.maps();
     long scratch = chooseScratch(img.vmas(), current);
     t.beginInjection(t.findVdsoSyscall(current));
-    t.call("mmap(scratch)", Sys.SYS_MMAP, scratch, SCRATCH_SIZE, 7, MAP_PRIVATE | MAP_ANON | MAP_FIXED_NOREPLACE, -1, 0);
+    long got = t.call("mmap(scratch)", Sys.SYS_MMAP, scratch, SCRATCH_SIZE, 7, MAP_PRIVATE | MAP_ANON | MAP_FIXED_NOREPLACE, -1, 0);
+    if (got != scratch) {
+      throw new ProcessException(pid, String.format("mmap(scratch) placed it at 0x%x instead of 0x%x", got, scratch));
+    }
     t.write(scratch, new byte[] {0x0f, 0x05});
     t.moveSyscallSite(scratch);
 

@@ -174,16 +174,30 @@ final class Tracee implements AutoCloseable {
     for (int i = 0; i < args.length; i++) {
       r.set(order[i], args[i]);
     }
-    setRegs(r);
-    Sys.ptrace(Sys.PTRACE_SINGLESTEP, pid, 0, 0, "SINGLESTEP");
-    int st = Sys.waitpid(pid, false);
-    if (!Sys.stopped(st)) {
-      throw new ProcessException(pid, "process ended while running injected " + what + " (status " + st + ")");
+    Regs after = null;
+    // A stop inside a system call's exit path (the exec event is one) reports the first
+    // single-step trap on that exit, before our instruction runs: then rip has not moved, and
+    // the step is taken again.
+    for (int attempt = 0; attempt < 2; attempt++) {
+      setRegs(r);
+      Sys.ptrace(Sys.PTRACE_SINGLESTEP, pid, 0, 0, "SINGLESTEP");
+      int st = Sys.waitpid(pid, false);
+      if (!Sys.stopped(st)) {
+        throw new ProcessException(pid, "process ended while running injected " + what + " (status " + st + ")");
+      }
+      if (Sys.stopSignal(st) != Sys.SIGTRAP) {
+        throw new ProcessException(pid, "injected " + what + " stopped with signal " + Sys.stopSignal(st) + " instead of SIGTRAP");
+      }
+      after = getRegs();
+      if (after.get(Regs.RIP) == syscallSite + 2) {
+        break;
+      }
+      after = null;
     }
-    if (Sys.stopSignal(st) != Sys.SIGTRAP) {
-      throw new ProcessException(pid, "injected " + what + " stopped with signal " + Sys.stopSignal(st) + " instead of SIGTRAP");
+    if (after == null) {
+      throw new ProcessException(pid, "injected " + what + " did not execute (single-step did not pass the syscall instruction)");
     }
-    long ret = getRegs().get(Regs.RAX);
+    long ret = after.get(Regs.RAX);
     if (ret < 0 && ret > -4096) {
       throw new ProcessException(pid, what + " (injected syscall " + nr + ") failed: " + Errno.name((int) -ret), (int) -ret, null);
     }
