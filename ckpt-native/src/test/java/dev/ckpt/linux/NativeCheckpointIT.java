@@ -1,5 +1,6 @@
 package dev.ckpt.linux;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,34 +8,158 @@ import dev.ckpt.CheckpointInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.OptionalInt;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+/**
+ * Each test runs a program once without ckpt, then once under ckpt: checkpointed with VACATE at
+ * a random moment (the process is killed right after the commit), restored, and run to the end.
+ * Its stdout and output files must equal the uninterrupted run's, byte for byte.
+ */
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
 class NativeCheckpointIT {
   @TempDir
   Path dir;
+  final Random random = new Random();
 
   NativeCheckpointer checkpointer(String job) throws Exception {
     return NativeCheckpointer.builder().store(dir.resolve("store").toUri().resolve("?create=true")).job(job).build();
   }
 
-  @Test
-  void counter_checkpointedAndVacated_continuesAfterRestore() throws Exception {
-    String prog = Programs.path("counter");
-    String expected = Programs.reference(dir, null, prog, "200", "5");
-    Path out = dir.resolve("counter.out");
-    try (NativeCheckpointer ckpt = checkpointer("counter")) {
-      TracedProcess p = ckpt.launch(Stdio.files(null, out, null).in(dir), prog, "200", "5");
-      Thread.sleep(300 + new Random().nextInt(300));
+  /** Prepares a fresh working directory; {@code setup} puts input files in it. */
+  interface Setup {
+    void prepare(Path workDir) throws Exception;
+  }
+
+  void interruptedRunMatches(String job, List<String> command, String stdinName, List<String> outputs, int minDelayMs,
+      int maxDelayMs, Setup setup) throws Exception {
+    Path ref = Files.createDirectories(dir.resolve("reference"));
+    Path run = Files.createDirectories(dir.resolve("run"));
+    setup.prepare(ref);
+    setup.prepare(run);
+    byte[] expected = Programs.reference(ref, stdinName == null ? null : ref.resolve(stdinName), command.toArray(String[]::new));
+    Path out = run.resolve("stdout");
+    int delay = minDelayMs + random.nextInt(maxDelayMs - minDelayMs);
+    try (NativeCheckpointer ckpt = checkpointer(job)) {
+      Stdio stdio = new Stdio(stdinName == null ? Path.of("/dev/null") : run.resolve(stdinName), out, null, run);
+      TracedProcess p = ckpt.launch(stdio, command.toArray(String[]::new));
+      Thread.sleep(delay);
+      assertTrue(p.isAlive(), job + " ended before the checkpoint at " + delay + " ms; lengthen its run");
       CheckpointInfo info = ckpt.checkpoint(p, Mode.VACATE);
-      assertTrue(info.newChunks() > 0);
-      OptionalInt code = p.waitFor(Duration.ofSeconds(10));
-      assertTrue(code.isPresent(), "vacated process still running");
-      RestoredProcess r = ckpt.restore("counter");
-      assertEquals(0, r.waitFor());
+      OptionalInt killed = p.waitFor(Duration.ofSeconds(10));
+      assertTrue(killed.isPresent(), "vacated process still running");
+      assertEquals(128 + 9, killed.getAsInt(), "vacate kills with SIGKILL");
+      RestoredProcess r = ckpt.restore(job, new Stdio(Path.of("/dev/null"), null, null, null));
+      assertEquals(info.id(), r.restoredFrom().id());
+      OptionalInt code = r.waitFor(Duration.ofSeconds(60));
+      if (code.isEmpty()) {
+        r.kill();
+      }
+      assertTrue(code.isPresent(), "restored " + job + " (checkpoint at " + delay + " ms) did not finish in 60 s; output so far:\n" + tail(out));
+      assertEquals(0, code.getAsInt(), job + " restored from a checkpoint at " + delay + " ms exited with " + code.getAsInt()
+          + "; output so far:\n" + tail(out));
     }
-    assertEquals(expected, Files.readString(out));
+    assertArrayEquals(expected, Files.readAllBytes(out), job + " stdout after a checkpoint at " + delay + " ms");
+    for (String name : outputs) {
+      assertArrayEquals(Files.readAllBytes(ref.resolve(name)), Files.readAllBytes(run.resolve(name)),
+          job + " output " + name + " after a checkpoint at " + delay + " ms");
+    }
+  }
+
+  void interruptedRunMatches(String job, List<String> command, int minDelayMs, int maxDelayMs) throws Exception {
+    interruptedRunMatches(job, command, null, List.of(), minDelayMs, maxDelayMs, d -> { });
+  }
+
+  @Test
+  void counter_resumesWhereItStopped() throws Exception {
+    interruptedRunMatches("counter", List.of(Programs.path("counter"), "200", "5"), 100, 800);
+  }
+
+  @Test
+  void heapOf256MiB_checksumsMatchAfterRestore() throws Exception {
+    interruptedRunMatches("heap", List.of(Programs.path("heap"), "256", "100"), 700, 2000);
+  }
+
+  @Test
+  void deepRecursion_stackIsRestored() throws Exception {
+    interruptedRunMatches("recursion", List.of(Programs.path("recursion")), 200, 700);
+  }
+
+  @Test
+  void fileReaderAndWriters_offsetsAndAppendsAreRestored() throws Exception {
+    interruptedRunMatches("fileio", List.of(Programs.path("fileio"), "input.bin", "seeked.bin", "appended.txt"), null,
+        List.of("seeked.bin", "appended.txt"), 200, 1200, d -> {
+          byte[] data = new byte[3 << 20];
+          new Random(7).nextBytes(data);
+          Files.write(d.resolve("input.bin"), data);
+        });
+  }
+
+  @Test
+  void timersHandlersAndPendingSignals_surviveRestore() throws Exception {
+    interruptedRunMatches("signals", List.of(Programs.path("signals")), 300, 1700);
+  }
+
+  @Test
+  void floatingPointAndAvxState_isRestored() throws Exception {
+    interruptedRunMatches("fpavx", List.of(Programs.path("fpavx")), 200, 1400);
+  }
+
+  @Test
+  void blockedInNanosleep_sleepIsRestarted() throws Exception {
+    interruptedRunMatches("sleeper", List.of(Programs.path("sleeper")), 200, 2000);
+  }
+
+  @Test
+  void rseqUser_keepsWorkingAfterRestore() throws Exception {
+    interruptedRunMatches("rseq", List.of(Programs.path("rseq")), 200, 900);
+  }
+
+  @Test
+  void python3Loop_resumes() throws Exception {
+    String script = "import hashlib, time\n"
+        + "h = hashlib.sha256()\n"
+        + "for i in range(60):\n"
+        + "    for j in range(20000):\n"
+        + "        h.update(str(i * j).encode())\n"
+        + "    print(i, h.hexdigest()[:16], flush=True)\n"
+        + "    time.sleep(0.02)\n";
+    interruptedRunMatches("python", List.of(Programs.require("python3"), "loop.py"), null, List.of(), 300, 1500,
+        d -> Files.writeString(d.resolve("loop.py"), script));
+  }
+
+  @Test
+  void bcComputingDigits_resumes() throws Exception {
+    interruptedRunMatches("bc", List.of(Programs.require("bc"), "-l", "pi.bc"), null, List.of(), 100, 600,
+        d -> Files.writeString(d.resolve("pi.bc"), "scale=1500\n4*a(1)\ne(1)\nquit\n"));
+  }
+
+  @Test
+  void gzipOfALargeFile_producesTheSameArchive() throws Exception {
+    interruptedRunMatches("gzip", List.of(Programs.require("gzip"), "-9", "-c", "big.txt"), null, List.of(), 150, 700,
+        d -> {
+          StringBuilder sb = new StringBuilder();
+          Random r = new Random(3);
+          while (sb.length() < 40 << 20) {
+            sb.append("line ").append(r.nextInt(1000000)).append(" of a large log with some words\n");
+          }
+          Files.writeString(d.resolve("big.txt"), sb);
+        });
+  }
+
+  static String tail(Path p) throws java.io.IOException {
+    byte[] b = Files.readAllBytes(p);
+    String s = new String(b, java.nio.charset.StandardCharsets.ISO_8859_1);
+    return s.length() > 2000 ? "..." + s.substring(s.length() - 2000) : s;
+  }
+
+  static List<String> list(String... s) {
+    return new ArrayList<>(List.of(s));
   }
 }

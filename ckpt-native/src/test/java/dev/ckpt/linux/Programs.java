@@ -42,7 +42,7 @@ final class Programs {
   }
 
   /** Runs {@code command} to the end without ckpt and returns what it wrote to stdout. */
-  static String reference(Path dir, Path stdin, String... command) throws IOException, InterruptedException {
+  static byte[] reference(Path dir, Path stdin, String... command) throws IOException, InterruptedException {
     Path out = Files.createTempFile(dir, "reference-", ".out");
     ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectOutput(out.toFile())
         .redirectError(ProcessBuilder.Redirect.INHERIT)
@@ -50,7 +50,7 @@ final class Programs {
     Process p = pb.start();
     assertTrue(p.waitFor(120, TimeUnit.SECONDS), "reference run of " + List.of(command) + " timed out");
     assertEquals(0, p.exitValue(), "reference run of " + List.of(command) + " failed");
-    return Files.readString(out);
+    return Files.readAllBytes(out);
   }
 
   static List<String> cmd(String... parts) {

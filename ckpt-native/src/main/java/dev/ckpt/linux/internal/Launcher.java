@@ -4,8 +4,6 @@ import dev.ckpt.CheckpointException;
 import dev.ckpt.linux.ProcessException;
 import dev.ckpt.linux.Stdio;
 import dev.ckpt.linux.internal.jna.Sys;
-import dev.ckpt.linux.internal.proc.ProcFs;
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,24 +13,38 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Starts programs that are not children of the JVM (whose process reaper would steal their
- * ptrace stops): {@code setsid -f} forks a shell that records its pid, stops itself, and execs
- * the program once the tracer has seized it and sent SIGCONT. The tracer then sees the exec as a
- * ptrace event and holds the fresh program before its first instruction.
+ * ptrace stops): {@code setsid -f} forks a shell that records its pid, waits on a FIFO, and
+ * execs the program once the tracer has seized it and opened the FIFO. The tracer then sees the
+ * exec as a ptrace event and holds the fresh program before its first instruction. A FIFO, not
+ * SIGSTOP/SIGCONT: a seized process's group-stop can be reported after SIGCONT, and would then
+ * stop the program for good.
  */
 final class Launcher {
-  private static final String SCRIPT = "echo $$ > \"$0\"; kill -STOP $$; exec \"$@\"";
+  private static final String SCRIPT = "echo $$ > \"$0\"; read _ < \"$0.go\"; exec \"$@\"";
   private static final long TIMEOUT_MS = 10_000;
 
   private Launcher() {}
 
-  /** Spawns {@code command} and returns the pid of the stopped shell that will exec it. */
-  static int spawnStopped(List<String> command, Stdio stdio) throws CheckpointException {
+  /** A launched shell: its pid and the FIFO that releases it into exec. */
+  record Spawned(int pid, Path go) {}
+
+  /** Spawns {@code command} behind a shell that waits for {@link #seizeUntilExec} to release it. */
+  static Spawned spawnStopped(List<String> command, Stdio stdio) throws CheckpointException {
     Path pidFile;
+    Path go;
     try {
-      pidFile = Files.createTempFile("ckpt-launch-", ".pid");
-      Files.delete(pidFile);
+      Path dir = Files.createTempDirectory("ckpt-launch-");
+      pidFile = dir.resolve("pid");
+      go = dir.resolve("pid.go");
+      Process mkfifo = new ProcessBuilder("mkfifo", "-m", "600", go.toString()).redirectErrorStream(true).start();
+      if (!mkfifo.waitFor(TIMEOUT_MS, TimeUnit.MILLISECONDS) || mkfifo.exitValue() != 0) {
+        throw new CheckpointException("mkfifo " + go + " failed: " + new String(mkfifo.getInputStream().readAllBytes()));
+      }
     } catch (IOException e) {
-      throw new CheckpointException("cannot create a pid file for launching " + command + ": " + e, e);
+      throw new CheckpointException("cannot prepare the launch of " + command + ": " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CheckpointException("interrupted while launching " + command, e);
     }
     List<String> cmd = new ArrayList<>(List.of("setsid", "-f", "/bin/sh", "-c", SCRIPT, pidFile.toString()));
     cmd.addAll(command);
@@ -51,34 +63,21 @@ final class Launcher {
             + (setsid.isAlive() ? "timeout" : setsid.exitValue()) + "); is util-linux's setsid installed?");
       }
       long deadline = System.currentTimeMillis() + TIMEOUT_MS;
-      int pid = -1;
       while (System.currentTimeMillis() < deadline) {
         if (Files.exists(pidFile)) {
           String s = Files.readString(pidFile).trim();
           if (!s.isEmpty()) {
-            pid = Integer.parseInt(s);
-            break;
+            return new Spawned(Integer.parseInt(s), go);
           }
         }
         Thread.sleep(1);
       }
-      if (pid < 0) {
-        throw new CheckpointException("launching " + command + ": the launcher shell never reported its pid");
-      }
-      while (!ProcFs.state(pid).equals("T")) {
-        if (System.currentTimeMillis() > deadline) {
-          throw new ProcessException(pid, "launcher shell did not stop itself (state '" + ProcFs.state(pid) + "')");
-        }
-        Thread.sleep(1);
-      }
-      return pid;
+      throw new CheckpointException("launching " + command + ": the launcher shell never reported its pid");
     } catch (IOException e) {
       throw new CheckpointException("launching " + command + " failed: " + e.getMessage(), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CheckpointException("interrupted while launching " + command, e);
-    } finally {
-      new File(pidFile.toString()).delete();
     }
   }
 
@@ -86,32 +85,55 @@ final class Launcher {
    * On the tracer thread: seizes the stopped launcher shell, lets it exec, and returns with the
    * new program held at its exec stop.
    */
-  static void seizeUntilExec(int pid, int options) throws ProcessException {
+  static void seizeUntilExec(Spawned spawned, int options) throws ProcessException {
+    int pid = spawned.pid();
     Sys.ptrace(Sys.PTRACE_SEIZE, pid, 0, options | Sys.PTRACE_O_TRACEEXEC, "SEIZE");
-    try {
-      dev.ckpt.linux.internal.jna.LibC.kill(pid, Sys.SIGCONT);
-    } catch (com.sun.jna.LastErrorException e) {
-      throw Sys.error("kill(SIGCONT)", pid, e);
-    }
+    release(spawned);
     long deadline = System.currentTimeMillis() + TIMEOUT_MS;
     while (true) {
       int st = Sys.waitpid(pid, false);
       if (Sys.exited(st) || Sys.signaled(st)) {
         throw new ProcessException(pid, "process ended before exec (status " + st + "); does the program exist?");
       }
-      int event = Sys.event(st);
-      int sig = Sys.stopSignal(st);
-      if (event == Sys.PTRACE_EVENT_EXEC) {
+      if (Sys.event(st) == Sys.PTRACE_EVENT_EXEC) {
         return;
       }
       if (System.currentTimeMillis() > deadline) {
         throw new ProcessException(pid, "no exec within " + TIMEOUT_MS + " ms of launch");
       }
-      if (event == Sys.PTRACE_EVENT_STOP) {
-        Sys.ptrace(Sys.PTRACE_CONT, pid, 0, 0, "CONT");
-      } else {
-        // SIGCONT and anything else the shell receives before exec goes through.
-        Sys.ptrace(Sys.PTRACE_CONT, pid, 0, sig == Sys.SIGSTOP ? 0 : sig, "CONT");
+      int sig = Sys.event(st) == 0 ? Sys.stopSignal(st) : 0;
+      Sys.ptrace(Sys.PTRACE_CONT, pid, 0, sig, "CONT");
+    }
+  }
+
+  /** Opens and closes the FIFO's writing end: the shell's read returns and it execs. */
+  private static void release(Spawned spawned) throws ProcessException {
+    long deadline = System.currentTimeMillis() + TIMEOUT_MS;
+    String path = spawned.go().toString();
+    try {
+      while (true) {
+        try {
+          int fd = dev.ckpt.linux.internal.jna.LibC.open(path, 01 | 04000, 0); // O_WRONLY | O_NONBLOCK
+          dev.ckpt.linux.internal.jna.LibC.close(fd);
+          return;
+        } catch (com.sun.jna.LastErrorException e) {
+          // ENXIO: the shell has not opened its end yet.
+          if (e.getErrorCode() != 6 || System.currentTimeMillis() > deadline) {
+            throw Sys.error("open(" + path + ") to release the launcher", spawned.pid(), e);
+          }
+          Thread.sleep(1);
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ProcessException(spawned.pid(), "interrupted while releasing the launcher");
+    } finally {
+      try {
+        Files.deleteIfExists(spawned.go());
+        Files.deleteIfExists(spawned.go().resolveSibling("pid"));
+        Files.deleteIfExists(spawned.go().getParent());
+      } catch (IOException ignored) {
+        // A leftover temp directory is harmless.
       }
     }
   }

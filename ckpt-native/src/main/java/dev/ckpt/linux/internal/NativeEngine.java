@@ -99,11 +99,12 @@ public final class NativeEngine implements AutoCloseable {
   }
 
   public TracedProcess launch(List<String> command, Stdio stdio) throws CheckpointException {
-    int shell = Launcher.spawnStopped(command, stdio);
+    Launcher.Spawned spawned = Launcher.spawnStopped(command, stdio);
+    int shell = spawned.pid();
     return tracer.call(() -> {
       Tracer.Traced t = tracer.track(shell);
       try {
-        Launcher.seizeUntilExec(shell, 0);
+        Launcher.seizeUntilExec(spawned, 0);
         Sys.ptrace(Sys.PTRACE_SETOPTIONS, shell, 0, 0, "SETOPTIONS");
         Sys.ptrace(Sys.PTRACE_CONT, shell, 0, 0, "CONT");
       } catch (ProcessException e) {

@@ -116,10 +116,11 @@ final class ProcessRestorer {
   int restore(ImageReader r, ProcessImage img, Stdio stdio) throws CheckpointException {
     String ref = r.info().ref();
     step = "launch";
-    int pid = Launcher.spawnStopped(List.of(img.exe()), stdio);
+    Launcher.Spawned spawned = Launcher.spawnStopped(List.of(img.exe()), stdio);
+    int pid = spawned.pid();
     try (Tracee t = new Tracee(pid)) {
       step = "seize";
-      Launcher.seizeUntilExec(pid, Sys.PTRACE_O_EXITKILL);
+      Launcher.seizeUntilExec(spawned, Sys.PTRACE_O_EXITKILL);
       rebuild(t, r, img);
       step = "resume";
       Sys.ptrace(Sys.PTRACE_SETOPTIONS, pid, 0, 0, "SETOPTIONS");
@@ -272,11 +273,6 @@ final class ProcessRestorer {
       t.call("rseq", Sys.SYS_RSEQ, th.rseqPtr(), th.rseqLen(), 0, th.rseqSig() & 0xffffffffL);
     }
 
-    step = "sigmask";
-    try (com.sun.jna.Memory m = new com.sun.jna.Memory(8)) {
-      m.setLong(0, th.sigmask());
-      Sys.ptrace(Sys.PTRACE_SETSIGMASK, pid, 8, m, "SETSIGMASK");
-    }
     step = "pending signals";
     for (byte[] info : img.pendingPrivate()) {
       t.write(scratch + DATA, info);
@@ -292,6 +288,13 @@ final class ProcessRestorer {
     step = "unmap scratch";
     t.moveSyscallSite(t.findVdsoSyscall(t.maps()));
     t.call("munmap(scratch)", Sys.SYS_MUNMAP, scratch, SCRATCH_SIZE);
+
+    // Last, so no signal queued above is delivered in the middle of an injected call.
+    step = "sigmask";
+    try (com.sun.jna.Memory m = new com.sun.jna.Memory(8)) {
+      m.setLong(0, th.sigmask());
+      Sys.ptrace(Sys.PTRACE_SETSIGMASK, pid, 8, m, "SETSIGMASK");
+    }
 
     step = "registers";
     t.setRegset(Sys.NT_X86_XSTATE, th.xstate());
@@ -407,7 +410,11 @@ final class ProcessRestorer {
     throw new IllegalStateException("no free window for the restore scratch area");
   }
 
-  /** Writes a mapping's dumped pages through /proc/PID/mem; zero runs matter only in file mappings. */
+  /**
+   * Writes a mapping's dumped pages through /proc/PID/mem. In a private file mapping only the
+   * dumped pages are written: a chunk also covers pages the process never changed, which read as
+   * zeros in the image but must keep the file's bytes.
+   */
   private static final class MemorySink implements PartSink {
     private final Tracee t;
     private final VmaRecord v;
@@ -419,6 +426,24 @@ final class ProcessRestorer {
 
     @Override
     public void write(long position, ByteBuffer data) throws IOException {
+      if (v.kind() != VmaKind.FILE_PRIVATE) {
+        put(position, data);
+        return;
+      }
+      long end = position + data.remaining();
+      long[] runs = v.dumped();
+      for (int i = 0; i < runs.length; i += 2) {
+        long from = Math.max(position, runs[i] * PAGE);
+        long to = Math.min(end, (runs[i] + runs[i + 1]) * PAGE);
+        if (from < to) {
+          ByteBuffer slice = data.duplicate();
+          slice.position(data.position() + (int) (from - position)).limit(data.position() + (int) (to - position));
+          put(from, slice);
+        }
+      }
+    }
+
+    private void put(long position, ByteBuffer data) throws IOException {
       try {
         t.write(v.start() + position, data);
       } catch (ProcessException e) {
@@ -431,14 +456,12 @@ final class ProcessRestorer {
       if (v.kind() != VmaKind.FILE_PRIVATE) {
         return; // fresh anonymous memory is already zero
       }
-      // In a file mapping, zeros the process wrote must replace the file's bytes; pages it
-      // never touched keep them.
       long[] runs = v.dumped();
       for (int i = 0; i < runs.length; i += 2) {
         long from = Math.max(position, runs[i] * PAGE);
         long to = Math.min(position + length, (runs[i] + runs[i + 1]) * PAGE);
-        if (from < to) {
-          write(from, ByteBuffer.allocate((int) (to - from)));
+        for (long at = from; at < to; at += 1 << 20) {
+          put(at, ByteBuffer.allocate((int) Math.min(1 << 20, to - at)));
         }
       }
     }

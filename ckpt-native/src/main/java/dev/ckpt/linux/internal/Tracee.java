@@ -149,11 +149,23 @@ final class Tracee implements AutoCloseable {
     throw new ProcessException(pid, "no syscall instruction in the vDSO; cannot inject system calls");
   }
 
-  /** Starts injecting: remembers the registers to put back and where a syscall instruction is. */
+  /**
+   * Starts injecting: remembers the registers and signal mask to put back and where a syscall
+   * instruction is, and blocks every signal, so a timer firing meanwhile stays pending instead of
+   * interrupting an injected call.
+   */
   void beginInjection(long site) throws ProcessException {
     this.saved = getRegs();
     this.syscallSite = site;
+    try (Memory m = new Memory(8)) {
+      Sys.ptrace(Sys.PTRACE_GETSIGMASK, pid, 8, m, "GETSIGMASK");
+      savedMask = m.getLong(0);
+      m.setLong(0, -1L);
+      Sys.ptrace(Sys.PTRACE_SETSIGMASK, pid, 8, m, "SETSIGMASK");
+    }
   }
+
+  private long savedMask;
 
   void moveSyscallSite(long site) {
     this.syscallSite = site;
@@ -208,6 +220,10 @@ final class Tracee implements AutoCloseable {
     if (saved != null) {
       setRegs(saved);
       saved = null;
+      try (Memory m = new Memory(8)) {
+        m.setLong(0, savedMask);
+        Sys.ptrace(Sys.PTRACE_SETSIGMASK, pid, 8, m, "SETSIGMASK");
+      }
     }
   }
 

@@ -106,8 +106,30 @@ public final class Tracer implements AutoCloseable {
       } else if (event != 0) {
         Sys.ptrace(Sys.PTRACE_CONT, t.pid, 0, 0, "CONT");
       } else {
+        if (sig == 4 || sig == 7 || sig == 8 || sig == 11) {
+          logFault(t.pid, sig);
+        }
         Sys.ptrace(Sys.PTRACE_CONT, t.pid, 0, sig, "CONT(" + sig + ")");
       }
+    }
+  }
+
+  /** A crash of a traced process is worth a line: where it faulted and on what address. */
+  private static void logFault(int pid, int sig) {
+    try (com.sun.jna.Memory info = new com.sun.jna.Memory(128); Tracee t = new Tracee(pid)) {
+      Sys.ptrace(Sys.PTRACE_GETSIGINFO, pid, 0, info, "GETSIGINFO");
+      Regs r = t.getRegs();
+      long rip = r.get(Regs.RIP);
+      String where = "";
+      for (dev.ckpt.linux.internal.proc.Vma v : t.maps()) {
+        if (rip >= v.start() && rip < v.end()) {
+          where = " (" + v.path() + " + 0x" + Long.toHexString(rip - v.start() + v.offset()) + ")";
+        }
+      }
+      LOG.warn("pid {} received fatal signal {} (code {}) at rip 0x{}{} for address 0x{}", pid, sig, info.getInt(8),
+          Long.toHexString(rip), where, Long.toHexString(info.getLong(16)));
+    } catch (ProcessException e) {
+      LOG.warn("pid {} received fatal signal {}", pid, sig);
     }
   }
 

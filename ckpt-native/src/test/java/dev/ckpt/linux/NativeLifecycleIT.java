@@ -1,0 +1,204 @@
+package dev.ckpt.linux;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ckpt.CheckpointException;
+import dev.ckpt.CheckpointInfo;
+import java.io.File;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
+class NativeLifecycleIT {
+  @TempDir
+  Path dir;
+
+  URI store() {
+    return dir.resolve("store").toUri().resolve("?create=true");
+  }
+
+  NativeCheckpointer checkpointer(String job) throws Exception {
+    return NativeCheckpointer.builder().store(store()).job(job).build();
+  }
+
+  @Test
+  void periodicCheckpoints_storeOnlyChanges_andRestoreFromThirdAndFifth() throws Exception {
+    String prog = Programs.path("bigstatic");
+    Path ref = Files.createDirectories(dir.resolve("ref"));
+    byte[] expected = Programs.reference(ref, null, prog, "150");
+    Path out = dir.resolve("periodic.out");
+    List<CheckpointInfo> infos = new ArrayList<>();
+    try (NativeCheckpointer ckpt = checkpointer("periodic")) {
+      TracedProcess p = ckpt.launch(Stdio.files(null, out, null), prog, "150");
+      Thread.sleep(300);
+      for (int i = 0; i < 5; i++) {
+        infos.add(ckpt.checkpoint(p, Mode.CONTINUE));
+        Thread.sleep(120);
+      }
+      assertTrue(p.isAlive(), "still running after 5 checkpoints");
+      p.kill();
+      p.waitFor(Duration.ofSeconds(10));
+      long first = infos.get(0).newStoredBytes();
+      for (int i = 1; i < 5; i++) {
+        assertTrue(infos.get(i).newStoredBytes() * 10 < first, "checkpoint " + (i + 1) + " stored "
+            + infos.get(i).newStoredBytes() + " bytes, the first " + first);
+        assertEquals(infos.get(i - 1).id(), infos.get(i).parentId());
+      }
+      for (int which : new int[] {2, 4}) {
+        RestoredProcess r = ckpt.restore("periodic", infos.get(which).id(), Stdio.inherit());
+        OptionalInt code = r.waitFor(Duration.ofSeconds(60));
+        assertEquals(OptionalInt.of(0), code, "restored from checkpoint " + (which + 1));
+        assertArrayEquals(expected, Files.readAllBytes(out), "output after restoring checkpoint " + (which + 1));
+      }
+    }
+  }
+
+  @Test
+  void restoreInAnotherJvm_continuesTheProcess() throws Exception {
+    String prog = Programs.path("counter");
+    Path ref = Files.createDirectories(dir.resolve("ref"));
+    byte[] expected = Programs.reference(ref, null, prog, "150", "5");
+    Path out = dir.resolve("migrated.out");
+    try (NativeCheckpointer ckpt = checkpointer("migrate")) {
+      TracedProcess p = ckpt.launch(Stdio.files(null, out, null), prog, "150", "5");
+      Thread.sleep(400);
+      ckpt.checkpoint(p, Mode.VACATE);
+      p.waitFor(Duration.ofSeconds(10));
+    }
+    String cp = System.getProperty("java.class.path");
+    Path log = dir.resolve("restore-jvm.log");
+    Process jvm = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", cp,
+        RestoreMain.class.getName(), store().toString(), "migrate")
+        .redirectErrorStream(true).redirectOutput(log.toFile()).redirectInput(new File("/dev/null")).start();
+    assertTrue(jvm.waitFor(60, TimeUnit.SECONDS), "restoring JVM did not finish");
+    assertEquals(0, jvm.exitValue(), Files.readString(log));
+    assertTrue(Files.readString(log).contains("restored pid"), Files.readString(log));
+    assertArrayEquals(expected, Files.readAllBytes(out));
+  }
+
+  @Test
+  void socketDescriptor_isRefusedByDefault_namingIt_andClosedOnRequest() throws Exception {
+    String prog = Programs.path("withsocket");
+    try (NativeCheckpointer ckpt = checkpointer("socket")) {
+      TracedProcess p = ckpt.launch(Stdio.files(null, dir.resolve("s.out"), null), prog);
+      Thread.sleep(200);
+      ProcessException e = assertThrows(ProcessException.class, () -> ckpt.checkpoint(p, Mode.CONTINUE));
+      assertTrue(e.getMessage().contains("fd 3") && e.getMessage().contains("socket"), e.getMessage());
+      assertTrue(ckpt.store().latest("socket").isEmpty(), "nothing committed");
+      assertTrue(p.isAlive(), "the process runs on after a refused checkpoint");
+      p.kill();
+    }
+    try (NativeCheckpointer ckpt = NativeCheckpointer.builder().store(store()).job("socket").fdPolicy(FdPolicy.CLOSE).build()) {
+      Path out = dir.resolve("s2.out");
+      TracedProcess p = ckpt.launch(Stdio.files(null, out, null), prog);
+      Thread.sleep(200);
+      ckpt.checkpoint(p, Mode.VACATE);
+      p.waitFor(Duration.ofSeconds(10));
+      RestoredProcess r = ckpt.restore("socket");
+      assertEquals(OptionalInt.of(0), r.waitFor(Duration.ofSeconds(30)));
+      assertTrue(Files.readString(out).contains("tick 149 socket 3"));
+    }
+  }
+
+  @Test
+  void multiThreadedProcess_isRefusedNamingTheThreadCount() throws Exception {
+    try (NativeCheckpointer ckpt = checkpointer("threads")) {
+      Path out = dir.resolve("t.out");
+      TracedProcess p = ckpt.launch(Stdio.files(null, out, null), Programs.path("threaded"));
+      long deadline = System.currentTimeMillis() + 10_000;
+      while (!Files.readString(out).contains("two threads") && System.currentTimeMillis() < deadline) {
+        Thread.sleep(10);
+      }
+      ProcessException e = assertThrows(ProcessException.class, () -> ckpt.checkpoint(p, Mode.CONTINUE));
+      assertTrue(e.getMessage().contains("2 threads"), e.getMessage());
+      assertTrue(ckpt.store().latest("threads").isEmpty());
+      assertTrue(p.isAlive());
+      p.kill();
+    }
+  }
+
+  @Test
+  void changedExecutable_isRefusedAtRestore_namingTheFile() throws Exception {
+    Path exe = dir.resolve("counter-copy");
+    Files.copy(Path.of(Programs.path("counter")), exe, StandardCopyOption.COPY_ATTRIBUTES);
+    try (NativeCheckpointer ckpt = checkpointer("changed")) {
+      TracedProcess p = ckpt.launch(Stdio.files(null, dir.resolve("c.out"), null), exe.toString(), "500", "5");
+      Thread.sleep(200);
+      ckpt.checkpoint(p, Mode.VACATE);
+      p.waitFor(Duration.ofSeconds(10));
+      Files.write(exe, new byte[] {0}, StandardOpenOption.APPEND);
+      CheckpointException e = assertThrows(CheckpointException.class, () -> ckpt.restore("changed"));
+      assertTrue(e.getMessage().contains(exe.toString()), e.getMessage());
+    }
+  }
+
+  @Test
+  void processThatExitsDuringTheDump_leavesTheStoreUntouched() throws Exception {
+    try (NativeCheckpointer ckpt = checkpointer("exits")) {
+      TracedProcess p = ckpt.launch(Stdio.files(null, dir.resolve("e.out"), null), Programs.path("heap"), "512", "100");
+      Thread.sleep(1500);
+      Thread killer = new Thread(() -> {
+        try {
+          Thread.sleep(60);
+        } catch (InterruptedException ignored) {
+          return;
+        }
+        p.kill();
+      });
+      killer.start();
+      CheckpointException e = assertThrows(CheckpointException.class, () -> ckpt.checkpoint(p, Mode.CONTINUE));
+      killer.join();
+      assertTrue(e.getMessage().contains("pid " + p.pid()), e.getMessage());
+      assertTrue(ckpt.store().latest("exits").isEmpty(), "no checkpoint committed");
+      assertTrue(ckpt.store().blobs().list("exits/").isEmpty(), "no chunks left behind: " + ckpt.store().blobs().list("exits/"));
+    }
+  }
+
+  @Test
+  void attachToARunningProcess_checkpointsAndItRunsOn() throws Exception {
+    Path out = dir.resolve("a.out");
+    Process starter = new ProcessBuilder("setsid", "-f", "sh", "-c", "echo $$ > \"$0\"; exec \"$1\" 150 5 > \"$2\"",
+        dir.resolve("pid").toString(), Programs.path("counter"), out.toString()).start();
+    assertTrue(starter.waitFor(10, TimeUnit.SECONDS));
+    long deadline = System.currentTimeMillis() + 10_000;
+    while ((!Files.exists(dir.resolve("pid")) || Files.readString(dir.resolve("pid")).isBlank())
+        && System.currentTimeMillis() < deadline) {
+      Thread.sleep(5);
+    }
+    int pid = Integer.parseInt(Files.readString(dir.resolve("pid")).trim());
+    Thread.sleep(200);
+    try (NativeCheckpointer ckpt = checkpointer("attached")) {
+      TracedProcess p = ckpt.attach(pid);
+      CheckpointInfo info = ckpt.checkpoint(p, Mode.CONTINUE);
+      assertEquals("process", info.attributes().get("kind"));
+      assertEquals(OptionalInt.of(0), p.waitFor(Duration.ofSeconds(30)));
+      assertTrue(Files.readString(out).contains("done"));
+      ProcessException e = assertThrows(ProcessException.class, () -> ckpt.attach(pid));
+      assertTrue(e.getMessage().contains("pid " + pid), e.getMessage());
+    }
+  }
+
+  @Test
+  void wrongPid_isNamed() throws Exception {
+    try (NativeCheckpointer ckpt = checkpointer("nopid")) {
+      ProcessException e = assertThrows(ProcessException.class, () -> ckpt.attach(999_999_999 / 2));
+      assertTrue(e.getMessage().contains("no such process"), e.getMessage());
+      assertFalse(e.getMessage().isBlank());
+    }
+  }
+}
