@@ -116,6 +116,47 @@ class NativeCheckpointIT {
     interruptedRunMatches("sleeper", List.of(Programs.path("sleeper")), 200, 2000);
   }
 
+  /** Feeds {@code lines} into a FIFO one at a time, so each read() of the program returns one line. */
+  private static void feed(java.io.RandomAccessFile fifo, int from, int to) throws Exception {
+    for (int i = from; i < to; i++) {
+      fifo.write(("line " + i + " through the pipe\n").getBytes());
+      Thread.sleep(60);
+    }
+  }
+
+  @Test
+  void blockedInReadOnAPipe_readsOnAfterRestore() throws Exception {
+    String prog = Programs.path("pipereader");
+    byte[][] outputs = new byte[2][];
+    for (int run = 0; run < 2; run++) {
+      Path work = Files.createDirectories(dir.resolve("pipe-" + run));
+      Path fifo = work.resolve("fifo");
+      assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+      Path out = work.resolve("stdout");
+      // Held open for reading and writing, so neither end's open blocks and EOF comes only on close.
+      try (java.io.RandomAccessFile writer = new java.io.RandomAccessFile(fifo.toFile(), "rw");
+           NativeCheckpointer ckpt = checkpointer("pipe" + run)) {
+        TracedProcess p = ckpt.launch(new Stdio(fifo, out, null, work), prog);
+        feed(writer, 0, 5);
+        if (run == 1) {
+          Thread.sleep(100); // blocked in read() now
+          ckpt.checkpoint(p, Mode.VACATE);
+          p.waitFor(Duration.ofSeconds(10));
+          p = ckpt.restore("pipe1", new Stdio(fifo, null, null, null));
+        }
+        feed(writer, 5, 10);
+        Thread.sleep(100);
+        writer.close(); // the last writer is gone: EOF
+        // The restored process's own stdin end still keeps the FIFO open for reading only.
+        OptionalInt code = p.waitFor(Duration.ofSeconds(30));
+        assertEquals(OptionalInt.of(0), code, "pipe reader after run " + run + ":\n" + tail(out));
+      }
+      outputs[run] = Files.readAllBytes(out);
+    }
+    assertArrayEquals(outputs[0], outputs[1]);
+    assertTrue(new String(outputs[1]).contains("eof after"), new String(outputs[1]));
+  }
+
   @Test
   void rseqUser_keepsWorkingAfterRestore() throws Exception {
     interruptedRunMatches("rseq", List.of(Programs.path("rseq")), 200, 900);

@@ -67,6 +67,9 @@ final class FdDumper {
     if (target.startsWith("/") && !target.endsWith(" (deleted)")) {
       try {
         BasicFileAttributes a = Files.readAttributes(Path.of(target), BasicFileAttributes.class);
+        if (fd <= 2 && a.isOther()) {
+          return new FdRecord(fd, FdKind.STDIO, target, flags, 0, 0); // a FIFO or device as stdio
+        }
         if (a.isRegularFile()) {
           return new FdRecord(fd, FdKind.FILE, target, flags, pos, a.size());
         }

@@ -178,6 +178,7 @@ public final class NativeEngine implements AutoCloseable {
       requeue.clear();
       boolean stopped = false;
       try (Tracee tracee = new Tracee(t.pid())) {
+        long stopAt = System.nanoTime();
         stop(t);
         stopped = true;
         for (int sig : requeue) {
@@ -185,6 +186,12 @@ public final class NativeEngine implements AutoCloseable {
           LibC.syscall(Sys.SYS_TGKILL, t.pid(), t.pid(), sig, 0, 0, 0);
         }
         new ProcessDumper(identities).dump(tracee, w, fdPolicy);
+        if (mode == Mode.CONTINUE) {
+          // Every byte is out of the process now: it runs on while chunks are stored and committed.
+          Sys.ptrace(Sys.PTRACE_CONT, t.pid(), 0, 0, "CONT");
+          stopped = false;
+        }
+        w.attribute("frozen.nanos", Long.toString(System.nanoTime() - stopAt));
         CheckpointInfo info = w.commit();
         if (mode == Mode.VACATE) {
           // SIGKILL ends a ptrace-stopped process without letting it run another instruction.
