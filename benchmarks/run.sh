@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the ckpt benchmarks and prints the figures with their same-run baselines as ratios.
-# Usage: benchmarks/run.sh [extra JMH args]    (about 5 minutes on 2 cores)
+# Usage: benchmarks/run.sh [extra JMH args]    (about 6 minutes on 2 cores; needs gcc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -q -ntp -Dquick -DskipTests -Dstyle.color=never -pl benchmarks -am package
 out=$(mktemp -d)
 java -jar benchmarks/target/benchmarks.jar AppStateBenchmark -rf json -rff "$out/app.json" "$@" > "$out/app.txt"
 java -cp benchmarks/target/benchmarks.jar dev.ckpt.benchmarks.IncrementalDump > "$out/incremental.txt"
+gcc -O2 -o "$out/membench" benchmarks/src/main/c/membench.c
+java -cp benchmarks/target/benchmarks.jar dev.ckpt.benchmarks.NativeDump "$out/membench" 5 > "$out/native.txt"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, Linux $(uname -r), $(java -version 2>&1 | head -1)"
 python3 - "$out/app.json" <<'PY'
 import json, statistics, sys
@@ -25,4 +27,9 @@ for comp in ("LZ4", "NONE"):
         print(f"| {name} | {comp} | {ms:.0f} | {GIB / ms / 1e6:.2f} | {base} {bms:.0f} ms ({GIB / bms / 1e6:.2f} GB/s) | {bms / ms:.2f}x |")
 PY
 cat "$out/incremental.txt"
+echo
+echo "native process, 1 GiB mapped, 512 MiB resident:"
+echo "| what | median | rate | vs process_vm_readv |"
+echo "|---|---|---|---|"
+cat "$out/native.txt"
 echo "raw JMH output: $out"
