@@ -17,10 +17,85 @@ import picocli.CommandLine.Spec;
  * A self-contained tour of application-state checkpoints: a sieve keeps its progress in an
  * object and its table off-heap, is checkpointed as it runs, "crashes", and resumes from the store.
  */
-@Command(name = "demo", description = "A self-contained tour: checkpoint a computation, lose it, restore it and continue.")
+@Command(name = "demo", description = {"A self-contained tour: start a counting process, checkpoint it, kill it, restore it,",
+    "and watch it continue. --app-state tours application-state checkpoints instead."})
 final class DemoCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
+
+  @picocli.CommandLine.Option(names = "--app-state", description = "Tour application-state checkpoints (objects and off-heap memory).")
+  boolean appState;
+
+  private static final int COUNT = 40;
+  private static final String COUNTER = "import time\n"
+      + "for i in range(1, " + COUNT + " + 1):\n"
+      + "    print('count', i, flush=True)\n"
+      + "    time.sleep(0.15)\n";
+
+  private static void pause(long ms) throws InterruptedException {
+    Thread.sleep(ms);
+  }
+
+  /** Prints the lines added to {@code file} since {@code shown} lines, and returns the new count. */
+  private static int follow(PrintWriter out, Path file, int shown, String prefix) throws java.io.IOException {
+    java.util.List<String> lines = Files.exists(file) ? Files.readAllLines(file) : java.util.List.of();
+    for (int i = shown; i < lines.size(); i++) {
+      out.println(prefix + lines.get(i));
+    }
+    out.flush();
+    return Math.max(shown, lines.size());
+  }
+
+  private int nativeTour(PrintWriter out) throws Exception {
+    String python = java.util.stream.Stream.of("/usr/bin/python3", "/bin/python3", "/usr/local/bin/python3")
+        .filter(p -> Files.isExecutable(Path.of(p))).findFirst()
+        .orElseThrow(() -> new IllegalStateException("the demo counts with python3, which is not installed (apt-get install python3)"));
+    Path work = Files.createTempDirectory("ckpt-demo-");
+    Path script = Files.writeString(work.resolve("count.py"), COUNTER);
+    Path output = work.resolve("count.out");
+    java.net.URI store = java.net.URI.create(work.resolve("store").toUri() + "?create=true");
+    out.printf("store: %s%n%n", store);
+    try (dev.ckpt.linux.NativeCheckpointer ckpt = dev.ckpt.linux.NativeCheckpointer.builder().store(store).job("demo").build()) {
+      dev.ckpt.linux.TracedProcess p = ckpt.launch(dev.ckpt.linux.Stdio.files(null, output, null), python, script.toString());
+      out.printf("started %s %s as pid %d; it counts to %d, one line every 150 ms:%n", python, script.getFileName(), p.pid(), COUNT);
+      int shown = 0;
+      for (int i = 0; i < 8; i++) {
+        pause(150);
+        shown = follow(out, output, shown, "  pid " + p.pid() + " | ");
+      }
+      CheckpointInfo c1 = ckpt.checkpoint(p, dev.ckpt.linux.Mode.CONTINUE);
+      out.printf("%ncheckpoint %s while it runs: %s of memory, %s stored, stopped for %d ms%n%n", c1.ref(),
+          size(c1.logicalBytes()), size(c1.newStoredBytes()), Long.parseLong(c1.attributes().get("frozen.nanos")) / 1_000_000);
+      for (int i = 0; i < 6; i++) {
+        pause(150);
+        shown = follow(out, output, shown, "  pid " + p.pid() + " | ");
+      }
+      CheckpointInfo c2 = ckpt.checkpoint(p, dev.ckpt.linux.Mode.VACATE);
+      p.waitFor(java.time.Duration.ofSeconds(10));
+      shown = follow(out, output, shown, "  pid " + p.pid() + " | ");
+      out.printf("%ncheckpoint %s, then the process is killed (vacate): %s stored this time, %.0f%% of its chunks were already in the store%n",
+          c2.ref(), size(c2.newStoredBytes()), 100 * c2.dedupRatio());
+      out.printf("*** pid %d is gone ***%n%n", p.pid());
+      pause(500);
+      dev.ckpt.linux.RestoredProcess r = ckpt.restore("demo");
+      out.printf("restored %s as pid %d; it goes on counting where it stopped:%n", r.restoredFrom().ref(), r.pid());
+      while (r.isAlive()) {
+        pause(150);
+        shown = follow(out, output, shown, "  pid " + r.pid() + " | ");
+      }
+      int code = r.waitFor();
+      follow(out, output, shown, "  pid " + r.pid() + " | ");
+      java.util.List<String> lines = Files.readAllLines(output);
+      boolean whole = lines.size() == COUNT;
+      for (int i = 0; whole && i < COUNT; i++) {
+        whole = lines.get(i).equals("count " + (i + 1));
+      }
+      out.printf("%nexit code %d; the output counts 1 to %d %s%n", code, COUNT,
+          whole ? "with no line lost or repeated" : "WITH GAPS OR REPEATS");
+      out.printf("see the checkpoints: ./ckpt ls --store %s%n", store);
+      return whole && code == 0 ? 0 : 1;
+    }
+  }
 
   /** Progress of the sieve: how far it got and how many primes it found. */
   static final class Progress {
@@ -64,6 +139,9 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    if (!appState) {
+      return nativeTour(out);
+    }
     Path store = Files.createTempDirectory("ckpt-demo-");
     out.printf("store: %s%n%n", store.toUri());
     Sieve sieve = new Sieve();

@@ -1,20 +1,40 @@
 package dev.ckpt.cli;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** Entry point of the {@code ckpt} command. */
+/**
+ * Entry point of the {@code ckpt} command. Exit codes: 0 success, 1 error, 2 usage error, and
+ * {@code restore} (without --detach) and {@code run} exit with the process's own code.
+ */
 @Command(name = "ckpt", mixinStandardHelpOptions = true, version = "ckpt 0.1.0-SNAPSHOT",
-    description = "Checkpoint and restore programs and application state.",
-    subcommands = {DemoCommand.class})
+    description = "Checkpoint and restore running programs.",
+    subcommands = {RunCommand.class, DumpCommand.class, RestoreCommand.class, LsCommand.class, InspectCommand.class,
+        VerifyCommand.class, GcCommand.class, DemoCommand.class},
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {"0:success", "1:error (one line on stderr saying what, where and what to do; --debug for a stack trace)",
+        "2:usage error", "N:restore and run exit with the restored or launched process's own exit code"})
 public final class Main {
 
   public static void main(String[] args) {
-    System.exit(run(args));
+    System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
   }
 
-  /** Runs the command line and returns the exit code, for tests. */
-  public static int run(String... args) {
-    return new CommandLine(new Main()).execute(args);
+  /** Runs the command line with the given streams and returns the exit code. */
+  public static int run(PrintWriter out, PrintWriter err, String... args) {
+    CommandLine cl = new CommandLine(new Main());
+    cl.setOut(out);
+    cl.setErr(err);
+    cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      boolean debug = parsed.originalArgs().contains("--debug");
+      cmd.getErr().println("ckpt " + cmd.getCommandName() + ": " + Cli.describe(e));
+      if (debug) {
+        e.printStackTrace(cmd.getErr());
+      }
+      cmd.getErr().flush();
+      return 1;
+    });
+    return cl.execute(args);
   }
 }

@@ -114,6 +114,11 @@ public final class NativeCheckpointer implements AutoCloseable {
     }
   }
 
+  /** Describes the process image {@code r} (a checkpoint written by a NativeCheckpointer). */
+  public static ProcessSummary describe(ImageReader r) throws CheckpointException {
+    return NativeEngine.describe(r);
+  }
+
   @Override
   public void close() {
     engine.close();

@@ -226,6 +226,60 @@ public final class NativeEngine implements AutoCloseable {
     });
   }
 
+  public static dev.ckpt.linux.ProcessSummary describe(ImageReader r) throws CheckpointException {
+    ProcessImage img = ProcessRestorer.readImage(r);
+    Regs regs = Regs.of(img.thread().regs());
+    long orig = regs.get(Regs.ORIG_RAX);
+    String registers = String.format("rip 0x%x rsp 0x%x%s, %d bytes of XSAVE state", regs.get(Regs.RIP),
+        regs.get(Regs.RSP), orig >= 0 ? " in system call " + orig : "", img.thread().xstate().length);
+    List<String> maps = new java.util.ArrayList<>();
+    for (ProcessImage.VmaRecord v : img.vmas()) {
+      long pages = 0;
+      for (int i = 1; i < v.dumped().length; i += 2) {
+        pages += v.dumped()[i];
+      }
+      maps.add(String.format("%012x-%012x %s%s%s %-12s %s%s", v.start(), v.end(), (v.prot() & 1) != 0 ? "r" : "-",
+          (v.prot() & 2) != 0 ? "w" : "-", (v.prot() & 4) != 0 ? "x" : "-", v.kind().name().toLowerCase(java.util.Locale.ROOT),
+          v.path(), pages > 0 ? " (" + pages * 4 + " KiB dumped)" : ""));
+    }
+    List<String> fds = new java.util.ArrayList<>();
+    for (ProcessImage.FdRecord f : img.fds()) {
+      fds.add(f.fd() + " " + f.kind().name().toLowerCase(java.util.Locale.ROOT) + " " + f.path()
+          + (f.kind() == ProcessImage.FdKind.FILE ? " at " + f.pos() + " of " + f.size() : ""));
+    }
+    List<String> signals = new java.util.ArrayList<>();
+    StringBuilder handled = new StringBuilder();
+    StringBuilder ignored = new StringBuilder();
+    for (int sig = 1; sig <= img.sigactions().length; sig++) {
+      long handler = java.nio.ByteBuffer.wrap(img.sigactions()[sig - 1]).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(0);
+      if (handler == 1) {
+        ignored.append(' ').append(sig);
+      } else if (handler != 0) {
+        handled.append(' ').append(sig);
+      }
+    }
+    signals.add("handled:" + (handled.length() == 0 ? " none" : handled));
+    signals.add("ignored:" + (ignored.length() == 0 ? " none" : ignored));
+    signals.add(String.format("blocked mask: 0x%x", img.thread().sigmask()));
+    signals.add("pending: " + img.pendingPrivate().size() + " private, " + img.pendingShared().size() + " shared");
+    String[] timers = {"real", "virtual", "prof"};
+    for (int i = 0; i < img.itimers().length; i++) {
+      java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(img.itimers()[i]).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      long isec = b.getLong(), iusec = b.getLong(), vsec = b.getLong(), vusec = b.getLong();
+      if (vsec != 0 || vusec != 0 || isec != 0 || iusec != 0) {
+        signals.add(String.format("itimer %s: every %d.%06d s, next in %d.%06d s", timers[i], isec, iusec, vsec, vusec));
+      }
+    }
+    if (img.thread().rseqPtr() != 0) {
+      signals.add(String.format("rseq area at 0x%x", img.thread().rseqPtr()));
+    }
+    List<String> files = new java.util.ArrayList<>();
+    for (ProcessImage.FileIdentity f : img.files()) {
+      files.add(f.path() + " (" + f.size() + " bytes, sha256 " + f.sha256().substring(0, 16) + "…)");
+    }
+    return new dev.ckpt.linux.ProcessSummary(img.exe(), img.cwd(), registers, maps, fds, signals, files);
+  }
+
   @Override
   public void close() {
     tracer.close();

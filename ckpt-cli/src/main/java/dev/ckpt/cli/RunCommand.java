@@ -1,0 +1,127 @@
+package dev.ckpt.cli;
+
+import dev.ckpt.CheckpointException;
+import dev.ckpt.CheckpointInfo;
+import dev.ckpt.CheckpointStore;
+import dev.ckpt.Retention;
+import dev.ckpt.linux.Mode;
+import dev.ckpt.linux.NativeCheckpointer;
+import dev.ckpt.linux.Stdio;
+import dev.ckpt.linux.TracedProcess;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+import sun.misc.Signal;
+
+@Command(name = "run", description = {"Launch CMD under periodic checkpoints.",
+    "SIGTSTP to ckpt = vacate: checkpoint, then stop CMD and exit. SIGUSR2 = checkpoint now."})
+final class RunCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Mixin
+  Cli.StoreOption store;
+
+  @Option(names = "--every", paramLabel = "DURATION", defaultValue = "10m", description = "Checkpoint interval (default 10m).")
+  String every;
+
+  @Option(names = "--keep", paramLabel = "N", defaultValue = "3", description = "Checkpoints to keep (default 3).")
+  int keep;
+
+  @Option(names = "--name", paramLabel = "JOB", description = "Job name. Default: the command's name.")
+  String name;
+
+  @Option(names = "--quiet", description = "No line per checkpoint on stderr.")
+  boolean quiet;
+
+  @Parameters(arity = "1..*", paramLabel = "CMD", description = "The command and its arguments (after --).")
+  List<String> command;
+
+  @Override
+  public Integer call() throws Exception {
+    Duration interval = Cli.duration(every);
+    if (interval.toMillis() < 10) {
+      throw new IllegalArgumentException("--every must be at least 10ms, got " + every);
+    }
+    if (keep < 1) {
+      throw new IllegalArgumentException("--keep must be at least 1, got " + keep);
+    }
+    String job = name != null ? name : Path.of(command.get(0)).getFileName().toString().replaceAll("[^A-Za-z0-9_.-]", "_");
+    PrintWriter err = spec.commandLine().getErr();
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "ckpt-run-timer");
+      t.setDaemon(true);
+      return t;
+    });
+    CompletableFuture<Integer> vacated = new CompletableFuture<>();
+    try (CheckpointStore s = store.open();
+         NativeCheckpointer ckpt = NativeCheckpointer.builder().store(s).job(job).build()) {
+      TracedProcess p = ckpt.launch(Stdio.inherit(), command.toArray(String[]::new));
+      err.printf("ckpt run: %s started as pid %d, checkpointing every %s into %s as job %s%n", command.get(0), p.pid(),
+          every, s.uri(), job);
+      err.flush();
+      Runnable periodic = () -> checkpoint(ckpt, s, p, Mode.CONTINUE, job, err);
+      timer.scheduleWithFixedDelay(periodic, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+      handle("USR2", () -> timer.execute(periodic), err);
+      handle("TSTP", () -> timer.execute(() -> {
+        if (checkpoint(ckpt, s, p, Mode.VACATE, job, err)) {
+          vacated.complete(0);
+        }
+      }), err);
+      while (true) {
+        var code = p.waitFor(Duration.ofMillis(100));
+        if (vacated.isDone()) {
+          err.printf("ckpt run: vacated; resume with: ckpt restore %s --store %s%n", job, s.uri());
+          return 0;
+        }
+        if (code.isPresent()) {
+          return code.getAsInt();
+        }
+      }
+    } finally {
+      timer.shutdownNow();
+      timer.awaitTermination(30, TimeUnit.SECONDS);
+    }
+  }
+
+  private boolean checkpoint(NativeCheckpointer ckpt, CheckpointStore s, TracedProcess p, Mode mode, String job, PrintWriter err) {
+    if (!p.isAlive()) {
+      return false;
+    }
+    try {
+      CheckpointInfo c = ckpt.checkpoint(p, mode);
+      s.retain(job, Retention.keepLast(keep));
+      if (!quiet) {
+        err.printf("ckpt run: checkpoint %s, %s stored in %d ms%s%n", c.ref(), Cli.size(c.newStoredBytes()),
+            c.duration().toMillis(), mode == Mode.VACATE ? ", process stopped" : "");
+        err.flush();
+      }
+      return true;
+    } catch (CheckpointException e) {
+      err.println("ckpt run: checkpoint failed: " + e.getMessage());
+      err.flush();
+      return false;
+    }
+  }
+
+  private static void handle(String signal, Runnable action, PrintWriter err) {
+    try {
+      Signal.handle(new Signal(signal), s -> action.run());
+    } catch (IllegalArgumentException e) {
+      err.println("ckpt run: cannot handle SIG" + signal + " in this JVM (" + e.getMessage()
+          + "); start ckpt through ./ckpt, which sets _JAVA_SR_SIGNUM");
+    }
+  }
+}
