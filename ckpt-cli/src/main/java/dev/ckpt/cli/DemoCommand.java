@@ -54,7 +54,7 @@ final class DemoCommand implements Callable<Integer> {
     Path script = Files.writeString(work.resolve("count.py"), COUNTER);
     Path output = work.resolve("count.out");
     java.net.URI store = java.net.URI.create(work.resolve("store").toUri() + "?create=true");
-    out.printf("store: %s%n%n", store);
+    out.printf("store: %s%n%n", work.resolve("store").toUri());
     try (dev.ckpt.linux.NativeCheckpointer ckpt = dev.ckpt.linux.NativeCheckpointer.builder().store(store).job("demo").build()) {
       dev.ckpt.linux.TracedProcess p = ckpt.launch(dev.ckpt.linux.Stdio.files(null, output, null), python, script.toString());
       out.printf("started %s %s as pid %d; it counts to %d, one line every 150 ms:%n", python, script.getFileName(), p.pid(), COUNT);
@@ -92,7 +92,7 @@ final class DemoCommand implements Callable<Integer> {
       }
       out.printf("%nexit code %d; the output counts 1 to %d %s%n", code, COUNT,
           whole ? "with no line lost or repeated" : "WITH GAPS OR REPEATS");
-      out.printf("see the checkpoints: ./ckpt ls --store %s%n", store);
+      out.printf("see the checkpoints: ./ckpt ls --store %s%n", work.resolve("store"));
       return whole && code == 0 ? 0 : 1;
     }
   }

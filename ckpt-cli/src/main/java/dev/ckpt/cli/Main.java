@@ -33,7 +33,8 @@ public final class Main {
         e.printStackTrace(cmd.getErr());
       }
       cmd.getErr().flush();
-      return 1;
+      // Misuse (a bad value, an invalid name) is a usage error; everything else failed doing.
+      return e instanceof IllegalArgumentException ? 2 : 1;
     });
     return cl.execute(args);
   }

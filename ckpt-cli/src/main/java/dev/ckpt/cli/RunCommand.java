@@ -65,7 +65,7 @@ final class RunCommand implements Callable<Integer> {
       t.setDaemon(true);
       return t;
     });
-    CompletableFuture<Integer> vacated = new CompletableFuture<>();
+    CompletableFuture<Boolean> vacated = new CompletableFuture<>();
     try (CheckpointStore s = store.open();
          NativeCheckpointer ckpt = NativeCheckpointer.builder().store(s).job(job).build()) {
       TracedProcess p = ckpt.launch(Stdio.inherit(), command.toArray(String[]::new));
@@ -75,16 +75,21 @@ final class RunCommand implements Callable<Integer> {
       Runnable periodic = () -> checkpoint(ckpt, s, p, Mode.CONTINUE, job, err);
       timer.scheduleWithFixedDelay(periodic, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
       handle("USR2", () -> timer.execute(periodic), err);
+      java.util.concurrent.atomic.AtomicBoolean vacating = new java.util.concurrent.atomic.AtomicBoolean();
       handle("TSTP", () -> timer.execute(() -> {
-        if (checkpoint(ckpt, s, p, Mode.VACATE, job, err)) {
-          vacated.complete(0);
-        }
+        vacating.set(true);
+        vacated.complete(checkpoint(ckpt, s, p, Mode.VACATE, job, err));
       }), err);
       while (true) {
         var code = p.waitFor(Duration.ofMillis(100));
-        if (vacated.isDone()) {
-          err.printf("ckpt run: vacated; resume with: ckpt restore %s --store %s%n", job, s.uri());
-          return 0;
+        // The vacate kills the process: its exit is ours to report as a clean stop, not a crash.
+        if (vacated.isDone() || (code.isPresent() && vacating.get())) {
+          if (vacated.get(60, TimeUnit.SECONDS)) {
+            err.printf("ckpt run: vacated; resume with: ckpt restore %s --store %s%n", job, s.uri());
+            err.flush();
+            return 0;
+          }
+          vacating.set(false);
         }
         if (code.isPresent()) {
           return code.getAsInt();

@@ -1,0 +1,241 @@
+package dev.ckpt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every subcommand end to end on real processes (a C program and python3) and the local store. */
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
+class CliIT {
+  @TempDir
+  Path dir;
+  String store;
+  Path counter;
+
+  record Result(int code, String out, String err) {}
+
+  Result ckpt(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  @BeforeEach
+  void compileCounter() throws Exception {
+    store = dir.resolve("store").toString();
+    Files.createDirectories(Path.of(store));
+    Path src = dir.resolve("counter.c");
+    Files.writeString(src, "#include <stdio.h>\n#include <stdlib.h>\n#include <time.h>\n"
+        + "int main(int c, char **v) { int n = atoi(v[1]); setvbuf(stdout, NULL, _IOLBF, 0);\n"
+        + "  for (int i = 1; i <= n; i++) { printf(\"count %d\\n\", i); struct timespec t = {0, 10000000};"
+        + " while (nanosleep(&t, &t)); }\n  return 0; }\n");
+    counter = dir.resolve("counter");
+    Process gcc;
+    try {
+      gcc = new ProcessBuilder("gcc", "-O2", "-o", counter.toString(), src.toString()).inheritIO().start();
+    } catch (java.io.IOException e) {
+      throw new AssertionError("gcc is needed to compile the CLI test program; ./scripts/test installs it", e);
+    }
+    assertEquals(0, gcc.waitFor());
+  }
+
+  /** Starts a command outside this JVM (setsid) with stdout to a file; returns its pid. */
+  int start(Path out, String... command) throws Exception {
+    Path pidFile = dir.resolve("pid-" + System.nanoTime());
+    List<String> cmd = new ArrayList<>(List.of("setsid", "-f", "sh", "-c", "echo $$ > \"$0\"; exec \"$@\" > \"$OUT\"",
+        pidFile.toString()));
+    cmd.addAll(List.of(command));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().put("OUT", out.toString());
+    assertEquals(0, pb.start().waitFor());
+    long deadline = System.currentTimeMillis() + 10_000;
+    while (System.currentTimeMillis() < deadline) {
+      if (Files.exists(pidFile) && !Files.readString(pidFile).isBlank()) {
+        return Integer.parseInt(Files.readString(pidFile).trim());
+      }
+      Thread.sleep(5);
+    }
+    throw new AssertionError("process did not start");
+  }
+
+  static void waitGone(int pid) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + 60_000;
+    while (Files.exists(Path.of("/proc/" + pid)) && System.currentTimeMillis() < deadline) {
+      try {
+        if (Files.readString(Path.of("/proc/" + pid + "/stat")).contains(") Z ")) {
+          return;
+        }
+      } catch (java.io.IOException gone) {
+        return;
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  static String expectedCount(int n) {
+    StringBuilder b = new StringBuilder();
+    for (int i = 1; i <= n; i++) {
+      b.append("count ").append(i).append('\n');
+    }
+    return b.toString();
+  }
+
+  @Test
+  void dumpLsInspectVerifyRestoreGc_onACProgram() throws Exception {
+    Path out = dir.resolve("c.out");
+    int pid = start(out, counter.toString(), "300");
+    Thread.sleep(300);
+
+    Result d1 = ckpt("dump", Integer.toString(pid), "--store", store, "--name", "cjob");
+    assertEquals(0, d1.code(), d1.err());
+    assertEquals("cjob@1", d1.out().trim());
+
+    Result ls = ckpt("ls", "--store", store);
+    assertEquals(0, ls.code(), ls.err());
+    assertTrue(ls.out().contains("cjob@1") && ls.out().contains("process"), ls.out());
+    Result lsJson = ckpt("ls", "--store", store, "--json");
+    assertTrue(lsJson.out().contains("\"job\":\"cjob\"") && lsJson.out().contains("\"id\":1"), lsJson.out());
+
+    Result inspect = ckpt("inspect", "cjob@1", "--store", store);
+    assertEquals(0, inspect.code(), inspect.err());
+    assertTrue(inspect.out().contains("registers: rip") && inspect.out().contains("maps:")
+        && inspect.out().contains(counter.toString()) && inspect.out().contains("fds:") && inspect.out().contains("signals:"),
+        inspect.out());
+    Result inspectJson = ckpt("inspect", "cjob", "--store", store, "--json");
+    assertTrue(inspectJson.out().startsWith("{") && inspectJson.out().contains("\"exe\":"), inspectJson.out());
+
+    Result verify = ckpt("verify", "cjob@1", "--store", store);
+    assertEquals(0, verify.code(), verify.err());
+    assertTrue(verify.out().contains("ok"), verify.out());
+
+    Result d2 = ckpt("dump", Integer.toString(pid), "--store", store, "--name", "cjob", "--kill");
+    assertEquals(0, d2.code(), d2.err());
+    assertEquals("cjob@2", d2.out().trim());
+    waitGone(pid);
+
+    Result restore = ckpt("restore", "cjob", "--store", store);
+    assertEquals(0, restore.code(), restore.err());
+    assertTrue(restore.err().contains("restored cjob@2 as pid"), restore.err());
+    assertEquals(expectedCount(300), Files.readString(out));
+
+    Result gc = ckpt("gc", "--keep", "1", "--store", store);
+    assertEquals(0, gc.code(), gc.err());
+    assertTrue(gc.out().contains("cjob: deleted 1 checkpoints [1]"), gc.out());
+  }
+
+  @Test
+  void restoreExitsWithTheProcessCode_andDetachPrintsThePid_onPython() throws Exception {
+    Path script = dir.resolve("count.py");
+    Files.writeString(script, "import sys, time\nfor i in range(1, 41):\n    print('count', i, flush=True)\n"
+        + "    time.sleep(0.02)\nsys.exit(3)\n");
+    String python = Stream.of("/usr/bin/python3", "/bin/python3").filter(p -> new File(p).canExecute()).findFirst()
+        .orElseThrow(() -> new AssertionError("python3 is not installed; ./scripts/test installs it"));
+    Path out = dir.resolve("py.out");
+    int pid = start(out, python, script.toString());
+    Thread.sleep(350);
+    Result d = ckpt("dump", Integer.toString(pid), "--store", store, "--kill");
+    assertEquals(0, d.code(), d.err());
+    String job = d.out().trim().substring(0, d.out().trim().indexOf('@'));
+    waitGone(pid);
+    Result r = ckpt("restore", "--store", store);
+    assertEquals(3, r.code(), "restore exits with the restored process's code: " + r.err());
+    assertEquals(expectedCount(40), Files.readString(out));
+
+    Result detached = ckpt("restore", job, "--store", store, "--detach");
+    assertEquals(0, detached.code(), detached.err());
+    int newPid = Integer.parseInt(detached.out().trim());
+    assertTrue(newPid > 0);
+    waitGone(newPid);
+    assertEquals(expectedCount(40), Files.readString(out));
+  }
+
+  @Test
+  void runCheckpointsPeriodically_vacatesOnSigtstp_andTheJobResumes() throws Exception {
+    Path out = dir.resolve("run.out");
+    Path log = dir.resolve("run.log");
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+        System.getProperty("java.class.path"), Main.class.getName(), "run", "--every", "200ms", "--keep", "2",
+        "--store", store, "--name", "runjob", "--", "sh", "-c", "exec \"$0\" 400 > \"$1\"", counter.toString(), out.toString());
+    pb.environment().put("_JAVA_SR_SIGNUM", "40");
+    pb.redirectErrorStream(true).redirectOutput(log.toFile()).redirectInput(new File("/dev/null"));
+    Process jvm = pb.start();
+    long deadline = System.currentTimeMillis() + 30_000;
+    while (Files.readString(log).split("checkpoint runjob@").length < 4 && System.currentTimeMillis() < deadline) {
+      Thread.sleep(50);
+    }
+    new ProcessBuilder("kill", "-USR2", Long.toString(jvm.pid())).start().waitFor();
+    Thread.sleep(300);
+    new ProcessBuilder("kill", "-TSTP", Long.toString(jvm.pid())).start().waitFor();
+    assertTrue(jvm.waitFor(30, TimeUnit.SECONDS), Files.readString(log));
+    String text = Files.readString(log);
+    assertEquals(0, jvm.exitValue(), text);
+    assertTrue(text.contains("process stopped") && text.contains("vacated"), text);
+    Result ls = ckpt("ls", "--store", store);
+    long kept = ls.out().lines().filter(l -> l.startsWith("runjob@")).count();
+    assertEquals(2, kept, "--keep 2 keeps two checkpoints:\n" + ls.out());
+    Result restore = ckpt("restore", "runjob", "--store", store);
+    assertEquals(0, restore.code(), restore.err());
+    assertEquals(expectedCount(400), Files.readString(out));
+  }
+
+  @Test
+  void wrongPid_wrongStore_unknownJob_damagedImage_andUsage_giveOneClearLineAndTheRightCode() throws Exception {
+    Result wrongPid = ckpt("dump", "999999999", "--store", store);
+    assertEquals(2, wrongPid.code());
+    assertTrue(wrongPid.err().contains("no process 999999999"), wrongPid.err());
+    assertEquals(1, wrongPid.err().lines().count(), wrongPid.err());
+
+    Result scheme = ckpt("ls", "--store", "ftp://host/x");
+    assertEquals(1, scheme.code());
+    assertTrue(scheme.err().contains("'ftp'"), scheme.err());
+    Result missing = ckpt("ls", "--store", dir.resolve("nowhere").toString());
+    assertEquals(1, missing.code());
+    assertTrue(missing.err().contains("nowhere") && missing.err().contains("does not exist"), missing.err());
+
+    Result unknown = ckpt("restore", "nosuchjob", "--store", store);
+    assertEquals(1, unknown.code());
+    assertTrue(unknown.err().contains("no job 'nosuchjob'"), unknown.err());
+    assertEquals(1, unknown.err().lines().count(), unknown.err());
+
+    Path out = dir.resolve("d.out");
+    int pid = start(out, counter.toString(), "300");
+    Thread.sleep(200);
+    assertEquals(0, ckpt("dump", Integer.toString(pid), "--store", store, "--name", "dmg", "--kill").code());
+    Path pack;
+    try (Stream<Path> s = Files.list(Path.of(store, "dmg", "packs"))) {
+      pack = s.findFirst().orElseThrow();
+    }
+    byte[] b = Files.readAllBytes(pack);
+    b[200] ^= 0x5a;
+    Files.write(pack, b);
+    Result verify = ckpt("verify", "dmg", "--store", store);
+    assertEquals(1, verify.code());
+    assertTrue(verify.err().contains("damaged"), verify.err());
+    Result restore = ckpt("restore", "dmg@1", "--store", store);
+    assertEquals(1, restore.code());
+    assertTrue(restore.err().contains(pack.getFileName().toString()), restore.err());
+    assertEquals(1, restore.err().lines().count(), restore.err());
+    Result debug = ckpt("restore", "dmg@1", "--store", store, "--debug");
+    assertTrue(debug.err().lines().count() > 3 && debug.err().contains("at dev.ckpt"), "--debug prints the stack trace");
+
+    assertEquals(2, ckpt("dump").code(), "missing PID is a usage error");
+    assertEquals(2, ckpt("gc", "--keep", "0", "--store", store).code());
+    assertEquals(2, ckpt("inspect", "x@notanumber", "--store", store).code());
+    assertFalse(ckpt("--help").out().isBlank());
+  }
+}
