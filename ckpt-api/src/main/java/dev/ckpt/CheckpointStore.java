@@ -86,6 +86,7 @@ public interface CheckpointStore extends AutoCloseable {
     private int packSize = 16 * 1024 * 1024;
     private Duration gcGracePeriod = Duration.ofHours(1);
     private ClassLoader classLoader;
+    private ProgressListener progress = ProgressListener.NONE;
 
     private Builder() {}
 
@@ -164,6 +165,12 @@ public interface CheckpointStore extends AutoCloseable {
       return this;
     }
 
+    /** Told of the bytes every write and read of this store moves, for progress bars. */
+    public Builder progress(ProgressListener listener) {
+      this.progress = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
     public CheckpointStore build() throws CheckpointException {
       if (uri == null && blobStore == null) {
         throw new IllegalStateException("set a store with uri(...) or blobStore(...)");
@@ -172,7 +179,7 @@ public interface CheckpointStore extends AutoCloseable {
         throw new IllegalStateException("pack size " + packSize + " must hold at least two chunks of " + chunkSize);
       }
       return DefaultCheckpointStore.create(uri, blobStore, executor, parallelism, clock, compression, chunkSize,
-          packSize, gcGracePeriod, classLoader);
+          packSize, gcGracePeriod, classLoader, progress);
     }
   }
 }

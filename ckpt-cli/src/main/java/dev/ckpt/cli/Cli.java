@@ -32,6 +32,10 @@ final class Cli {
     CheckpointStore open() throws CheckpointException {
       return CheckpointStore.open(uri());
     }
+
+    CheckpointStore open(dev.ckpt.ProgressListener progress) throws CheckpointException {
+      return CheckpointStore.builder().uri(uri()).progress(progress).build();
+    }
   }
 
   static URI resolve(String given, Map<String, String> env) {
@@ -42,7 +46,8 @@ final class Cli {
       return URI.create(base.resolve("ckpt").toAbsolutePath().toUri() + "?create=true");
     }
     if (s.startsWith("/") || s.startsWith(".")) {
-      return URI.create(Path.of(s).toAbsolutePath().normalize().toUri().toString());
+      // A plain path is created on first use, like the default store.
+      return URI.create(Path.of(s).toAbsolutePath().normalize().toUri() + "?create=true");
     }
     return URI.create(s);
   }

@@ -26,6 +26,9 @@ final class DumpCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "PID", description = "The process, one of yours.")
   int pid;
 
+  @Option(names = "--close-fds", description = "Leave descriptors ckpt cannot save (sockets, extra pipes) out of the image; the restored process finds them closed.")
+  boolean closeFds;
+
   @Option(names = "--name", paramLabel = "JOB", description = "Job name. Default: the executable's name.")
   String name;
 
@@ -34,6 +37,9 @@ final class DumpCommand implements Callable<Integer> {
 
   @Option(names = "--json", description = "Print JSON.")
   boolean json;
+
+  @Option(names = "--quiet", description = "No progress bar.")
+  boolean quiet;
 
   @Override
   public Integer call() throws Exception {
@@ -48,10 +54,19 @@ final class DumpCommand implements Callable<Integer> {
       job = Path.of(Files.readSymbolicLink(Path.of("/proc", Integer.toString(pid), "exe")).getFileName().toString())
           .toString().replaceAll("[^A-Za-z0-9_.-]", "_");
     }
-    try (CheckpointStore s = store.open();
-         NativeCheckpointer ckpt = NativeCheckpointer.builder().store(s).job(job).build()) {
+    long rss = 0;
+    for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "status"))) {
+      if (line.startsWith("VmRSS:")) {
+        rss = Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+      }
+    }
+    try (ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "dump " + pid, rss, quiet || json);
+         CheckpointStore s = store.open(bar);
+         NativeCheckpointer ckpt = NativeCheckpointer.builder().store(s).job(job)
+             .fdPolicy(closeFds ? dev.ckpt.linux.FdPolicy.CLOSE : dev.ckpt.linux.FdPolicy.FAIL).build()) {
       TracedProcess p = ckpt.attach(pid);
       CheckpointInfo c = ckpt.checkpoint(p, kill ? Mode.VACATE : Mode.CONTINUE);
+      bar.close();
       if (json) {
         spec.commandLine().getOut().println(Cli.json(Cli.json(c)));
       } else {

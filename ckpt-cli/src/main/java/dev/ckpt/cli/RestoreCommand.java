@@ -36,10 +36,33 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--stderr", paramLabel = "FILE", description = "Where stderr goes if it was a pipe or terminal (appended).")
   Path stderr;
 
+  @Option(names = "--quiet", description = "No progress bar.")
+  boolean quiet;
+
   @Override
   public Integer call() throws Exception {
+    CheckpointInfo target;
     try (CheckpointStore s = store.open()) {
-      CheckpointInfo target;
+      target = pick(s);
+    }
+    RestoredProcess p;
+    try (ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "restore " + target.ref(), target.bytesScanned(), quiet);
+         CheckpointStore s = store.open(bar);
+         NativeCheckpointer ckpt = NativeCheckpointer.builder().store(s).job(target.job()).build()) {
+      p = ckpt.restore(target.job(), target.id(), new Stdio(null, stdout, stderr, null));
+      bar.close();
+      if (detach) {
+        spec.commandLine().getOut().println(p.pid());
+        return 0;
+      }
+      spec.commandLine().getErr().printf("restored %s as pid %d%n", target.ref(), p.pid());
+      spec.commandLine().getErr().flush();
+      return p.waitFor();
+    }
+  }
+
+  private CheckpointInfo pick(CheckpointStore s) throws Exception {
+    CheckpointInfo target;
       if (ref == null) {
         CheckpointInfo newest = null;
         for (String job : s.jobs()) {
@@ -56,16 +79,6 @@ final class RestoreCommand implements Callable<Integer> {
       } else {
         target = Cli.Ref.parse(ref).resolve(s);
       }
-      try (NativeCheckpointer ckpt = NativeCheckpointer.builder().store(s).job(target.job()).build()) {
-        RestoredProcess p = ckpt.restore(target.job(), target.id(), new Stdio(null, stdout, stderr, null));
-        if (detach) {
-          spec.commandLine().getOut().println(p.pid());
-          return 0;
-        }
-        spec.commandLine().getErr().printf("restored %s as pid %d%n", target.ref(), p.pid());
-        spec.commandLine().getErr().flush();
-        return p.waitFor();
-      }
-    }
+      return target;
   }
 }

@@ -40,6 +40,9 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--keep", paramLabel = "N", defaultValue = "3", description = "Checkpoints to keep (default 3).")
   int keep;
 
+  @Option(names = "--close-fds", description = "Leave descriptors ckpt cannot save (sockets, extra pipes) out of the image; the restored process finds them closed.")
+  boolean closeFds;
+
   @Option(names = "--name", paramLabel = "JOB", description = "Job name. Default: the command's name.")
   String name;
 
@@ -67,7 +70,8 @@ final class RunCommand implements Callable<Integer> {
     });
     CompletableFuture<Boolean> vacated = new CompletableFuture<>();
     try (CheckpointStore s = store.open();
-         NativeCheckpointer ckpt = NativeCheckpointer.builder().store(s).job(job).build()) {
+         NativeCheckpointer ckpt = NativeCheckpointer.builder().store(s).job(job)
+             .fdPolicy(closeFds ? dev.ckpt.linux.FdPolicy.CLOSE : dev.ckpt.linux.FdPolicy.FAIL).build()) {
       TracedProcess p = ckpt.launch(Stdio.inherit(), command.toArray(String[]::new));
       err.printf("ckpt run: %s started as pid %d, checkpointing every %s into %s as job %s%n", command.get(0), p.pid(),
           every, s.uri(), job);

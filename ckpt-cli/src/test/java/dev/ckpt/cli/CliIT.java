@@ -203,7 +203,7 @@ class CliIT {
     Result scheme = ckpt("ls", "--store", "ftp://host/x");
     assertEquals(1, scheme.code());
     assertTrue(scheme.err().contains("'ftp'"), scheme.err());
-    Result missing = ckpt("ls", "--store", dir.resolve("nowhere").toString());
+    Result missing = ckpt("ls", "--store", dir.resolve("nowhere").toUri().toString());
     assertEquals(1, missing.code());
     assertTrue(missing.err().contains("nowhere") && missing.err().contains("does not exist"), missing.err());
 

@@ -4,6 +4,7 @@ import dev.ckpt.CheckpointException;
 import dev.ckpt.CorruptImageException;
 import dev.ckpt.NoSuchKeyException;
 import dev.ckpt.PartSink;
+import dev.ckpt.ProgressListener;
 import dev.ckpt.spi.BlobStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -39,7 +40,10 @@ final class ChunkFetcher {
   private final int parallelism;
   private final PackFormat format;
 
-  ChunkFetcher(BlobStore blobs, Executor executor, int parallelism, PackFormat format) {
+  private final ProgressListener progress;
+
+  ChunkFetcher(BlobStore blobs, Executor executor, int parallelism, PackFormat format, ProgressListener progress) {
+    this.progress = progress;
     this.blobs = blobs;
     this.executor = executor;
     this.parallelism = parallelism;
@@ -227,6 +231,7 @@ final class ChunkFetcher {
         for (long p : w.positions()) {
           try {
             sink.write(p, chunk.duplicate());
+            progress.bytes(c.rawLength());
           } catch (IOException e) {
             throw new CheckpointException(where + ": writing " + c.rawLength() + " bytes at offset " + p
                 + " to the restore target failed: " + e.getMessage(), e);

@@ -11,6 +11,7 @@ import dev.ckpt.GcResult;
 import dev.ckpt.ImageReader;
 import dev.ckpt.ImageWriter;
 import dev.ckpt.NoSuchKeyException;
+import dev.ckpt.ProgressListener;
 import dev.ckpt.Retention;
 import dev.ckpt.VerifyResult;
 import dev.ckpt.internal.StoreProviders;
@@ -55,9 +56,11 @@ public final class DefaultCheckpointStore implements CheckpointStore {
   private final PackFormat format = new PackFormat();
   private final ChunkFetcher fetcher;
   private final Map<String, JobIndex> indexes = new HashMap<>();
+  private final ProgressListener progress;
 
   private DefaultCheckpointStore(BlobStore blobs, boolean ownsBlobs, ExecutorService executor, boolean ownsExecutor,
-      int parallelism, Clock clock, Compression compression, int chunkSize, int packSize, Duration gcGrace) {
+      int parallelism, Clock clock, Compression compression, int chunkSize, int packSize, Duration gcGrace,
+      ProgressListener progress) {
     this.blobs = blobs;
     this.ownsBlobs = ownsBlobs;
     this.executor = executor;
@@ -68,12 +71,13 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     this.chunkSize = chunkSize;
     this.packSize = packSize;
     this.gcGrace = gcGrace;
-    this.fetcher = new ChunkFetcher(blobs, executor, parallelism, format);
+    this.progress = progress;
+    this.fetcher = new ChunkFetcher(blobs, executor, parallelism, format, progress);
   }
 
   public static CheckpointStore create(URI uri, BlobStore blobStore, ExecutorService executor, int parallelism,
-      Clock clock, Compression compression, int chunkSize, int packSize, Duration gcGrace, ClassLoader loader)
-      throws CheckpointException {
+      Clock clock, Compression compression, int chunkSize, int packSize, Duration gcGrace, ClassLoader loader,
+      ProgressListener progress) throws CheckpointException {
     boolean ownsBlobs = blobStore == null;
     BlobStore blobs = ownsBlobs
         ? StoreProviders.open(uri, loader != null ? loader : Thread.currentThread().getContextClassLoader())
@@ -81,7 +85,7 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     boolean ownsExecutor = executor == null;
     ExecutorService exec = ownsExecutor ? Executors.newFixedThreadPool(parallelism, namedThreads()) : executor;
     return new DefaultCheckpointStore(blobs, ownsBlobs, exec, ownsExecutor, parallelism, clock, compression,
-        chunkSize, packSize, gcGrace);
+        chunkSize, packSize, gcGrace, progress);
   }
 
   private static ThreadFactory namedThreads() {
@@ -173,7 +177,7 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     Layout.checkJob(job);
     Map<Hash256, ChunkLoc> known = refreshIndex(job);
     return new ImageWriterImpl(this, job, known, executor, parallelism, chunkSize, packSize, compression, format,
-        clock.instant());
+        clock.instant(), progress);
   }
 
   /** Brings the job's chunk index up to date with the manifests now in the store. */

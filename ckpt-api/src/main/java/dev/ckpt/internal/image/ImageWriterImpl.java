@@ -6,6 +6,7 @@ import dev.ckpt.CommitConflictException;
 import dev.ckpt.Compression;
 import dev.ckpt.ImageWriter;
 import dev.ckpt.PartOutput;
+import dev.ckpt.ProgressListener;
 import dev.ckpt.StoreException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -48,6 +49,7 @@ final class ImageWriterImpl implements ImageWriter {
   private final boolean compress;
   private final PackFormat format;
   private final Instant started;
+  private final ProgressListener progress;
   private final byte[] zeros;
   /** Chunks travel to workers in batches: one task and one hand-off per batch, not per chunk. */
   private final int batchSize;
@@ -113,7 +115,9 @@ final class ImageWriterImpl implements ImageWriter {
   }
 
   ImageWriterImpl(DefaultCheckpointStore store, String job, Map<Hash256, ChunkLoc> known, Executor executor,
-      int parallelism, int chunkSize, int packSize, Compression compression, PackFormat format, Instant started) {
+      int parallelism, int chunkSize, int packSize, Compression compression, PackFormat format, Instant started,
+      ProgressListener progress) {
+    this.progress = progress;
     this.store = store;
     this.job = job;
     this.known = known;
@@ -510,6 +514,7 @@ final class ImageWriterImpl implements ImageWriter {
     }
 
     private void flush() {
+      progress.bytes(fill);
       List<Slot> slots = new ArrayList<>(fill / chunkSize + 1);
       for (int off = 0; off < fill; off += chunkSize) {
         Slot slot = new Slot(Math.min(chunkSize, fill - off));

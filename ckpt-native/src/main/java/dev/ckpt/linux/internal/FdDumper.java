@@ -50,7 +50,8 @@ final class FdDumper {
         out.add(rec);
       } else if (policy == FdPolicy.FAIL) {
         throw new ProcessException(pid, "fd " + fd + " is " + describe(target)
-            + ", which ckpt cannot checkpoint; close it in the program, or use FdPolicy.CLOSE to leave it out");
+            + ", which ckpt cannot checkpoint; close it in the program, or leave such descriptors out"
+            + " (FdPolicy.CLOSE, or --close-fds on the command line)");
       }
     }
     return out;
