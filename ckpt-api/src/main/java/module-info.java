@@ -8,6 +8,8 @@ module dev.ckpt {
   requires transitive com.esotericsoftware.kryo;
   requires org.lz4.java;
   requires org.slf4j;
+  requires jdk.jfr;
+  requires jdk.unsupported;
 
   exports dev.ckpt;
   exports dev.ckpt.spi;

@@ -47,6 +47,12 @@ public interface Checkpointer extends AutoCloseable {
   CheckpointInfo checkpoint() throws CheckpointException;
 
   /**
+   * As {@link #checkpoint()}, aborted with {@link CheckpointTimeoutException} (nothing committed)
+   * if the store's clock passes {@code deadline} before the manifest is written.
+   */
+  CheckpointInfo checkpoint(java.time.Instant deadline) throws CheckpointException;
+
+  /**
    * Fills the registered state from the newest checkpoint. Segments are written in place; objects
    * are handed to {@link Checkpointable#restoreState} only after every part has been verified. If
    * this throws, registered objects are untouched but segment contents are unspecified.

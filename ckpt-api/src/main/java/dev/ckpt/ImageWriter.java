@@ -15,6 +15,12 @@ public interface ImageWriter extends AutoCloseable {
    */
   PartOutput part(String name, Map<String, String> attributes) throws CheckpointException;
 
+  /**
+   * The manifest is written only if the store's clock has not passed {@code deadline} by then;
+   * otherwise commit throws {@link CheckpointTimeoutException} and nothing is committed.
+   */
+  ImageWriter deadline(java.time.Instant deadline);
+
   /** Sets an image-level attribute, recorded in the manifest. */
   ImageWriter attribute(String key, String value);
 

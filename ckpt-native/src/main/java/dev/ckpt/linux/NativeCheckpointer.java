@@ -90,10 +90,47 @@ public final class NativeCheckpointer implements AutoCloseable {
    * committed). If anything fails, no checkpoint is committed and the process resumes.
    */
   public CheckpointInfo checkpoint(TracedProcess process, Mode mode) throws CheckpointException {
+    return checkpoint(process, mode, null);
+  }
+
+  /**
+   * As {@link #checkpoint(TracedProcess, Mode)}, aborted with
+   * {@link dev.ckpt.CheckpointTimeoutException} (nothing committed, the process resumed) if the
+   * store's clock passes {@code deadline} before the manifest is written.
+   */
+  public CheckpointInfo checkpoint(TracedProcess process, Mode mode, java.time.Instant deadline) throws CheckpointException {
     Objects.requireNonNull(mode, "mode");
     try (ImageWriter w = store.newImage(job)) {
+      if (deadline != null) {
+        w.deadline(deadline);
+      }
       return engine.checkpoint(process, w, mode);
     }
+  }
+
+  /**
+   * {@code process} as a {@link dev.ckpt.CheckpointTarget} for a {@link dev.ckpt.CheckpointScheduler}:
+   * timer and on-demand checkpoints let it run on; a vacate kills it once committed.
+   */
+  public dev.ckpt.CheckpointTarget target(TracedProcess process) {
+    Objects.requireNonNull(process, "process");
+    NativeCheckpointer self = this;
+    return new dev.ckpt.CheckpointTarget() {
+      @Override
+      public CheckpointStore store() {
+        return self.store;
+      }
+
+      @Override
+      public String job() {
+        return self.job;
+      }
+
+      @Override
+      public CheckpointInfo checkpoint(dev.ckpt.Trigger trigger, java.time.Instant deadline) throws CheckpointException {
+        return self.checkpoint(process, trigger == dev.ckpt.Trigger.VACATE ? Mode.VACATE : Mode.CONTINUE, deadline);
+      }
+    };
   }
 
   /** Restores the newest checkpoint of {@code job} into a new process. */

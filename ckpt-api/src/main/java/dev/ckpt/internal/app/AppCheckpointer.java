@@ -99,7 +99,12 @@ public final class AppCheckpointer implements Checkpointer {
   }
 
   @Override
-  public synchronized CheckpointInfo checkpoint() throws CheckpointException {
+  public CheckpointInfo checkpoint() throws CheckpointException {
+    return checkpoint(null);
+  }
+
+  @Override
+  public synchronized CheckpointInfo checkpoint(java.time.Instant deadline) throws CheckpointException {
     List<CheckpointHook> prepared = new ArrayList<>();
     boolean committed = false;
     CheckpointInfo info = null;
@@ -114,7 +119,7 @@ public final class AppCheckpointer implements Checkpointer {
         }
         prepared.add(h);
       }
-      info = write();
+      info = write(deadline);
       committed = true;
     } catch (CheckpointException e) {
       failure = e;
@@ -147,9 +152,12 @@ public final class AppCheckpointer implements Checkpointer {
     return info;
   }
 
-  private CheckpointInfo write() throws CheckpointException {
+  private CheckpointInfo write(java.time.Instant deadline) throws CheckpointException {
     try (ImageWriter w = store.newImage(job)) {
       w.attribute("kind", "app");
+      if (deadline != null) {
+        w.deadline(deadline);
+      }
       for (StateRegistration r : states) {
         if (r instanceof StateRegistration.ObjectState o) {
           writeObject(w, o);

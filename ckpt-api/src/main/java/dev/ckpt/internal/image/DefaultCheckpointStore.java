@@ -4,6 +4,7 @@ import dev.ckpt.CheckpointException;
 import dev.ckpt.CheckpointInfo;
 import dev.ckpt.CheckpointNotFoundException;
 import dev.ckpt.CheckpointStore;
+import dev.ckpt.CheckpointTimeoutException;
 import dev.ckpt.CommitConflictException;
 import dev.ckpt.Compression;
 import dev.ckpt.CorruptImageException;
@@ -218,6 +219,10 @@ public final class DefaultCheckpointStore implements CheckpointStore {
         throw new CheckpointException("checkpoint of job " + job + " reuses chunks of pack " + pack
             + ", which was deleted meanwhile (concurrent gc); not committed, retry the checkpoint");
       }
+    }
+    if (writer.deadline() != null && clock.instant().isAfter(writer.deadline())) {
+      throw new CheckpointTimeoutException("checkpoint of job " + job + " passed its deadline " + writer.deadline()
+          + " before commit; aborted, nothing committed");
     }
     List<Long> ids = manifestIds(job);
     long parent = ids.isEmpty() ? 0 : ids.get(ids.size() - 1);

@@ -158,6 +158,19 @@ final class ImageWriterImpl implements ImageWriter {
     return openPart;
   }
 
+  private Instant deadline;
+
+  @Override
+  public ImageWriter deadline(Instant deadline) {
+    checkOpen();
+    this.deadline = deadline;
+    return this;
+  }
+
+  Instant deadline() {
+    return deadline;
+  }
+
   @Override
   public ImageWriter attribute(String key, String value) {
     checkOpen();

@@ -1,0 +1,363 @@
+package dev.ckpt;
+
+import dev.ckpt.internal.sched.Events;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Checkpoints a target periodically, on demand, and on vacate (checkpoint, then stop), as
+ * HTCondor did for its jobs. At most one checkpoint is ever in flight; a timer tick that finds
+ * one running is skipped. Every attempt is reported as {@link CheckpointEvent}s to the
+ * listeners, to SLF4J ({@code dev.ckpt.scheduler}) and to JFR ({@code dev.ckpt.Checkpoint}).
+ *
+ * <pre>{@code
+ * CheckpointScheduler s = CheckpointScheduler.builder(CheckpointTarget.of(checkpointer))
+ *     .policy(CheckpointPolicy.builder().interval(Duration.ofMinutes(5)).retainLast(3).build())
+ *     .listener(e -> metrics.record(e))
+ *     .start();
+ * }</pre>
+ *
+ * <p>Time comes from the injected {@link Clock} and {@link Timer}; without a timer the scheduler
+ * owns one thread, stopped by {@link #close()}. Checkpoints run on the timer's thread.
+ */
+public final class CheckpointScheduler implements AutoCloseable {
+  private final CheckpointTarget target;
+  private final CheckpointPolicy policy;
+  private final Clock clock;
+  private final Timer timer;
+  private final ScheduledExecutorService ownedExecutor;
+  private final Random random;
+  private final List<CheckpointListener> listeners;
+
+  private long generation;
+  private boolean inFlight;
+  private boolean stopped;
+  private boolean terminal;
+  private int failures;
+  private Instant lastEnd;
+  private final List<CompletableFuture<CheckpointInfo>> onDemand = new ArrayList<>();
+  private final List<CompletableFuture<CheckpointInfo>> onVacate = new ArrayList<>();
+  private Thread shutdownHook;
+
+  private CheckpointScheduler(Builder b) {
+    this.target = b.target;
+    this.policy = b.policy;
+    this.clock = b.clock;
+    this.random = b.random;
+    this.listeners = List.copyOf(b.listeners);
+    if (b.timer != null) {
+      this.timer = b.timer;
+      this.ownedExecutor = null;
+    } else {
+      this.ownedExecutor = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "ckpt-scheduler-" + b.target.job());
+        t.setDaemon(true);
+        return t;
+      });
+      this.timer = Timer.of(ownedExecutor);
+    }
+  }
+
+  public static Builder builder(CheckpointTarget target) {
+    return new Builder(target);
+  }
+
+  public CheckpointPolicy policy() {
+    return policy;
+  }
+
+  /** False once vacated, closed, or stopped by the terminal event. */
+  public synchronized boolean isRunning() {
+    return !stopped && !terminal;
+  }
+
+  private synchronized void begin() {
+    scheduleTick(clock.instant().plus(policy.initialDelay()).plus(jitter()));
+    if (policy.handleSignals()) {
+      SignalHandlers.install(this);
+    }
+    if (policy.vacateOnShutdown()) {
+      shutdownHook = new Thread(() -> {
+        try {
+          vacate().get(policy.timeout() != null ? policy.timeout().toMillis() : 60_000, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+          LoggerFactory.getLogger("dev.ckpt.scheduler").warn("vacate at JVM shutdown failed: {}", e.toString());
+        }
+      }, "ckpt-vacate-on-shutdown");
+      Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+  }
+
+  private Duration jitter() {
+    long max = policy.jitter().toMillis();
+    return max <= 0 ? Duration.ZERO : Duration.ofMillis((long) (random.nextDouble() * max));
+  }
+
+  private void scheduleTick(Instant at) {
+    long gen = ++generation;
+    Duration delay = Duration.between(clock.instant(), at);
+    timer.schedule(() -> tick(gen), delay.isNegative() ? Duration.ZERO : delay);
+  }
+
+  private void tick(long gen) {
+    synchronized (this) {
+      if (gen != generation || stopped || terminal) {
+        return; // superseded by a later schedule
+      }
+      if (inFlight) {
+        emit(CheckpointEvent.Type.SKIPPED, Trigger.TIMER, null, Duration.ZERO, null, "the previous checkpoint is still running");
+        return;
+      }
+      Instant now = clock.instant();
+      if (lastEnd != null && now.isBefore(lastEnd.plus(policy.minPause()))) {
+        scheduleTick(lastEnd.plus(policy.minPause()));
+        return;
+      }
+    }
+    run(Trigger.TIMER);
+  }
+
+  /** Checkpoints as soon as no other checkpoint is running, and continues. */
+  public CompletableFuture<CheckpointInfo> checkpointNow() {
+    return request(Trigger.ON_DEMAND, onDemand);
+  }
+
+  /** Checkpoints as soon as no other checkpoint is running, then stops the target and this scheduler. */
+  public CompletableFuture<CheckpointInfo> vacate() {
+    return request(Trigger.VACATE, onVacate);
+  }
+
+  private CompletableFuture<CheckpointInfo> request(Trigger trigger, List<CompletableFuture<CheckpointInfo>> waiting) {
+    CompletableFuture<CheckpointInfo> f = new CompletableFuture<>();
+    synchronized (this) {
+      if (stopped || terminal) {
+        f.completeExceptionally(new IllegalStateException("the scheduler of job " + target.job() + " is stopped"));
+        return f;
+      }
+      waiting.add(f);
+      if (inFlight) {
+        return f; // run when the current one ends
+      }
+    }
+    timer.schedule(() -> run(trigger), Duration.ZERO);
+    return f;
+  }
+
+  private void run(Trigger trigger) {
+    Instant start;
+    synchronized (this) {
+      if (inFlight || stopped || terminal) {
+        return;
+      }
+      inFlight = true;
+      start = clock.instant();
+      emit(CheckpointEvent.Type.STARTED, trigger, null, Duration.ZERO, null, null);
+    }
+    Instant deadline = policy.timeout() == null ? null : start.plus(policy.timeout());
+    CheckpointInfo info = null;
+    CheckpointException error = null;
+    try {
+      info = target.checkpoint(trigger, deadline);
+    } catch (CheckpointException e) {
+      error = e;
+    } catch (RuntimeException e) {
+      error = new CheckpointException("checkpoint of job " + target.job() + " failed: " + e, e);
+    }
+    if (info != null && policy.retention() != null) {
+      try {
+        target.store().retain(target.job(), policy.retention());
+      } catch (CheckpointException e) {
+        LoggerFactory.getLogger("dev.ckpt.scheduler").warn("retention of {} failed: {}", target.job(), e.getMessage());
+      }
+    }
+    finish(trigger, start, info, error);
+  }
+
+  private void finish(Trigger trigger, Instant start, CheckpointInfo info, CheckpointException error) {
+    Trigger next = null;
+    synchronized (this) {
+      Instant end = clock.instant();
+      Duration took = Duration.between(start, end);
+      inFlight = false;
+      lastEnd = end;
+      List<CompletableFuture<CheckpointInfo>> done = new ArrayList<>(trigger == Trigger.VACATE ? onVacate : onDemand);
+      if (trigger != Trigger.TIMER) {
+        (trigger == Trigger.VACATE ? onVacate : onDemand).clear();
+      }
+      if (error == null) {
+        failures = 0;
+        String frozen = info.attributes().get("frozen.nanos");
+        emit(CheckpointEvent.Type.COMMITTED, trigger, info, took, null, null,
+            frozen == null ? Duration.ZERO : Duration.ofNanos(Long.parseLong(frozen)));
+        if (trigger != Trigger.TIMER) {
+          done.forEach(f -> f.complete(info));
+        }
+        if (trigger == Trigger.VACATE) {
+          stopped = true;
+          failPending("the target was vacated");
+          return;
+        }
+      } else {
+        failures++;
+        emit(CheckpointEvent.Type.FAILED, trigger, null, took, error, null);
+        if (trigger != Trigger.TIMER) {
+          final CheckpointException e = error;
+          done.forEach(f -> f.completeExceptionally(e));
+        }
+        if (failures >= policy.maxConsecutiveFailures()) {
+          terminal = true;
+          emit(CheckpointEvent.Type.TERMINAL, trigger, null, took, error, null);
+          failPending("stopped after " + failures + " consecutive failures");
+          return;
+        }
+      }
+      if (!onVacate.isEmpty()) {
+        next = Trigger.VACATE;
+      } else if (!onDemand.isEmpty()) {
+        next = Trigger.ON_DEMAND;
+      } else {
+        Instant due;
+        if (error != null) {
+          due = end.plus(policy.backoff().multipliedBy(1L << Math.min(20, failures - 1)));
+        } else {
+          // Starts are at least an interval apart; intervals that passed while it ran are not made up.
+          due = start.plus(policy.interval()).plus(jitter());
+          Instant earliest = end.plus(policy.minPause());
+          if (due.isBefore(earliest)) {
+            due = earliest;
+          }
+        }
+        scheduleTick(due);
+      }
+    }
+    if (next != null) {
+      Trigger t = next;
+      timer.schedule(() -> run(t), Duration.ZERO);
+    }
+  }
+
+  private void failPending(String why) {
+    IllegalStateException e = new IllegalStateException("checkpoint of job " + target.job() + " not taken: " + why);
+    onDemand.forEach(f -> f.completeExceptionally(e));
+    onVacate.forEach(f -> f.completeExceptionally(e));
+    onDemand.clear();
+    onVacate.clear();
+  }
+
+  private void emit(CheckpointEvent.Type type, Trigger trigger, CheckpointInfo info, Duration took, Throwable error,
+      String reason) {
+    emit(type, trigger, info, took, error, reason, Duration.ZERO);
+  }
+
+  private void emit(CheckpointEvent.Type type, Trigger trigger, CheckpointInfo info, Duration took, Throwable error,
+      String reason, Duration frozen) {
+    CheckpointEvent e = new CheckpointEvent(type, target.job(), trigger, clock.instant(), info, took, frozen, error, reason);
+    Events.publish(e);
+    for (CheckpointListener l : listeners) {
+      try {
+        l.onEvent(e);
+      } catch (RuntimeException ex) {
+        LoggerFactory.getLogger("dev.ckpt.scheduler").warn("checkpoint listener {} failed: {}", l, ex.toString());
+      }
+    }
+  }
+
+  /** Stops scheduling; a checkpoint in flight finishes. Shuts down the owned timer thread. */
+  @Override
+  public void close() {
+    synchronized (this) {
+      stopped = true;
+      generation++;
+      failPending("the scheduler was closed");
+    }
+    if (shutdownHook != null) {
+      try {
+        Runtime.getRuntime().removeShutdownHook(shutdownHook);
+      } catch (IllegalStateException shuttingDown) {
+        // The hook is running or about to: leave it.
+      }
+    }
+    if (ownedExecutor != null) {
+      ownedExecutor.shutdown();
+      try {
+        ownedExecutor.awaitTermination(1, TimeUnit.MINUTES);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** Settings for a {@link CheckpointScheduler}. */
+  public static final class Builder {
+    private final CheckpointTarget target;
+    private CheckpointPolicy policy = CheckpointPolicy.builder().build();
+    private Clock clock = Clock.systemUTC();
+    private Timer timer;
+    private Random random = new Random();
+    private final List<CheckpointListener> listeners = new ArrayList<>();
+
+    private Builder(CheckpointTarget target) {
+      this.target = Objects.requireNonNull(target, "target");
+    }
+
+    public Builder policy(CheckpointPolicy policy) {
+      this.policy = Objects.requireNonNull(policy, "policy");
+      return this;
+    }
+
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** Runs the scheduler's wake-ups and checkpoints; default: one owned thread. */
+    public Builder timer(Timer timer) {
+      this.timer = Objects.requireNonNull(timer, "timer");
+      return this;
+    }
+
+    /** Source of jitter. */
+    public Builder random(Random random) {
+      this.random = Objects.requireNonNull(random, "random");
+      return this;
+    }
+
+    public Builder listener(CheckpointListener listener) {
+      listeners.add(Objects.requireNonNull(listener, "listener"));
+      return this;
+    }
+
+    public CheckpointScheduler start() {
+      CheckpointScheduler s = new CheckpointScheduler(this);
+      s.begin();
+      return s;
+    }
+  }
+
+  /** HTCondor's signals: SIGTSTP vacates, SIGUSR2 checkpoints and continues. */
+  private static final class SignalHandlers {
+    static void install(CheckpointScheduler s) {
+      handle("TSTP", s::vacate);
+      handle("USR2", s::checkpointNow);
+    }
+
+    private static void handle(String name, Runnable action) {
+      try {
+        sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> action.run());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalStateException("cannot handle SIG" + name + " in this JVM (" + e.getMessage()
+            + "); for SIGUSR2 set the environment variable _JAVA_SR_SIGNUM=40 before starting the JVM", e);
+      }
+    }
+  }
+}
