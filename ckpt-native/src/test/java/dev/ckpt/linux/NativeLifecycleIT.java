@@ -69,6 +69,33 @@ class NativeLifecycleIT {
   }
 
   @Test
+  void scheduledEvery200ms_thenVacated_restoresAndContinues() throws Exception {
+    String prog = Programs.path("counter");
+    Path ref = Files.createDirectories(dir.resolve("ref"));
+    byte[] expected = Programs.reference(ref, null, prog, "800", "5");
+    Path out = dir.resolve("scheduled.out");
+    List<dev.ckpt.CheckpointEvent> events = java.util.Collections.synchronizedList(new ArrayList<>());
+    try (NativeCheckpointer ckpt = checkpointer("scheduled")) {
+      TracedProcess p = ckpt.launch(Stdio.files(null, out, null), prog, "800", "5");
+      try (dev.ckpt.CheckpointScheduler s = dev.ckpt.CheckpointScheduler.builder(ckpt.target(p))
+          .policy(dev.ckpt.CheckpointPolicy.builder().interval(Duration.ofMillis(200)).retainLast(3).build())
+          .listener(events::add).start()) {
+        Thread.sleep(3000);
+        CheckpointInfo last = s.vacate().get(30, TimeUnit.SECONDS);
+        assertEquals(OptionalInt.of(137), p.waitFor(Duration.ofSeconds(10)), "vacate kills the process");
+        long committed = events.stream().filter(e -> e.type() == dev.ckpt.CheckpointEvent.Type.COMMITTED).count();
+        assertTrue(committed >= 8, "checkpoints in 3 s at 200 ms: " + committed);
+        assertTrue(events.stream().noneMatch(e -> e.type() == dev.ckpt.CheckpointEvent.Type.FAILED), events.toString());
+        assertEquals(3, ckpt.store().checkpoints("scheduled").size(), "retention keeps 3");
+        RestoredProcess r = ckpt.restore("scheduled");
+        assertEquals(last.id(), r.restoredFrom().id());
+        assertEquals(OptionalInt.of(0), r.waitFor(Duration.ofSeconds(60)));
+      }
+    }
+    assertArrayEquals(expected, Files.readAllBytes(out));
+  }
+
+  @Test
   void restoreInAnotherJvm_continuesTheProcess() throws Exception {
     String prog = Programs.path("counter");
     Path ref = Files.createDirectories(dir.resolve("ref"));
