@@ -48,7 +48,7 @@ final class MemoryDumper {
       case "[heap]" -> VmaKind.HEAP;
       case "[stack]" -> VmaKind.STACK;
       default -> {
-        if (v.memfd() || (v.shared() && v.inode() == 0)) {
+        if (v.sharedAnonymous() || v.memfd()) {
           yield VmaKind.SHARED_ANON;
         }
         if (v.fileBacked()) {
@@ -62,7 +62,7 @@ final class MemoryDumper {
   /** Dumps one mapping and returns its record (with the page runs whose contents it wrote). */
   VmaRecord dump(Tracee t, Vma v, ImageWriter image) throws CheckpointException {
     VmaKind kind = kind(v);
-    String path = v.fileBacked() || v.memfd() ? v.path() : (v.path().startsWith("[") ? v.path() : "");
+    String path = v.sharedAnonymous() ? "" : v.fileBacked() ? v.path() : (v.path().startsWith("[") ? v.path() : "");
     VmaRecord empty = new VmaRecord(v.start(), v.end(), v.prot(), kind, v.offset(), path, new long[0]);
     if (kind == VmaKind.VDSO || kind == VmaKind.VVAR || kind == VmaKind.VVAR_VCLOCK || kind == VmaKind.FILE_SHARED) {
       return empty; // the kernel or the file holds these contents

@@ -117,7 +117,7 @@ final class ProcessDumper {
       if (r != null) {
         vmas.add(r);
       }
-      if (v.fileBacked() && !v.memfd()) {
+      if (v.fileBacked() && !v.memfd() && !v.sharedAnonymous()) {
         if (v.deleted()) {
           throw new ProcessException(pid, "maps deleted file " + v.path() + " at " + v.name() + "; it cannot be mapped again on restore");
         }

@@ -34,6 +34,11 @@ public record Vma(long start, long end, boolean read, boolean write, boolean exe
     return path.startsWith("/memfd:");
   }
 
+  /** MAP_SHARED|MAP_ANONYMOUS memory, which maps show as a deleted /dev/zero, or a memfd. */
+  public boolean sharedAnonymous() {
+    return shared && (memfd() || inode == 0 || (deleted && path.equals("/dev/zero")));
+  }
+
   public String name() {
     return String.format("%x-%x", start, end);
   }
