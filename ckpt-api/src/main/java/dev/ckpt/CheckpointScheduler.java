@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.LoggerFactory;
@@ -59,11 +59,14 @@ public final class CheckpointScheduler implements AutoCloseable {
       this.timer = b.timer;
       this.ownedExecutor = null;
     } else {
-      this.ownedExecutor = Executors.newSingleThreadScheduledExecutor(r -> {
+      ScheduledThreadPoolExecutor exec = new ScheduledThreadPoolExecutor(1, r -> {
         Thread t = new Thread(r, "ckpt-scheduler-" + b.target.job());
         t.setDaemon(true);
         return t;
       });
+      // close() must not wait for the next tick, which may be an interval away.
+      exec.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+      this.ownedExecutor = exec;
       this.timer = Timer.of(ownedExecutor);
     }
   }

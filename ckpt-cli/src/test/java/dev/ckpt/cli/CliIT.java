@@ -194,6 +194,13 @@ class CliIT {
   }
 
   @Test
+  void demo_showsTheProcessContinueAfterRestore() {
+    Result demo = ckpt("demo");
+    assertEquals(0, demo.code(), demo.out() + demo.err());
+    assertTrue(demo.out().contains("with no line lost or repeated") && demo.out().contains("restored demo@2"), demo.out());
+  }
+
+  @Test
   void wrongPid_wrongStore_unknownJob_damagedImage_andUsage_giveOneClearLineAndTheRightCode() throws Exception {
     Result wrongPid = ckpt("dump", "999999999", "--store", store);
     assertEquals(2, wrongPid.code());

@@ -11,6 +11,11 @@ final class ChildJvm {
   private ChildJvm() {}
 
   static Process start(Path stdout, List<String> jvmArgs, Class<?> main, String... args) throws IOException {
+    return start(stdout, jvmArgs, main, args, java.util.Map.of());
+  }
+
+  static Process start(Path stdout, List<String> jvmArgs, Class<?> main, String[] args, java.util.Map<String, String> env)
+      throws IOException {
     String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -20,6 +25,7 @@ final class ChildJvm {
     cmd.add(main.getName());
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().putAll(env);
     pb.redirectOutput(stdout.toFile());
     pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     return pb.start();
