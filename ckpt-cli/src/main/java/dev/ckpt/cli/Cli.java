@@ -95,22 +95,7 @@ final class Cli {
   }
 
   static Duration duration(String s) {
-    String t = s.trim().toLowerCase(java.util.Locale.ROOT);
-    try {
-      if (t.endsWith("ms")) {
-        return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
-      }
-      long n = Long.parseLong(t.substring(0, t.length() - 1));
-      return switch (t.charAt(t.length() - 1)) {
-        case 's' -> Duration.ofSeconds(n);
-        case 'm' -> Duration.ofMinutes(n);
-        case 'h' -> Duration.ofHours(n);
-        case 'd' -> Duration.ofDays(n);
-        default -> throw new IllegalArgumentException();
-      };
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException("'" + s + "' is not a duration: use a number with ms, s, m, h or d (30s, 5m)");
-    }
+    return dev.ckpt.CheckpointPolicy.parseDuration(s);
   }
 
   static String json(Object o) {
