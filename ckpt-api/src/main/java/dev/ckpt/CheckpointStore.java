@@ -30,6 +30,14 @@ public interface CheckpointStore extends AutoCloseable {
     return new Builder();
   }
 
+  /**
+   * Returns {@code job} if it is a valid job name (1 to 128 characters of {@code [A-Za-z0-9_.-]},
+   * starting with a letter or digit), else throws IllegalArgumentException saying so.
+   */
+  static String checkJobName(String job) {
+    return DefaultCheckpointStore.checkJob(job);
+  }
+
   /** Opens the store at {@code uri} with default settings. */
   static CheckpointStore open(URI uri) throws CheckpointException {
     return builder().uri(uri).build();

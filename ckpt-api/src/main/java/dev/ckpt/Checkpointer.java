@@ -185,9 +185,7 @@ public interface Checkpointer extends AutoCloseable {
       if (uri == null && store == null) {
         throw new IllegalStateException("set the store with store(URI) or store(CheckpointStore)");
       }
-      if (!dev.ckpt.internal.app.AppCheckpointer.validJob(job)) {
-        throw new IllegalArgumentException("job name '" + job + "' must be 1 to 128 characters of [A-Za-z0-9_.-], starting with a letter or digit");
-      }
+      CheckpointStore.checkJobName(job);
       boolean owns = store == null;
       CheckpointStore s = owns ? CheckpointStore.builder().uri(uri).compression(compression).build() : store;
       return new AppCheckpointer(s, owns, job, List.copyOf(states.values()), List.copyOf(hooks),

@@ -5,7 +5,6 @@ import dev.ckpt.CheckpointInfo;
 import dev.ckpt.CheckpointNotFoundException;
 import dev.ckpt.CheckpointStore;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -157,9 +156,5 @@ final class Cli {
     m.put("storedBytes", c.referencedBytes());
     m.put("kind", c.attributes().getOrDefault("kind", ""));
     return m;
-  }
-
-  static boolean isFile(String s) {
-    return s != null && Files.exists(Path.of(s));
   }
 }

@@ -9,7 +9,6 @@ import dev.ckpt.linux.internal.NativeEngine;
 import java.net.URI;
 import java.util.List;
 import java.util.Objects;
-import java.util.regex.Pattern;
 
 /**
  * Checkpoints native Linux processes from outside, with ptrace, as their own user: no root, no
@@ -38,8 +37,6 @@ import java.util.regex.Pattern;
  * by {@link #close()}, which also detaches processes still running.
  */
 public final class NativeCheckpointer implements AutoCloseable {
-  private static final Pattern JOB = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
-
   private final NativeEngine engine;
   private final CheckpointStore store;
   private final boolean ownsStore;
@@ -187,10 +184,7 @@ public final class NativeCheckpointer implements AutoCloseable {
 
     /** The job that {@link #checkpoint} writes to. */
     public Builder job(String job) {
-      if (job == null || !JOB.matcher(job).matches()) {
-        throw new IllegalArgumentException("job name '" + job + "' must be 1 to 128 characters of [A-Za-z0-9_.-], starting with a letter or digit");
-      }
-      this.job = job;
+      this.job = CheckpointStore.checkJobName(job);
       return this;
     }
 

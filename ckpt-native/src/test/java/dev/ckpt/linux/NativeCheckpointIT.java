@@ -204,8 +204,4 @@ class NativeCheckpointIT {
     String s = new String(b, java.nio.charset.StandardCharsets.ISO_8859_1);
     return s.length() > 2000 ? "..." + s.substring(s.length() - 2000) : s;
   }
-
-  static List<String> list(String... s) {
-    return new ArrayList<>(List.of(s));
-  }
 }

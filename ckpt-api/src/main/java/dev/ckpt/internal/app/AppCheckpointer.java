@@ -24,14 +24,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** The {@link Checkpointer} implementation: registered state as parts of an image. */
 public final class AppCheckpointer implements Checkpointer {
   private static final Logger LOG = LoggerFactory.getLogger(AppCheckpointer.class);
-  private static final Pattern JOB = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
   private static final int SLICE = 1 << 20;
 
   private final CheckpointStore store;
@@ -59,10 +57,6 @@ public final class AppCheckpointer implements Checkpointer {
     }
     kryoConfig.accept(kryo);
     this.kryoFingerprint = fingerprint(kryo);
-  }
-
-  public static boolean validJob(String job) {
-    return JOB.matcher(job).matches();
   }
 
   /** Registration ids and class names: a restore with other registrations would misread objects. */

@@ -89,6 +89,11 @@ public final class DefaultCheckpointStore implements CheckpointStore {
         chunkSize, packSize, gcGrace, progress);
   }
 
+  /** The one job-name check, for the public entry points. */
+  public static String checkJob(String job) {
+    return Layout.checkJob(job);
+  }
+
   private static ThreadFactory namedThreads() {
     AtomicInteger n = new AtomicInteger();
     return r -> {

@@ -3,7 +3,6 @@ package dev.ckpt.internal.image;
 import dev.ckpt.CheckpointException;
 import dev.ckpt.CheckpointInfo;
 import dev.ckpt.CheckpointNotFoundException;
-import dev.ckpt.CorruptImageException;
 import dev.ckpt.ImageReader;
 import dev.ckpt.PartInfo;
 import dev.ckpt.PartSink;
@@ -83,9 +82,5 @@ final class ImageReaderImpl implements ImageReader {
   @Override
   public void close() {
     // Nothing held open between reads.
-  }
-
-  static CorruptImageException corrupt(String message, Throwable cause) {
-    return new CorruptImageException(message, cause);
   }
 }

@@ -73,26 +73,36 @@ final class MemoryDumper {
     long pages = v.length() / PAGE;
     List<Long> runs = new ArrayList<>();
     long runStart = -1;
-    for (long p0 = 0; p0 < pages; p0 += 8192) {
-      int n = (int) Math.min(8192, pages - p0);
-      readPagemap(t, v.start() / PAGE + p0, n);
-      for (int i = 0; i < n; i++) {
-        long e = pagemapBuffer.getLong(8L * i);
-        boolean present = (e & (PM_PRESENT | PM_SWAPPED)) != 0;
-        boolean wanted = switch (kind) {
-          case FILE_PRIVATE -> present && (e & PM_FILE) == 0;
-          case SHARED_ANON -> true;
-          default -> present;
-        };
-        long page = p0 + i;
-        if (wanted && runStart < 0) {
-          runStart = page;
-        } else if (!wanted && runStart >= 0) {
-          runs.add(runStart);
-          runs.add(page - runStart);
-          runStart = -1;
+    int pagemap;
+    try {
+      pagemap = LibC.open("/proc/" + t.pid + "/pagemap", 0, 0);
+    } catch (LastErrorException e) {
+      throw Sys.error("open(/proc/" + t.pid + "/pagemap)", t.pid, e);
+    }
+    try {
+      for (long p0 = 0; p0 < pages; p0 += 8192) {
+        int n = (int) Math.min(8192, pages - p0);
+        readPagemap(t.pid, pagemap, v.start() / PAGE + p0, n);
+        for (int i = 0; i < n; i++) {
+          long e = pagemapBuffer.getLong(8L * i);
+          boolean present = (e & (PM_PRESENT | PM_SWAPPED)) != 0;
+          boolean wanted = switch (kind) {
+            case FILE_PRIVATE -> present && (e & PM_FILE) == 0;
+            case SHARED_ANON -> true;
+            default -> present;
+          };
+          long page = p0 + i;
+          if (wanted && runStart < 0) {
+            runStart = page;
+          } else if (!wanted && runStart >= 0) {
+            runs.add(runStart);
+            runs.add(page - runStart);
+            runStart = -1;
+          }
         }
       }
+    } finally {
+      LibC.close(pagemap);
     }
     if (runStart >= 0) {
       runs.add(runStart);
@@ -122,23 +132,15 @@ final class MemoryDumper {
     return rec;
   }
 
-  private void readPagemap(Tracee t, long firstPage, int count) throws ProcessException {
-    int fd;
+  private void readPagemap(int pid, int fd, long firstPage, int count) throws ProcessException {
+    long want = 8L * count;
     try {
-      fd = LibC.open("/proc/" + t.pid + "/pagemap", 0, 0);
-    } catch (LastErrorException e) {
-      throw Sys.error("open(/proc/" + t.pid + "/pagemap)", t.pid, e);
-    }
-    try {
-      long want = 8L * count;
       long got = LibC.pread(fd, pagemapBuffer, want, firstPage * 8);
       if (got != want) {
-        throw new ProcessException(t.pid, "short read of pagemap: " + got + " of " + want + " bytes");
+        throw new ProcessException(pid, "short read of pagemap: " + got + " of " + want + " bytes");
       }
     } catch (LastErrorException e) {
-      throw Sys.error("pread(/proc/" + t.pid + "/pagemap)", t.pid, e);
-    } finally {
-      LibC.close(fd);
+      throw Sys.error("pread(/proc/" + pid + "/pagemap)", pid, e);
     }
   }
 }

@@ -14,7 +14,6 @@ import dev.ckpt.linux.internal.proc.ProcFs;
 import dev.ckpt.linux.internal.proc.Vma;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -142,9 +141,5 @@ final class ProcessDumper {
     }
     w.attribute("kind", "process").attribute("exe", exe).attribute("pid", Integer.toString(pid));
     return new Result(memory.bytesRead());
-  }
-
-  static long le64(byte[] b, int off) {
-    return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong(off);
   }
 }
