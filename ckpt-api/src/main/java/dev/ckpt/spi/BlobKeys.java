@@ -23,6 +23,19 @@ public final class BlobKeys {
     return key;
   }
 
+  /**
+   * Whether {@code name} is a valid key. Backends use it to leave foreign names out of listings:
+   * their own temporary files, or files a file system made (NFS's {@code .nfsXXXX}).
+   */
+  public static boolean isValid(String name) {
+    try {
+      check(name);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
   /** Validates a listing prefix: empty, or a key-like string that may end with a slash. */
   public static String checkPrefix(String prefix) {
     if (prefix == null) {
