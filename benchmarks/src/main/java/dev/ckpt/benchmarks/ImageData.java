@@ -21,9 +21,14 @@ final class ImageData {
   private ImageData() {}
 
   static Memory allocate() {
+    return allocate(false);
+  }
+
+  /** The image, or with {@code incompressible} 1 GiB of random bytes: nothing to skip, nothing to compress. */
+  static Memory allocate(boolean incompressible) {
     Memory m = new Memory(SIZE);
     for (long i = 0; i < SIZE / BLOCK; i++) {
-      fill(m.getByteBuffer(i * BLOCK, BLOCK), i, 0);
+      fill(m.getByteBuffer(i * BLOCK, BLOCK), incompressible ? i * 4 : i, 0);
     }
     return m;
   }

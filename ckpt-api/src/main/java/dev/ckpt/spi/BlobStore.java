@@ -108,6 +108,25 @@ public interface BlobStore extends AutoCloseable {
     }
   }
 
+  /**
+   * The largest ranged read the engine should ask for in one call, in bytes. A remote store,
+   * where each request costs a round trip and server work, answers more than the default 4 MiB;
+   * the engine holds up to its parallelism plus one buffers of this size (clamped to [1 MiB,
+   * 64 MiB]) while restoring.
+   */
+  default int preferredReadSize() {
+    return 4 << 20;
+  }
+
+  /**
+   * A buffer for {@link #read(String, long, ByteBuffer)}, of the kind this store fills most
+   * cheaply: direct for a store that reads files with a {@code FileChannel} (the default), heap
+   * for one that reads a network stream into arrays, where a direct buffer costs a copy.
+   */
+  default ByteBuffer allocateReadBuffer(int capacity) {
+    return ByteBuffer.allocateDirect(capacity);
+  }
+
   /** Every blob whose key starts with {@code prefix}, sorted by key. */
   List<BlobInfo> list(String prefix) throws StoreException;
 

@@ -25,15 +25,17 @@ import java.util.function.Consumer;
  * bytes reaches a sink.
  */
 final class ChunkFetcher {
-  /** Largest single ranged read; bounds memory at parallelism times this. */
-  static final int MAX_RANGE = 4 << 20;
+  static final int MIN_RANGE = 1 << 20;
+  static final int MAX_RANGE = 64 << 20;
   private static final long ZERO_PIECE = 4 << 20;
 
   /**
-   * Range buffers are direct (the store reads into them with one copy) and reused per thread:
-   * fresh 4 MiB buffers would cost page faults on every range.
+   * Range buffers are of the kind the store fills with the fewest copies, and reused per thread:
+   * fresh multi-MiB buffers would cost page faults on every range.
    */
-  private final ThreadLocal<ByteBuffer> rangeBuffers = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(MAX_RANGE));
+  private final ThreadLocal<ByteBuffer> rangeBuffers;
+  /** Largest single ranged read, as the store prefers it; bounds memory at parallelism + 1 times this. */
+  private final int rangeSize;
 
   private final BlobStore blobs;
   private final Executor executor;
@@ -48,6 +50,8 @@ final class ChunkFetcher {
     this.executor = executor;
     this.parallelism = parallelism;
     this.format = format;
+    this.rangeSize = Math.max(MIN_RANGE, Math.min(MAX_RANGE, blobs.preferredReadSize()));
+    this.rangeBuffers = ThreadLocal.withInitial(() -> blobs.allocateReadBuffer(rangeSize));
   }
 
   /** A chunk to read and the part offsets it must be written to. */
@@ -187,7 +191,7 @@ final class ChunkFetcher {
     }
   }
 
-  private static List<Range> plan(Manifest m, List<Want> wants) {
+  private List<Range> plan(Manifest m, List<Want> wants) {
     wants.sort(Comparator.<Want, Integer>comparing(w -> m.chunks().get(w.chunk()).pack())
         .thenComparingLong(w -> m.chunks().get(w.chunk()).offset()));
     List<Range> ranges = new ArrayList<>();
@@ -196,7 +200,7 @@ final class ChunkFetcher {
       Manifest.Chunk c = m.chunks().get(w.chunk());
       String pack = m.packs().get(c.pack());
       long end = c.offset() + c.recordLength();
-      if (cur != null && cur.pack().equals(pack) && c.offset() == cur.end() && end - cur.start() <= MAX_RANGE) {
+      if (cur != null && cur.pack().equals(pack) && c.offset() == cur.end() && end - cur.start() <= rangeSize) {
         cur.wants().add(w);
         cur = new Range(pack, cur.start(), end, cur.wants());
         ranges.set(ranges.size() - 1, cur);
@@ -211,7 +215,7 @@ final class ChunkFetcher {
   private void fetch(Manifest m, Range r, String where, PartSink sink) throws CheckpointException {
     String key = Layout.packKey(m.job(), r.pack());
     int length = Math.toIntExact(r.end() - r.start());
-    ByteBuffer data = length <= MAX_RANGE ? rangeBuffers.get().clear().limit(length) : ByteBuffer.allocate(length);
+    ByteBuffer data = length <= rangeSize ? rangeBuffers.get().clear().limit(length) : ByteBuffer.allocate(length);
     int got;
     try {
       got = blobs.read(key, r.start(), data);

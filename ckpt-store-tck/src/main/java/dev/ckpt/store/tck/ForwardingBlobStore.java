@@ -43,6 +43,16 @@ public class ForwardingBlobStore implements BlobStore {
   }
 
   @Override
+  public int preferredReadSize() {
+    return delegate.preferredReadSize();
+  }
+
+  @Override
+  public java.nio.ByteBuffer allocateReadBuffer(int capacity) {
+    return delegate.allocateReadBuffer(capacity);
+  }
+
+  @Override
   public List<BlobInfo> list(String prefix) throws StoreException {
     return delegate.list(prefix);
   }

@@ -78,9 +78,13 @@ public record S3Config(
         throw bad(uri, "unknown option '" + k + "'; known: " + String.join(", ", OPTIONS.stream().sorted().toList()));
       }
     }
-    Optional<URI> endpoint = Optional.ofNullable(q.get("endpoint")).map(e -> parseEndpoint(uri, e));
-    if (endpoint.isPresent() && endpoint.get() == null) {
-      throw bad(uri, "endpoint '" + q.get("endpoint") + "' is not an http:// or https:// URL");
+    Optional<URI> endpoint = Optional.empty();
+    if (q.containsKey("endpoint")) {
+      URI e = parseEndpoint(q.get("endpoint"));
+      if (e == null) {
+        throw bad(uri, "endpoint '" + q.get("endpoint") + "' is not an http:// or https:// URL");
+      }
+      endpoint = Optional.of(e);
     }
     Optional<String> accessKey = Optional.ofNullable(q.get("accessKey"));
     Optional<String> secretKey = Optional.ofNullable(q.get("secretKey"));
@@ -133,7 +137,7 @@ public record S3Config(
     return secretKey.isPresent() ? s.replaceAll("secretKey=[^&]*", "secretKey=***") : s;
   }
 
-  private static URI parseEndpoint(URI uri, String e) {
+  private static URI parseEndpoint(String e) {
     try {
       URI u = URI.create(e);
       if (!("http".equals(u.getScheme()) || "https".equals(u.getScheme())) || u.getHost() == null) {
