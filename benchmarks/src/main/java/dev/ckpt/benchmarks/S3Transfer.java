@@ -27,8 +27,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
  * Checkpoint and restore of a 1 GiB image to an S3 server, against the raw SDK moving the same
- * bytes in the same run: a multipart upload in 16 MiB parts, 4 in flight, and a download in 16
- * MiB ranged GETs, 4 in flight, straight into the same native memory. Usage:
+ * bytes in the same run: a multipart upload in 16 MiB parts, 4 in flight; the same bytes as 64
+ * objects of 16 MiB with single PUTs, 4 in flight (what ckpt sends); and a download in 16 MiB
+ * ranged GETs, 4 in flight, straight into the same native memory. Usage:
  * {@code S3Transfer <endpoint> <bucket> <iterations>}; the server must accept the key
  * {@code testkey}/{@code testsecret} (benchmarks/s3.sh starts S3Proxy so).
  */
@@ -68,6 +69,7 @@ public final class S3Transfer {
     long[] restore = new long[iterations];
     long[] upload = new long[iterations];
     long[] download = new long[iterations];
+    long[] puts = new long[iterations];
     ExecutorService pool = Executors.newFixedThreadPool(THREADS);
     long stored = 0;
     CheckpointStore.Builder builder = CheckpointStore.builder().uri(uri);
@@ -101,6 +103,11 @@ public final class S3Transfer {
         rawDownload(s3, pool, bucket, "raw/" + kind, memory);
         download[i] = System.nanoTime() - t0;
         cpu.report(kind + " raw download");
+        cpu = Cpu.start();
+        t0 = System.nanoTime();
+        rawPuts(s3, pool, bucket, "raw/" + kind + "-objects/", memory);
+        puts[i] = System.nanoTime() - t0;
+        cpu.report(kind + " raw 16 MiB PUTs");
         // Empty the bucket between iterations, so every write lands in recycled pages (see README).
         deleteAll(s3, bucket);
       }
@@ -109,6 +116,7 @@ public final class S3Transfer {
       memory.close();
     }
     row(kind + " (ckpt stored " + stored / (1 << 20) + " MiB)", "checkpoint / multipart upload", dump, upload);
+    row(kind, "checkpoint / 16 MiB single PUTs", dump, puts);
     row(kind, "restore / ranged download", restore, download);
   }
 
@@ -134,6 +142,21 @@ public final class S3Transfer {
       done.add(f.get());
     }
     s3.completeMultipartUpload(c -> c.bucket(bucket).key(key).uploadId(id).multipartUpload(m -> m.parts(done)));
+  }
+
+  /** What ckpt itself sends: one PUT per 16 MiB object, 4 in flight. */
+  private static void rawPuts(S3Client s3, ExecutorService pool, String bucket, String prefix, Memory memory)
+      throws Exception {
+    List<Future<?>> puts = new ArrayList<>();
+    for (long off = 0; off < ImageData.SIZE; off += PART) {
+      String key = prefix + off / PART;
+      ByteBuffer slice = memory.getByteBuffer(off, PART);
+      puts.add(pool.submit(() -> s3.putObject(p -> p.bucket(bucket).key(key),
+          RequestBody.fromRemainingByteBuffer(slice))));
+    }
+    for (Future<?> f : puts) {
+      f.get();
+    }
   }
 
   private static void rawDownload(S3Client s3, ExecutorService pool, String bucket, String key, Memory memory)

@@ -53,6 +53,14 @@ class S3StoreIT {
   }
 
   @Test
+  void secretKeyInTheUri_neverShowsInTheStoreUri() throws Exception {
+    try (CheckpointStore store = CheckpointStore.open(S3.uri("store-it"))) {
+      assertFalse(store.uri().toString().contains(S3ProxyServer.SECRET), store.uri().toString());
+      assertTrue(store.uri().toString().contains("secretKey=***"), store.uri().toString());
+    }
+  }
+
+  @Test
   void unknownAccessKey_failsAtOpen_namingTheCredentials() {
     URI uri = URI.create("s3://store-it/x?endpoint=" + S3.endpoint() + "&pathStyle=true&accessKey=nobody&secretKey=testsecret");
     StoreConfigurationException e = assertThrows(StoreConfigurationException.class, () -> CheckpointStore.open(uri));

@@ -68,9 +68,10 @@ public final class S3BlobStore implements BlobStore {
     this.name = config.redacted();
   }
 
+  /** The URI with any secret key blanked: it ends up in messages, logs and the CLI's output. */
   @Override
   public URI uri() {
-    return config.uri();
+    return URI.create(name);
   }
 
   /** The S3 key of a blob key. */
