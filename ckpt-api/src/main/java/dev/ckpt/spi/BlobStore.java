@@ -127,6 +127,16 @@ public interface BlobStore extends AutoCloseable {
     return ByteBuffer.allocateDirect(capacity);
   }
 
+  /**
+   * Takes the writer lock of {@code job}, waiting as long as the store is configured to, and
+   * fails with a {@link StoreException} naming the holder if it cannot. The default takes no
+   * lock: stores on one host, or with an atomic create-once commit and no shared writers to
+   * keep apart, need none.
+   */
+  default JobLock lockJob(String job) throws StoreException {
+    return JobLock.NONE;
+  }
+
   /** Every blob whose key starts with {@code prefix}, sorted by key. */
   List<BlobInfo> list(String prefix) throws StoreException;
 

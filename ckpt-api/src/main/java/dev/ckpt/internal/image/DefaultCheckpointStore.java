@@ -14,10 +14,12 @@ import dev.ckpt.ImageWriter;
 import dev.ckpt.NoSuchKeyException;
 import dev.ckpt.ProgressListener;
 import dev.ckpt.Retention;
+import dev.ckpt.StoreException;
 import dev.ckpt.VerifyResult;
 import dev.ckpt.internal.StoreProviders;
 import dev.ckpt.spi.BlobInfo;
 import dev.ckpt.spi.BlobStore;
+import dev.ckpt.spi.JobLock;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -181,9 +183,20 @@ public final class DefaultCheckpointStore implements CheckpointStore {
   @Override
   public ImageWriter newImage(String job) throws CheckpointException {
     Layout.checkJob(job);
-    Map<Hash256, ChunkLoc> known = refreshIndex(job);
-    return new ImageWriterImpl(this, job, known, executor, parallelism, chunkSize, packSize, compression, format,
-        clock.instant(), progress);
+    // Locked before the index is read, so it includes whatever the previous holder committed.
+    JobLock lock = blobs.lockJob(job);
+    try {
+      Map<Hash256, ChunkLoc> known = refreshIndex(job);
+      return new ImageWriterImpl(this, job, known, executor, parallelism, chunkSize, packSize, compression, format,
+          clock.instant(), progress, lock);
+    } catch (CheckpointException | RuntimeException e) {
+      try {
+        lock.close();
+      } catch (StoreException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
   }
 
   /** Brings the job's chunk index up to date with the manifests now in the store. */

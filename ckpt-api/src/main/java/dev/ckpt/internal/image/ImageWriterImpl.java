@@ -8,6 +8,7 @@ import dev.ckpt.ImageWriter;
 import dev.ckpt.PartOutput;
 import dev.ckpt.ProgressListener;
 import dev.ckpt.StoreException;
+import dev.ckpt.spi.JobLock;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -114,9 +115,13 @@ final class ImageWriterImpl implements ImageWriter {
     }
   }
 
+  /** The job's writer lock, given up at commit or abort. */
+  private final JobLock lock;
+
   ImageWriterImpl(DefaultCheckpointStore store, String job, Map<Hash256, ChunkLoc> known, Executor executor,
       int parallelism, int chunkSize, int packSize, Compression compression, PackFormat format, Instant started,
-      ProgressListener progress) {
+      ProgressListener progress, JobLock lock) {
+    this.lock = lock;
     this.progress = progress;
     this.store = store;
     this.job = job;
@@ -358,6 +363,15 @@ final class ImageWriterImpl implements ImageWriter {
       if (!committed) {
         deleteUploaded();
       }
+      unlock();
+    }
+  }
+
+  private void unlock() {
+    try {
+      lock.close();
+    } catch (StoreException e) {
+      LOG.warn("job {}: could not release the writer lock: {}", job, e.getMessage());
     }
   }
 
@@ -433,6 +447,7 @@ final class ImageWriterImpl implements ImageWriter {
       LOG.warn("abort of job {}: {}", job, e.getMessage());
     }
     deleteUploaded();
+    unlock();
   }
 
   private void deleteUploaded() {

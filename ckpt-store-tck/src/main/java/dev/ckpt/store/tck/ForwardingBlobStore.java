@@ -43,6 +43,11 @@ public class ForwardingBlobStore implements BlobStore {
   }
 
   @Override
+  public dev.ckpt.spi.JobLock lockJob(String job) throws StoreException {
+    return delegate.lockJob(job);
+  }
+
+  @Override
   public int preferredReadSize() {
     return delegate.preferredReadSize();
   }
