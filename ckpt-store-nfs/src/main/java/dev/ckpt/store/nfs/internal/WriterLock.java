@@ -83,7 +83,8 @@ final class WriterLock {
   Held acquire(String job) throws StoreException {
     String token = NfsBlobStore.randomToken();
     String path = lockPath(job);
-    long deadline = clock.millis() + wait.toMillis();
+    // Leases are judged on the injected clock; our own patience is measured in elapsed time.
+    long deadline = System.nanoTime() + wait.toNanos();
     Owner seen = null;
     for (int round = 0; ; round++) {
       Owner me = new Owner(host, pid, token, clock.millis() + lease.toMillis());
@@ -101,11 +102,12 @@ final class WriterLock {
         continue;
       }
       seen = holder.orElse(seen);
-      if (now >= deadline) {
+      long left = (deadline - System.nanoTime()) / 1_000_000;
+      if (left <= 0) {
         throw new StoreException(path, "store " + where + ": job " + job + " is being written by "
             + (seen == null ? "another writer" : seen) + "; gave up after waiting " + wait.toSeconds() + " s");
       }
-      sleep(Math.min(250, Math.max(1, deadline - now)), path);
+      sleep(Math.min(250, Math.max(1, left)), path);
     }
   }
 
