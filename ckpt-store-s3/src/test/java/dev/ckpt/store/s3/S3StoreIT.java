@@ -53,6 +53,53 @@ class S3StoreIT {
   }
 
   @Test
+  void credentials_comeFromANamedProfile() throws Exception {
+    java.nio.file.Path file = java.nio.file.Files.createTempFile("ckpt-aws-credentials", "");
+    String previous = System.getProperty("aws.sharedCredentialsFile");
+    try {
+      java.nio.file.Files.writeString(file, "[ckpt-test]\naws_access_key_id = " + S3ProxyServer.KEY
+          + "\naws_secret_access_key = " + S3ProxyServer.SECRET + "\n[wrong]\naws_access_key_id = "
+          + S3ProxyServer.KEY + "\naws_secret_access_key = nope\n");
+      System.setProperty("aws.sharedCredentialsFile", file.toString());
+      String base = "s3://store-it/profile?endpoint=" + S3.endpoint() + "&pathStyle=true&profile=";
+      try (CheckpointStore store = CheckpointStore.open(URI.create(base + "ckpt-test"))) {
+        assertEquals(List.of(), store.jobs());
+      }
+      StoreConfigurationException e = assertThrows(StoreConfigurationException.class,
+          () -> CheckpointStore.open(URI.create(base + "wrong")));
+      assertTrue(e.getMessage().contains("check the credentials"), e.getMessage());
+    } finally {
+      restore("aws.sharedCredentialsFile", previous);
+      java.nio.file.Files.deleteIfExists(file);
+    }
+  }
+
+  @Test
+  void credentials_comeFromTheDefaultChain_whenTheUriNamesNone() throws Exception {
+    String key = System.getProperty("aws.accessKeyId");
+    String secret = System.getProperty("aws.secretAccessKey");
+    try {
+      System.setProperty("aws.accessKeyId", S3ProxyServer.KEY);
+      System.setProperty("aws.secretAccessKey", S3ProxyServer.SECRET);
+      try (CheckpointStore store = CheckpointStore.open(
+          URI.create("s3://store-it/chain?endpoint=" + S3.endpoint() + "&pathStyle=true"))) {
+        assertEquals(List.of(), store.jobs());
+      }
+    } finally {
+      restore("aws.accessKeyId", key);
+      restore("aws.secretAccessKey", secret);
+    }
+  }
+
+  private static void restore(String property, String value) {
+    if (value == null) {
+      System.clearProperty(property);
+    } else {
+      System.setProperty(property, value);
+    }
+  }
+
+  @Test
   void secretKeyInTheUri_neverShowsInTheStoreUri() throws Exception {
     try (CheckpointStore store = CheckpointStore.open(S3.uri("store-it"))) {
       assertFalse(store.uri().toString().contains(S3ProxyServer.SECRET), store.uri().toString());
