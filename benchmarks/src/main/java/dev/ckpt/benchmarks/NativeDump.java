@@ -37,6 +37,10 @@ public final class NativeDump {
     List<Double> frozen = new ArrayList<>();
     List<Double> restore = new ArrayList<>();
     long stored = 0;
+    String criu = criu();
+    List<Double> criuDump = new ArrayList<>();
+    List<Double> criuRestore = new ArrayList<>();
+    long criuBytes = 0;
     try (CheckpointStore store = CheckpointStore.open(dir.toUri())) {
       for (int i = 0; i < iterations + 1; i++) {
         String job = "bench" + i;
@@ -65,6 +69,15 @@ public final class NativeDump {
           }
         }
         ImageData.delete(dir.resolve(job));
+        if (criu != null) {
+          // Interleaved round by round, so both tools meet the same state of the machine.
+          double[] c = criuRound(criu, membench, dir.resolve("criu" + i));
+          if (i > 0) {
+            criuDump.add(c[0]);
+            criuRestore.add(c[1]);
+            criuBytes = (long) c[2];
+          }
+        }
       }
     } finally {
       ImageData.delete(dir);
@@ -80,10 +93,73 @@ public final class NativeDump {
     System.out.printf("| restore (until running) | %.0f ms | %.2f GB/s | %.2fx |%n", mRestore * 1e3,
         RESIDENT / mRestore / 1e9, mReadv / mRestore);
     System.out.printf("bytes stored by one dump: %d (%.1f%% of the 512 MiB resident)%n", stored, 100.0 * stored / RESIDENT);
-    String criu = criu();
-    System.out.println(criu == null
-        ? "criu: not on PATH, no comparison (Debian's criu 3.17 fails on kernels 6.13 and later; 4.1+ is needed)"
-        : "criu: found " + criu + "; comparison not implemented in this script yet");
+    if (criu == null) {
+      System.out.println("criu: not found (set CRIU=/path/to/criu or put it on PATH), no comparison. Debian's criu 3.17"
+          + " fails on kernels 6.13 and later; 4.1+ is needed, and it needs root");
+      return;
+    }
+    double cDump = median(criuDump);
+    double cRestore = median(criuRestore);
+    System.out.println(version(criu) + ", same process, rounds interleaved with ckpt's:");
+    System.out.println("| what | criu median | ckpt median | ckpt time / criu time |");
+    System.out.println("|---|---|---|---|");
+    System.out.printf("| dump, process left running | %.0f ms | %.0f ms | %.2fx |%n", cDump * 1e3, mDump * 1e3,
+        mDump / cDump);
+    System.out.printf("| restore, until the process runs | %.0f ms | %.0f ms | %.2fx |%n", cRestore * 1e3,
+        mRestore * 1e3, mRestore / cRestore);
+    System.out.printf("criu page images: %d bytes (%.1f%% of the 512 MiB resident; criu does not compress)%n",
+        criuBytes, 100.0 * criuBytes / RESIDENT);
+  }
+
+  /**
+   * One CRIU round on a fresh membench: {@code criu dump --leave-running} (the process stays
+   * frozen while its pages are written, as in ckpt's CONTINUE mode) to a directory on tmpfs, then
+   * {@code criu restore -d} (until the restored process runs). Returns dump seconds, restore
+   * seconds and the size of the page images.
+   */
+  private static double[] criuRound(String criu, String membench, Path images) throws Exception {
+    Files.createDirectories(images);
+    Path out = images.resolveSibling(images.getFileName() + ".out");
+    Process p = new ProcessBuilder("setsid", membench).redirectInput(Path.of("/dev/null").toFile())
+        .redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    try {
+      waitReady(out);
+      long t0 = System.nanoTime();
+      run(criu, "dump", "-t", Long.toString(p.pid()), "-D", images.toString(), "--leave-running", "-o", "dump.log");
+      double tDump = (System.nanoTime() - t0) / 1e9;
+      p.destroyForcibly().waitFor();
+      long t1 = System.nanoTime();
+      run(criu, "restore", "-D", images.toString(), "-d", "-o", "restore.log");
+      double tRestore = (System.nanoTime() - t1) / 1e9;
+      long bytes;
+      try (var s = Files.list(images)) {
+        bytes = s.filter(f -> f.getFileName().toString().startsWith("pages-")).mapToLong(f -> f.toFile().length()).sum();
+      }
+      return new double[] {tDump, tRestore, bytes};
+    } finally {
+      p.destroyForcibly().waitFor();
+      ProcessHandle.of(p.pid()).ifPresent(h -> {
+        h.destroyForcibly();
+        h.onExit().join();
+      });
+      ImageData.delete(images);
+      Files.deleteIfExists(out);
+    }
+  }
+
+  private static void run(String... command) throws Exception {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(p.getInputStream().readAllBytes());
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException(String.join(" ", command) + " failed: " + output);
+    }
+  }
+
+  private static String version(String criu) throws Exception {
+    Process p = new ProcessBuilder(criu, "--version").redirectErrorStream(true).start();
+    String v = new String(p.getInputStream().readAllBytes()).lines().findFirst().orElse("?");
+    p.waitFor();
+    return "criu " + v.replace("Version: ", "");
   }
 
   private static long waitReady(Path out) throws Exception {
@@ -127,6 +203,10 @@ public final class NativeDump {
   }
 
   private static String criu() {
+    String given = System.getenv("CRIU");
+    if (given != null && Files.isExecutable(Path.of(given))) {
+      return given;
+    }
     for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
       Path p = Path.of(d, "criu");
       if (Files.isExecutable(p)) {
