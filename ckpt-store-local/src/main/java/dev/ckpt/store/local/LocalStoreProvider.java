@@ -2,6 +2,7 @@ package dev.ckpt.store.local;
 
 import dev.ckpt.StoreConfigurationException;
 import dev.ckpt.spi.BlobStore;
+import dev.ckpt.spi.StoreOptions;
 import dev.ckpt.spi.StoreProvider;
 import dev.ckpt.store.local.internal.LocalBlobStore;
 import java.io.IOException;
@@ -10,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 
 /**
  * Opens stores on a local directory: {@code file:///var/lib/ckpt}. The directory must exist,
@@ -33,17 +35,7 @@ public final class LocalStoreProvider implements StoreProvider {
     if (path == null || path.isEmpty() || !path.startsWith("/")) {
       throw new StoreConfigurationException("store URI '" + uri + "' has no absolute path; use file:///absolute/path");
     }
-    boolean create = false;
-    String query = uri.getQuery();
-    if (query != null) {
-      for (String kv : query.split("&")) {
-        if (kv.equals("create=true")) {
-          create = true;
-        } else if (!kv.equals("create=false") && !kv.isEmpty()) {
-          throw new StoreConfigurationException("store URI '" + uri + "' has unknown option '" + kv + "'; known: create=true|false");
-        }
-      }
-    }
+    boolean create = StoreOptions.parse(uri, Set.of("create")).bool("create");
     Path root = Paths.get(path);
     if (!Files.exists(root)) {
       if (!create) {

@@ -5,6 +5,7 @@ import dev.ckpt.StoreException;
 import dev.ckpt.spi.BlobInfo;
 import dev.ckpt.spi.BlobKeys;
 import dev.ckpt.spi.BlobStore;
+import dev.ckpt.spi.BlobStreams;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -226,7 +227,7 @@ public final class LocalBlobStore implements BlobStore {
             + " (" + size + " bytes)");
       }
       ch.position(offset);
-      InputStream in = new BoundedInputStream(Channels.newInputStream(ch), Math.min(length, size - offset));
+      InputStream in = BlobStreams.limit(Channels.newInputStream(ch), Math.min(length, size - offset));
       ch = null;
       return in;
     } catch (NoSuchFileException e) {
@@ -340,45 +341,5 @@ public final class LocalBlobStore implements BlobStore {
   @Override
   public void close() {
     // Holds no open files between calls.
-  }
-
-  /** Reads at most {@code remaining} bytes, then reports end of stream. */
-  private static final class BoundedInputStream extends InputStream {
-    private final InputStream in;
-    private long remaining;
-
-    BoundedInputStream(InputStream in, long remaining) {
-      this.in = in;
-      this.remaining = remaining;
-    }
-
-    @Override
-    public int read() throws IOException {
-      if (remaining <= 0) {
-        return -1;
-      }
-      int b = in.read();
-      if (b >= 0) {
-        remaining--;
-      }
-      return b;
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-      if (remaining <= 0) {
-        return len == 0 ? 0 : -1;
-      }
-      int n = in.read(b, off, (int) Math.min(len, remaining));
-      if (n > 0) {
-        remaining -= n;
-      }
-      return n;
-    }
-
-    @Override
-    public void close() throws IOException {
-      in.close();
-    }
   }
 }

@@ -1,5 +1,6 @@
 package dev.ckpt.store.nfs.internal;
 
+import dev.ckpt.spi.BlobStreams;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -178,7 +179,7 @@ final class MountedFiles implements NfsFiles {
     try {
       FileChannel ch = FileChannel.open(p(path), StandardOpenOption.READ);
       ch.position(offset);
-      return new BoundedInputStream(Channels.newInputStream(ch), length);
+      return BlobStreams.limit(Channels.newInputStream(ch), length);
     } catch (FileSystemException e) {
       throw classify(e);
     }
@@ -206,45 +207,5 @@ final class MountedFiles implements NfsFiles {
   @Override
   public void close() {
     // nothing held open
-  }
-
-  /** At most {@code limit} bytes of a stream. */
-  static final class BoundedInputStream extends InputStream {
-    private final InputStream in;
-    private long left;
-
-    BoundedInputStream(InputStream in, long limit) {
-      this.in = in;
-      this.left = limit;
-    }
-
-    @Override
-    public int read() throws IOException {
-      if (left <= 0) {
-        return -1;
-      }
-      int b = in.read();
-      if (b >= 0) {
-        left--;
-      }
-      return b;
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-      if (left <= 0) {
-        return len == 0 ? 0 : -1;
-      }
-      int n = in.read(b, off, (int) Math.min(len, left));
-      if (n > 0) {
-        left -= n;
-      }
-      return n;
-    }
-
-    @Override
-    public void close() throws IOException {
-      in.close();
-    }
   }
 }

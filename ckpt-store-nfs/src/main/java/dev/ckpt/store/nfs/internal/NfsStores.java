@@ -1,23 +1,19 @@
 package dev.ckpt.store.nfs.internal;
 
-import dev.ckpt.CheckpointPolicy;
 import dev.ckpt.StoreConfigurationException;
 import dev.ckpt.spi.BlobStore;
+import dev.ckpt.spi.StoreOptions;
 import dev.ckpt.store.nfs.internal.rpc.Nfs3Client;
 import dev.ckpt.store.nfs.internal.rpc.NfsStatusException;
 import dev.ckpt.store.nfs.internal.rpc.RpcException;
 import java.io.IOException;
 import java.net.URI;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -29,33 +25,35 @@ public final class NfsStores {
   private NfsStores() {}
 
   public static BlobStore open(URI uri, Clock clock) throws StoreConfigurationException {
-    Map<String, String> q = query(uri);
     boolean direct = uri.getHost() != null && !uri.getHost().isEmpty();
-    Set<String> known = new TreeSet<>(COMMON);
-    if (direct) {
-      known.addAll(DIRECT);
-    }
-    for (String k : q.keySet()) {
-      if (!known.contains(k)) {
-        throw bad(uri, "unknown option '" + k + "'" + (DIRECT.contains(k) ? " (it applies to nfs://host/… only)" : "")
-            + "; known: " + String.join(", ", known));
+    StoreOptions q = StoreOptions.parse(uri, union(COMMON, DIRECT));
+    if (!direct) {
+      for (String k : new TreeSet<>(DIRECT)) {
+        if (q.has(k)) {
+          throw q.error("option '" + k + "' applies to nfs://host/… only");
+        }
       }
     }
     String path = uri.getPath();
     if (path == null || !path.startsWith("/") || path.equals("/")) {
-      throw bad(uri, direct ? "no export path; use nfs://host/export/path" : "no absolute path; use nfs:///mnt/share/dir");
+      throw q.error(direct ? "no export path; use nfs://host/export/path" : "no absolute path; use nfs:///mnt/share/dir");
     }
-    boolean create = bool(uri, q, "create");
     NfsBlobStore.Options options = new NfsBlobStore.Options(
-        intIn(uri, q, "attempts", 6, 1, 50),
-        duration(uri, q, "lease", Duration.ofSeconds(60)),
-        duration(uri, q, "lockWait", Duration.ofMinutes(5)),
+        q.integer("attempts", 6, 1, 50),
+        q.duration("lease", Duration.ofSeconds(60)),
+        q.duration("lockWait", Duration.ofMinutes(5)),
         10, Duration.ofMillis(100), clock);
     if (options.lease().toMillis() < 1000) {
-      throw bad(uri, "lease " + q.get("lease") + " is shorter than 1 s");
+      throw q.error("lease " + q.string("lease").orElseThrow() + " is shorter than 1 s");
     }
-    NfsFiles files = direct ? direct(uri, q, stripSlash(path), create) : mounted(uri, Paths.get(path), create);
+    NfsFiles files = direct ? direct(uri, q, stripSlash(path)) : mounted(uri, Paths.get(path), q.bool("create"));
     return new NfsBlobStore(uri, files, options);
+  }
+
+  private static Set<String> union(Set<String> a, Set<String> b) {
+    Set<String> u = new TreeSet<>(a);
+    u.addAll(b);
+    return u;
   }
 
   /** For tests: a store over given file operations. */
@@ -85,14 +83,14 @@ public final class NfsStores {
     return new MountedFiles(root);
   }
 
-  private static NfsFiles direct(URI uri, Map<String, String> q, String path, boolean create)
-      throws StoreConfigurationException {
+  private static NfsFiles direct(URI uri, StoreOptions q, String path) throws StoreConfigurationException {
     int[] ids = processIds();
-    int uid = intIn(uri, q, "uid", ids[0], 0, Integer.MAX_VALUE);
-    int gid = intIn(uri, q, "gid", ids[1], 0, Integer.MAX_VALUE);
-    Duration timeout = duration(uri, q, "timeout", Duration.ofSeconds(30));
-    Duration retryFor = duration(uri, q, "retryFor", Duration.ofSeconds(60));
-    int connections = intIn(uri, q, "connections", 4, 1, 64);
+    int uid = q.integer("uid", ids[0], 0, Integer.MAX_VALUE);
+    int gid = q.integer("gid", ids[1], 0, Integer.MAX_VALUE);
+    Duration timeout = q.duration("timeout", Duration.ofSeconds(30));
+    Duration retryFor = q.duration("retryFor", Duration.ofSeconds(60));
+    int connections = q.integer("connections", 4, 1, 64);
+    boolean create = q.bool("create");
     Nfs3Client.Mounted m;
     try {
       m = Nfs3Client.mount(uri.getHost(), uri.getPort(), path, uid, gid, timeout, retryFor, connections);
@@ -126,68 +124,8 @@ public final class NfsStores {
     return ids;
   }
 
-  private static Map<String, String> query(URI uri) throws StoreConfigurationException {
-    Map<String, String> q = new LinkedHashMap<>();
-    String raw = uri.getRawQuery();
-    if (raw == null || raw.isEmpty()) {
-      return q;
-    }
-    for (String kv : raw.split("&")) {
-      if (kv.isEmpty()) {
-        continue;
-      }
-      int eq = kv.indexOf('=');
-      if (eq <= 0) {
-        throw bad(uri, "option '" + kv + "' has no value; write name=value");
-      }
-      q.put(URLDecoder.decode(kv.substring(0, eq), StandardCharsets.UTF_8),
-          URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
-    }
-    return q;
-  }
 
-  private static boolean bool(URI uri, Map<String, String> q, String name) throws StoreConfigurationException {
-    String v = q.get(name);
-    if (v == null || v.equals("false")) {
-      return false;
-    }
-    if (v.equals("true")) {
-      return true;
-    }
-    throw bad(uri, name + "=" + v + " is neither true nor false");
-  }
 
-  private static int intIn(URI uri, Map<String, String> q, String name, int dflt, int min, int max)
-      throws StoreConfigurationException {
-    String v = q.get(name);
-    if (v == null) {
-      return dflt;
-    }
-    try {
-      int n = Integer.parseInt(v);
-      if (n >= min && n <= max) {
-        return n;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
-    }
-    throw bad(uri, name + "=" + v + " is not a whole number in [" + min + ", " + max + "]");
-  }
 
-  private static Duration duration(URI uri, Map<String, String> q, String name, Duration dflt)
-      throws StoreConfigurationException {
-    String v = q.get(name);
-    if (v == null) {
-      return dflt;
-    }
-    try {
-      return CheckpointPolicy.parseDuration(v);
-    } catch (IllegalArgumentException e) {
-      throw bad(uri, name + "=" + v + ": " + e.getMessage());
-    }
-  }
 
-  private static StoreConfigurationException bad(URI uri, String why) {
-    return new StoreConfigurationException("store URI '" + uri + "': " + why);
-  }
 }

@@ -215,7 +215,7 @@ class NfsMountedBehaviourTest {
       "nfs:///|no absolute path",
       "nfs://host|no export path",
       "nfs:///x/y?colour=red|unknown option 'colour'",
-      "nfs:///x/y?uid=0|it applies to nfs://host/",
+      "nfs:///x/y?uid=0|option 'uid' applies to nfs://host/… only",
       "nfs:///x/y?lease=0s|shorter than 1 s",
       "nfs:///x/y?lease=soon|lease=soon",
       "nfs:///no/such/dir|does not exist; mount the NFS share there",
