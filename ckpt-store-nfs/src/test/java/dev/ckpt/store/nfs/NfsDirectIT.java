@@ -212,6 +212,20 @@ class NfsDirectIT {
     }
   }
 
+  @Test
+  void listingOfThousandsOfBlobs_pagesThroughTheWholeDirectory() throws Exception {
+    try (dev.ckpt.spi.BlobStore store = new NfsStoreProvider().open(NFS.freshUri())) {
+      int n = 3000;
+      for (int i = 0; i < n; i++) {
+        store.put(String.format("many/blob-with-a-longish-name-%05d", i), new byte[] {(byte) i});
+      }
+      // Names of ~40 bytes with attributes and handles need several READDIRPLUS replies.
+      var listed = store.list("many/");
+      assertEquals(n, listed.size());
+      assertEquals("many/blob-with-a-longish-name-02999", listed.get(n - 1).key());
+    }
+  }
+
   private static long count(Path dir) throws Exception {
     if (!Files.isDirectory(dir)) {
       return 0;
