@@ -2,7 +2,6 @@ package dev.ckpt.internal.image;
 
 import dev.ckpt.CheckpointException;
 import dev.ckpt.CheckpointInfo;
-import dev.ckpt.CommitConflictException;
 import dev.ckpt.Compression;
 import dev.ckpt.ImageWriter;
 import dev.ckpt.PartOutput;

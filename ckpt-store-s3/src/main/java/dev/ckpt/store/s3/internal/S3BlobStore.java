@@ -509,15 +509,6 @@ public final class S3BlobStore implements BlobStore {
     }
   }
 
-  /** The client, for tests and benchmarks that compare with the raw SDK. */
-  public S3Client client() {
-    return s3;
-  }
-
-  public S3Config config() {
-    return config;
-  }
-
   @Override
   public void close() {
     if (ownsParts) {

@@ -132,10 +132,6 @@ final class RpcConnection implements AutoCloseable {
     }
   }
 
-  int lastXid() {
-    return xid;
-  }
-
   @Override
   public void close() {
     try {

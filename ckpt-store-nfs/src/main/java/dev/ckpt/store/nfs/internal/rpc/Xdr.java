@@ -2,7 +2,6 @@ package dev.ckpt.store.nfs.internal.rpc;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 /** XDR (RFC 4506) encoding into, and decoding from, a growable big-endian buffer. */
 public final class Xdr {
@@ -153,9 +152,5 @@ public final class Xdr {
     XdrException(String message) {
       super(message);
     }
-  }
-
-  static byte[] copy(byte[] b) {
-    return Arrays.copyOf(b, b.length);
   }
 }
