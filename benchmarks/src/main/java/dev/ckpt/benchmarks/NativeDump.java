@@ -25,6 +25,11 @@ import java.util.List;
  */
 public final class NativeDump {
   private static final long RESIDENT = 512L << 20;
+  /**
+   * Rounds run before measuring: with one, the JIT was still compiling (up to 0.4 s of C2 time
+   * per round on these 2 cores) in the measured rounds, as JMH's warm-up would prevent.
+   */
+  private static final int WARMUP = 3;
 
   private NativeDump() {}
 
@@ -42,7 +47,7 @@ public final class NativeDump {
     List<Double> criuRestore = new ArrayList<>();
     long criuBytes = 0;
     try (CheckpointStore store = CheckpointStore.open(dir.toUri())) {
-      for (int i = 0; i < iterations + 1; i++) {
+      for (int i = 0; i < iterations + WARMUP; i++) {
         String job = "bench" + i;
         Path out = dir.resolve(job + ".out");
         try (NativeCheckpointer ckpt = NativeCheckpointer.builder().store(store).job(job).build()) {
@@ -60,7 +65,7 @@ public final class NativeDump {
           double tRestore = (System.nanoTime() - t1) / 1e9;
           r.kill();
           r.waitFor(Duration.ofSeconds(10));
-          if (i > 0) { // the first round warms up the JIT
+          if (i >= WARMUP) {
             readv.add(tRead);
             dump.add(tDump);
             frozen.add(tFrozen);
@@ -72,7 +77,7 @@ public final class NativeDump {
         if (criu != null) {
           // Interleaved round by round, so both tools meet the same state of the machine.
           double[] c = criuRound(criu, membench, dir.resolve("criu" + i));
-          if (i > 0) {
+          if (i >= WARMUP) {
             criuDump.add(c[0]);
             criuRestore.add(c[1]);
             criuBytes = (long) c[2];
