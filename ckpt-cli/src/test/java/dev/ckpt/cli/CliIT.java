@@ -139,6 +139,25 @@ class CliIT {
   }
 
   @Test
+  void dumpAndRestore_throughTheNfsStoreInMountedMode() throws Exception {
+    Path out = dir.resolve("n.out");
+    int pid = start(out, counter.toString(), "200");
+    Thread.sleep(300);
+    String nfs = "nfs://" + dir.resolve("share") + "?create=true&lease=10s";
+    Result d = ckpt("dump", Integer.toString(pid), "--store", nfs, "--name", "njob", "--kill");
+    assertEquals(0, d.code(), d.err());
+    assertEquals("njob@1", d.out().trim());
+    waitGone(pid);
+    assertTrue(Files.exists(dir.resolve("share/njob/.latest")), "the NFS store wrote its latest pointer");
+    assertTrue(Files.notExists(dir.resolve("share/njob/.lock")), "and released its writer lock");
+    Result ls = ckpt("ls", "--store", nfs);
+    assertTrue(ls.out().contains("njob@1"), ls.out());
+    Result restore = ckpt("restore", "njob", "--store", nfs);
+    assertEquals(0, restore.code(), restore.err());
+    assertEquals(expectedCount(200), Files.readString(out));
+  }
+
+  @Test
   void restoreExitsWithTheProcessCode_andDetachPrintsThePid_onPython() throws Exception {
     Path script = dir.resolve("count.py");
     Files.writeString(script, "import sys, time\nfor i in range(1, 41):\n    print('count', i, flush=True)\n"
