@@ -394,6 +394,25 @@ final class DirectFiles implements NfsFiles {
     };
   }
 
+  @Override
+  public boolean deleteEmptyDirectory(String dir) throws IOException {
+    try {
+      Fh parent = dir(NfsFiles.parent(dir), false);
+      if (parent == null) {
+        return false;
+      }
+      nfs.rmdir(parent, NfsFiles.name(dir));
+      dirs.keySet().removeIf(k -> k.equals(dir) || k.startsWith(dir + "/"));
+      return true;
+    } catch (NfsStatusException e) {
+      if (e.status() == NfsStatusException.NOTEMPTY || e.status() == NfsStatusException.EXIST
+          || e.status() == NfsStatusException.NOENT) {
+        return false;
+      }
+      throw fail("rmdir", dir, e);
+    }
+  }
+
   /** NFSv3 directory operations are synchronous on the server; COMMIT covers file data. */
   @Override
   public void syncDirectory(String dir) {

@@ -186,6 +186,17 @@ final class MountedFiles implements NfsFiles {
   }
 
   @Override
+  public boolean deleteEmptyDirectory(String dir) throws IOException {
+    try {
+      return Files.deleteIfExists(p(dir));
+    } catch (java.nio.file.DirectoryNotEmptyException e) {
+      return false;
+    } catch (FileSystemException e) {
+      throw classify(e);
+    }
+  }
+
+  @Override
   public void syncDirectory(String dir) throws IOException {
     try (FileChannel ch = FileChannel.open(p(dir), StandardOpenOption.READ)) {
       ch.force(true);

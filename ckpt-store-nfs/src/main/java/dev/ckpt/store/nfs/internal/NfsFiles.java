@@ -56,6 +56,9 @@ interface NfsFiles extends AutoCloseable {
   /** A stream over {@code length} bytes at {@code offset}, or fewer at the end of the file. */
   InputStream open(String path, long offset, long length) throws IOException;
 
+  /** Removes a directory if it is empty; false if it is not empty or not there. */
+  boolean deleteEmptyDirectory(String dir) throws IOException;
+
   /** Makes a directory's entries durable where the file system can; may throw where NFS refuses. */
   void syncDirectory(String dir) throws IOException;
 

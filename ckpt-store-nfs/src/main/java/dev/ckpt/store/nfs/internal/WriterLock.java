@@ -237,6 +237,9 @@ final class WriterLock {
       Optional<Owner> current = read(path).flatMap(Owner::parse);
       if (current.isPresent() && current.get().token().equals(owner.token())) {
         io.run("release lock", path, () -> files.delete(path));
+        // A job that got its lock and nothing else (a refused checkpoint) leaves no directory
+        // behind. rmdir fails on anything in it, so another writer's files are safe.
+        io.run("remove empty job directory", job, () -> files.deleteEmptyDirectory(job));
       }
     }
   }

@@ -152,6 +152,12 @@ final class FaultyFiles implements NfsFiles {
   }
 
   @Override
+  public boolean deleteEmptyDirectory(String dir) throws IOException {
+    maybeFail("rmdir " + dir);
+    return real.deleteEmptyDirectory(dir);
+  }
+
+  @Override
   public void syncDirectory(String dir) throws IOException {
     refusedDirectorySyncs.incrementAndGet();
     throw new IOException(dir + ": fsync: Invalid argument");

@@ -159,6 +159,7 @@ class NfsMountedBehaviourTest {
         assertTrue(Files.exists(dir.resolve("job/.lock")));
       }
       assertFalse(Files.exists(dir.resolve("job/.lock")), "released");
+      assertFalse(Files.exists(dir.resolve("job")), "a job that got only a lock leaves no directory behind");
     }
   }
 
@@ -176,9 +177,7 @@ class NfsMountedBehaviourTest {
       long expires = Long.parseLong(lock.substring(lock.indexOf("expires ") + 8).trim());
       assertEquals(clock.millis() + 20_000, expires, "the new holder's lease");
     }
-    try (var s = Files.list(dir.resolve("job"))) {
-      assertEquals(0, s.filter(p -> p.getFileName().toString().startsWith(".lock")).count(), "nothing left behind");
-    }
+    assertFalse(Files.exists(dir.resolve("job")), "nothing left behind: no lock, no stale copy, no empty directory");
   }
 
   @Test
