@@ -143,7 +143,9 @@ class NfsDirectIT {
     try (CheckpointStore writer = engine(uri); CheckpointStore reader = engine(uri)) {
       Future<Long> readerRun = pool.submit(() -> {
         long last = 0;
-        while (!done.get()) {
+        while (true) {
+          // Read the flag first: the pass after the writer finished still looks once more.
+          boolean finished = done.get();
           Optional<CheckpointInfo> latest = reader.latest("live");
           if (latest.isPresent() && latest.get().id() != last) {
             last = latest.get().id();
@@ -152,14 +154,16 @@ class NfsDirectIT {
             }
             seen.incrementAndGet();
           }
+          if (finished) {
+            return last;
+          }
         }
-        return last;
       });
       for (long id = 1; id <= 10; id++) {
         assertEquals(id, write(writer, "live", content(id, size)).id());
       }
       done.set(true);
-      readerRun.get(120, TimeUnit.SECONDS);
+      assertEquals(10, readerRun.get(120, TimeUnit.SECONDS), "the reader's last look found the last commit");
       assertTrue(seen.get() >= 1, "the reader saw " + seen.get() + " checkpoints");
       assertEquals(10, reader.latest("live").orElseThrow().id());
     } finally {
