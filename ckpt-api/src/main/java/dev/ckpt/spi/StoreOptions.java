@@ -2,9 +2,13 @@ package dev.ckpt.spi;
 
 import dev.ckpt.CheckpointPolicy;
 import dev.ckpt.StoreConfigurationException;
+import java.io.IOException;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -129,6 +133,29 @@ public final class StoreOptions {
     } catch (IllegalArgumentException e) {
       throw error(name + "=" + v + ": " + e.getMessage());
     }
+  }
+
+  /**
+   * The directory a file-based store lives in: it must exist, unless the URI says
+   * {@code create=true}, which creates it (and its parents) with mode 0700. {@code whenMissing}
+   * tells the user what to do about a missing one, e.g. "mount the NFS share there".
+   */
+  public Path directory(Path root, String whenMissing) throws StoreConfigurationException {
+    if (!Files.exists(root)) {
+      if (!bool("create")) {
+        throw error("directory " + root + " does not exist; " + whenMissing + ", or add ?create=true to the URI");
+      }
+      try {
+        Files.createDirectories(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      } catch (IOException e) {
+        throw new StoreConfigurationException("store URI '" + redacted() + "': cannot create directory " + root
+            + ": " + e, e);
+      }
+    }
+    if (!Files.isDirectory(root)) {
+      throw error(root + " is not a directory");
+    }
+    return root;
   }
 
   /** The URI with the values of secret options blanked. */

@@ -5,12 +5,9 @@ import dev.ckpt.spi.BlobStore;
 import dev.ckpt.spi.StoreOptions;
 import dev.ckpt.spi.StoreProvider;
 import dev.ckpt.store.local.internal.LocalBlobStore;
-import java.io.IOException;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 
 /**
@@ -35,22 +32,7 @@ public final class LocalStoreProvider implements StoreProvider {
     if (path == null || path.isEmpty() || !path.startsWith("/")) {
       throw new StoreConfigurationException("store URI '" + uri + "' has no absolute path; use file:///absolute/path");
     }
-    boolean create = StoreOptions.parse(uri, Set.of("create")).bool("create");
-    Path root = Paths.get(path);
-    if (!Files.exists(root)) {
-      if (!create) {
-        throw new StoreConfigurationException("store " + uri + ": directory " + root
-            + " does not exist; create it, or add ?create=true to the URI");
-      }
-      try {
-        Files.createDirectories(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-      } catch (IOException e) {
-        throw new StoreConfigurationException("store " + uri + ": cannot create directory " + root + ": " + e, e);
-      }
-    }
-    if (!Files.isDirectory(root)) {
-      throw new StoreConfigurationException("store " + uri + ": " + root + " is not a directory");
-    }
+    Path root = StoreOptions.parse(uri, Set.of("create")).directory(Paths.get(path), "create it");
     return new LocalBlobStore(uri, root);
   }
 }

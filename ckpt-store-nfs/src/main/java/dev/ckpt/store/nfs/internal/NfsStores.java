@@ -9,9 +9,7 @@ import dev.ckpt.store.nfs.internal.rpc.RpcException;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Set;
@@ -46,7 +44,8 @@ public final class NfsStores {
     if (options.lease().toMillis() < 1000) {
       throw q.error("lease " + q.string("lease").orElseThrow() + " is shorter than 1 s");
     }
-    NfsFiles files = direct ? direct(uri, q, stripSlash(path)) : mounted(uri, Paths.get(path), q.bool("create"));
+    NfsFiles files = direct ? direct(uri, q, stripSlash(path))
+        : new MountedFiles(q.directory(Paths.get(path), "mount the NFS share there"));
     return new NfsBlobStore(uri, files, options);
   }
 
@@ -63,24 +62,6 @@ public final class NfsStores {
 
   private static String stripSlash(String p) {
     return p.length() > 1 && p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
-  }
-
-  private static NfsFiles mounted(URI uri, Path root, boolean create) throws StoreConfigurationException {
-    if (!Files.exists(root)) {
-      if (!create) {
-        throw new StoreConfigurationException("store " + uri + ": directory " + root
-            + " does not exist; mount the NFS share there, or add ?create=true to the URI");
-      }
-      try {
-        Files.createDirectories(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-      } catch (IOException e) {
-        throw new StoreConfigurationException("store " + uri + ": cannot create directory " + root + ": " + e, e);
-      }
-    }
-    if (!Files.isDirectory(root)) {
-      throw new StoreConfigurationException("store " + uri + ": " + root + " is not a directory");
-    }
-    return new MountedFiles(root);
   }
 
   private static NfsFiles direct(URI uri, StoreOptions q, String path) throws StoreConfigurationException {
