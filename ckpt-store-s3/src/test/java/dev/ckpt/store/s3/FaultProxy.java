@@ -47,6 +47,8 @@ final class FaultProxy implements AutoCloseable {
   private volatile Predicate<String> loseResponseFor = r -> false;
   private final AtomicInteger loseBudget = new AtomicInteger();
   private final AtomicInteger requests = new AtomicInteger();
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private final AtomicInteger maxInFlight = new AtomicInteger();
 
   FaultProxy(int upstreamPort, long seed) throws IOException {
     this.upstreamPort = upstreamPort;
@@ -77,6 +79,11 @@ final class FaultProxy implements AutoCloseable {
 
   int requests() {
     return requests.get();
+  }
+
+  /** The most requests that were being served at the same moment. */
+  int maxInFlight() {
+    return maxInFlight.get();
   }
 
   List<String> heads() {
@@ -120,37 +127,46 @@ final class FaultProxy implements AutoCloseable {
         return;
       }
       requests.incrementAndGet();
-      String text = new String(head, StandardCharsets.ISO_8859_1);
-      String requestLine = text.substring(0, text.indexOf("\r\n"));
-      if (heads.size() < MAX_RECORDED) {
-        heads.add(text);
-      }
-      Fault fault = choose(requestLine);
-      injected.computeIfAbsent(fault, f -> new AtomicInteger()).incrementAndGet();
-      switch (fault) {
-        case RESET -> {
-          client.setSoLinger(true, 0);
-          return;
-        }
-        case ERROR_500, SLOW_DOWN_503 -> {
-          if (!header(text, "expect").toLowerCase(Locale.ROOT).contains("100-continue")) {
-            drain(in, contentLength(text));
-          }
-          boolean slow = fault == Fault.SLOW_DOWN_503;
-          String body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>"
-              + (slow ? "SlowDown" : "InternalError") + "</Code><Message>injected by the test proxy</Message>"
-              + "<RequestId>fault</RequestId></Error>";
-          String response = "HTTP/1.1 " + (slow ? "503 Slow Down" : "500 Internal Server Error") + "\r\n"
-              + "Content-Type: application/xml\r\nContent-Length: " + body.length() + "\r\nConnection: close\r\n\r\n"
-              + (requestLine.startsWith("HEAD ") ? "" : body);
-          client.getOutputStream().write(response.getBytes(StandardCharsets.ISO_8859_1));
-          client.getOutputStream().flush();
-          return;
-        }
-        default -> forward(client, in, rewrite(text), fault == Fault.LOSE_RESPONSE);
+      maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+      try {
+        answer(client, in, head);
+      } finally {
+        inFlight.decrementAndGet();
       }
     } catch (IOException e) {
       // a client that went away; the SDK will retry
+    }
+  }
+
+  private void answer(Socket client, InputStream in, byte[] head) throws IOException {
+    String text = new String(head, StandardCharsets.ISO_8859_1);
+    String requestLine = text.substring(0, text.indexOf("\r\n"));
+    if (heads.size() < MAX_RECORDED) {
+      heads.add(text);
+    }
+    Fault fault = choose(requestLine);
+    injected.computeIfAbsent(fault, f -> new AtomicInteger()).incrementAndGet();
+    switch (fault) {
+      case RESET -> {
+        client.setSoLinger(true, 0);
+        return;
+      }
+      case ERROR_500, SLOW_DOWN_503 -> {
+        if (!header(text, "expect").toLowerCase(Locale.ROOT).contains("100-continue")) {
+          drain(in, contentLength(text));
+        }
+        boolean slow = fault == Fault.SLOW_DOWN_503;
+        String body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>"
+            + (slow ? "SlowDown" : "InternalError") + "</Code><Message>injected by the test proxy</Message>"
+            + "<RequestId>fault</RequestId></Error>";
+        String response = "HTTP/1.1 " + (slow ? "503 Slow Down" : "500 Internal Server Error") + "\r\n"
+            + "Content-Type: application/xml\r\nContent-Length: " + body.length() + "\r\nConnection: close\r\n\r\n"
+            + (requestLine.startsWith("HEAD ") ? "" : body);
+        client.getOutputStream().write(response.getBytes(StandardCharsets.ISO_8859_1));
+        client.getOutputStream().flush();
+        return;
+      }
+      default -> forward(client, in, rewrite(text), fault == Fault.LOSE_RESPONSE);
     }
   }
 

@@ -21,6 +21,7 @@ import java.net.URI;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -193,6 +194,31 @@ class S3StoreIT {
   }
 
   @Test
+  void streamMuchLargerThanTheHeap_goesUpWithBoundedMemory() throws Exception {
+    // 256 MiB through a JVM with a 48 MiB heap: 8 MiB parts, 2 in flight plus the one being read.
+    URI uri = S3.uri("store-it", "partSize=8MiB", "uploadThreads=2");
+    String java = ProcessHandle.current().info().command().orElse("java");
+    Process child = new ProcessBuilder(java, "-Xmx48m", "-cp", System.getProperty("java.class.path"),
+        StreamPutMain.class.getName(), uri.toString(), "256", "big/stream").redirectErrorStream(true).start();
+    String output = new String(child.getInputStream().readAllBytes());
+    assertTrue(child.waitFor(5, TimeUnit.MINUTES), "the child finished");
+    assertEquals(0, child.exitValue(), output);
+    assertTrue(output.contains("DONE"), output);
+    try (BlobStore store = new S3StoreProvider().open(uri)) {
+      assertEquals(256L << 20, store.stat("big/stream").orElseThrow().size());
+      for (long at : new long[] {0, 8L << 20, (200L << 20) + 12345, (256L << 20) - 100}) {
+        try (InputStream in = store.get("big/stream", at, 100)) {
+          byte[] got = in.readAllBytes();
+          for (int i = 0; i < got.length; i++) {
+            assertEquals(StreamPutMain.at(at + i), got[i], "byte " + (at + i));
+          }
+        }
+      }
+      assertEquals(List.of(), S3.openUploads("store-it"));
+    }
+  }
+
+  @Test
   void largeBuffer_goesUpInParallelParts_andReadsBackWhole() throws Exception {
     FaultProxy proxy = new FaultProxy(S3.port(), 1);
     try (proxy; BlobStore store = new S3StoreProvider().open(S3.uriVia(proxy.endpoint(), "store-it", "partSize=5MiB"))) {
@@ -203,6 +229,7 @@ class S3StoreIT {
       }
       long parts = proxy.heads().stream().filter(h -> h.startsWith("PUT ") && h.contains("partNumber=")).count();
       assertEquals(5, parts, "23 MiB in 5 MiB parts");
+      assertTrue(proxy.maxInFlight() >= 2, "parts went up in parallel: at most " + proxy.maxInFlight() + " at once");
       assertEquals(List.of(), S3.openUploads("store-it"));
     }
   }
