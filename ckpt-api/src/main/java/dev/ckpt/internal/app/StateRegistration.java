@@ -93,12 +93,19 @@ public abstract sealed class StateRegistration {
   }
 
   static final class PointerSegment extends Segment {
+    /** Held so that a JNA {@code Memory} cannot be freed while it is registered. */
     private final Pointer address;
+    /**
+     * The same address as a plain pointer: {@code Memory.getByteBuffer} records every view in a
+     * weak-reference table, a cost per chunk that the registration's own reference makes needless.
+     */
+    private final Pointer view;
     private final long length;
 
     PointerSegment(String name, Pointer address, long length) {
       super(name);
       this.address = address;
+      this.view = new Pointer(Pointer.nativeValue(address));
       this.length = length;
     }
 
@@ -109,12 +116,12 @@ public abstract sealed class StateRegistration {
 
     @Override
     ByteBuffer slice(long offset, int len) {
-      return address.getByteBuffer(offset, len);
+      return view.getByteBuffer(offset, len);
     }
 
     @Override
     public void zero(long position, long len) {
-      address.setMemory(position, len, (byte) 0);
+      view.setMemory(position, len, (byte) 0);
     }
   }
 }

@@ -74,7 +74,6 @@ final class PackFormat {
    */
   ByteBuffer decode(ByteBuffer rec, int off, ChunkLoc loc, Hash256 expected, MessageDigest digest, byte[] raw)
       throws CorruptImageException {
-    String where = "chunk " + expected + " in pack " + loc.pack() + " at offset " + loc.offset();
     ByteBuffer h = rec.duplicate().position(off).limit(off + RECORD_HEADER_BYTES);
     byte codec = h.get();
     h.position(h.position() + 3);
@@ -83,7 +82,7 @@ final class PackFormat {
     Hash256 recorded = Hash256.read(h);
     if (codec != loc.codec() || rawLength != loc.rawLength() || payload != loc.recordLength() - RECORD_HEADER_BYTES
         || !recorded.equals(expected)) {
-      throw new CorruptImageException(where + ": record header does not match the manifest (codec " + codec
+      throw new CorruptImageException(where(expected, loc) + ": record header does not match the manifest (codec " + codec
           + ", raw length " + rawLength + ", payload " + payload + ")");
     }
     int start = off + RECORD_HEADER_BYTES;
@@ -95,20 +94,25 @@ final class PackFormat {
       try {
         n = decompressor.decompress(rec, start, payload, ByteBuffer.wrap(raw), 0, rawLength);
       } catch (LZ4Exception e) {
-        throw new CorruptImageException(where + ": LZ4 data is damaged", e);
+        throw new CorruptImageException(where(expected, loc) + ": LZ4 data is damaged", e);
       }
       if (n != rawLength) {
-        throw new CorruptImageException(where + ": decompressed to " + n + " bytes, expected " + rawLength);
+        throw new CorruptImageException(where(expected, loc) + ": decompressed to " + n + " bytes, expected " + rawLength);
       }
       data = ByteBuffer.wrap(raw, 0, rawLength);
     } else {
-      throw new CorruptImageException(where + ": unknown codec " + codec);
+      throw new CorruptImageException(where(expected, loc) + ": unknown codec " + codec);
     }
     digest.reset();
     digest.update(data.duplicate());
     if (!Hash256.read(ByteBuffer.wrap(digest.digest())).equals(expected)) {
-      throw new CorruptImageException(where + ": content does not match its SHA-256");
+      throw new CorruptImageException(where(expected, loc) + ": content does not match its SHA-256");
     }
     return data;
+  }
+
+  /** Built only on failure: formatting the hash for every chunk cost more than decoding small ones. */
+  private static String where(Hash256 expected, ChunkLoc loc) {
+    return "chunk " + expected + " in pack " + loc.pack() + " at offset " + loc.offset();
   }
 }
