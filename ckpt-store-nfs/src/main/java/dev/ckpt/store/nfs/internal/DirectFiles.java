@@ -26,16 +26,31 @@ final class DirectFiles implements NfsFiles {
   private final Nfs3Client nfs;
   private final Fh base;
   private final String where;
+  private final CommitHook beforeCommit;
   private final ConcurrentHashMap<String, Fh> dirs = new ConcurrentHashMap<>();
 
-  DirectFiles(Nfs3Client nfs, Fh base, String where) {
+  /**
+   * Called with a file's path after its last WRITE and before its COMMIT. Tests restart the
+   * server here: nothing else can put a restart exactly between the two.
+   */
+  interface CommitHook {
+    void beforeCommit(String path) throws IOException;
+  }
+
+  private DirectFiles(Nfs3Client nfs, Fh base, String where, CommitHook beforeCommit) {
     this.nfs = nfs;
     this.base = base;
     this.where = where;
+    this.beforeCommit = beforeCommit;
   }
 
   /** Mounts the export and walks (creating, if asked) to the store's directory. */
   static DirectFiles open(Nfs3Client.Mounted m, String where, boolean create) throws IOException {
+    return open(m, where, create, path -> { });
+  }
+
+  static DirectFiles open(Nfs3Client.Mounted m, String where, boolean create, CommitHook beforeCommit)
+      throws IOException {
     Fh fh = m.client().root();
     try {
       for (String seg : m.subPath().isEmpty() ? new String[0] : m.subPath().split("/")) {
@@ -55,7 +70,7 @@ final class DirectFiles implements NfsFiles {
     } catch (NfsStatusException e) {
       throw new IOException(where + ": " + e.getMessage(), e);
     }
-    return new DirectFiles(m.client(), fh, where);
+    return new DirectFiles(m.client(), fh, where, beforeCommit);
   }
 
   private static Fh mkdir(Nfs3Client nfs, Fh parent, String name) throws IOException, NfsStatusException {
@@ -147,6 +162,7 @@ final class DirectFiles implements NfsFiles {
         verf = v;
         off += got;
       }
+      beforeCommit.beforeCommit(path);
       long c = nfs.commit(fh, path);
       if (mixed || (verf != null && c != verf)) {
         // A stream cannot be replayed: fail, and let the writer start the blob again.
@@ -198,6 +214,7 @@ final class DirectFiles implements NfsFiles {
       verf = v;
       off += n;
     }
+    beforeCommit.beforeCommit(path);
     long c = nfs.commit(fh, path);
     return same && (verf == null || c == verf);
   }
