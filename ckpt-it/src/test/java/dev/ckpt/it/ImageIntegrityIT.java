@@ -135,8 +135,57 @@ class ImageIntegrityIT {
       b[i] ^= (byte) 0xff;
     }
     Files.write(pack, b);
-    assertThrows(CorruptImageException.class, () -> restore(3));
+    CorruptImageException e = assertThrows(CorruptImageException.class, () -> restore(3));
+    assertTrue(e.getMessage().contains("stored LZ4 block does not match its SHA-256")
+        && e.getMessage().contains(pack.getFileName().toString()), "caught before decompression: " + e.getMessage());
     assertArrayEquals(second, restore(2));
+  }
+
+  /**
+   * A compressed chunk whose stored block is intact but whose decompressed bytes do not match the
+   * content hash (what a compressor fault at dump time would leave): restore trusts the checked
+   * block, verify decompresses and finds the mismatch.
+   */
+  @Test
+  void verify_hashesDecompressedBytesToo_andFindsAChunkWhoseContentHashIsWrong() throws Exception {
+    byte[] text = String.join("\n", java.util.Collections.nCopies(2_000, "pack my box with five dozen liquor jugs"))
+        .getBytes(StandardCharsets.US_ASCII);
+    Set<Path> before = files("packs");
+    write(text);
+    Set<Path> added = new HashSet<>(files("packs"));
+    added.removeAll(before);
+    Path pack = added.iterator().next();
+    byte[] p = Files.readAllBytes(pack);
+    assertEquals(1, p[8], "the text chunk is stored LZ4-compressed");
+    byte[] hash = java.util.Arrays.copyOfRange(p, 8 + 12, 8 + 44);
+    byte[] wrong = hash.clone();
+    wrong[0] ^= 1;
+    System.arraycopy(wrong, 0, p, 8 + 12, 32);
+    Files.write(pack, p);
+    Path m = manifest(root, 3);
+    byte[] mb = Files.readAllBytes(m);
+    int at = indexOf(mb, hash);
+    assertTrue(at > 0 && indexOf(java.util.Arrays.copyOfRange(mb, at + 1, mb.length), hash) < 0,
+        "the chunk hash occurs once in the manifest");
+    System.arraycopy(wrong, 0, mb, at, 32);
+    java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+    sha.update(mb, 0, mb.length - 32);
+    System.arraycopy(sha.digest(), 0, mb, mb.length - 32, 32);
+    Files.write(m, mb);
+
+    assertArrayEquals(text, restore(3), "the stored block is intact, so restore gives what was compressed");
+    VerifyResult v = store.verify("job", 3);
+    assertFalse(v.ok());
+    assertTrue(v.problems().get(0).contains("content does not match its SHA-256"), v.problems().toString());
+  }
+
+  private static int indexOf(byte[] in, byte[] what) {
+    for (int i = 0; i + what.length <= in.length; i++) {
+      if (java.util.Arrays.equals(in, i, i + what.length, what, 0, what.length)) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   @Test

@@ -237,7 +237,8 @@ final class ChunkFetcher {
     }
     for (Want w : r.wants()) {
       Manifest.Chunk c = m.chunks().get(w.chunk());
-      ByteBuffer chunk = format.decode(data, (int) (c.offset() - r.start()), c.loc(m.packs()), c.hash(), digest, raw);
+      ByteBuffer chunk = format.decode(data, (int) (c.offset() - r.start()), c.loc(m.packs()), c.hash(), digest, raw,
+          sink == null);
       if (sink != null) {
         for (long p : w.positions()) {
           try {

@@ -260,13 +260,14 @@ final class ImageWriterImpl implements ImageWriter {
     }
     byte[] record = records.get();
     int recordLength = format.encode(buf, offset, length, hash, compress, record);
-    append(hash, record, recordLength, length);
+    append(hash, record, recordLength, length, PackFormat.payloadHash(record, recordLength, hash, digest));
     newChunks.increment();
     newRawBytes.add(length);
     newStoredBytes.add(recordLength);
   }
 
-  private void append(Hash256 hash, byte[] record, int recordLength, int rawLength) throws CheckpointException {
+  private void append(Hash256 hash, byte[] record, int recordLength, int rawLength, Hash256 payloadHash)
+      throws CheckpointException {
     PackBuffer full = null;
     synchronized (packLock) {
       if (currentPack != null && currentPack.length + recordLength > packSize) {
@@ -277,7 +278,8 @@ final class ImageWriterImpl implements ImageWriter {
         currentPack = new PackBuffer(takePackArray());
       }
       System.arraycopy(record, 0, currentPack.data, currentPack.length, recordLength);
-      written.put(hash, new ChunkLoc(currentPack.name, currentPack.length, recordLength, rawLength, record[0]));
+      written.put(hash, new ChunkLoc(currentPack.name, currentPack.length, recordLength, rawLength, record[0],
+          payloadHash));
       currentPack.length += recordLength;
     }
     if (full != null) {
@@ -414,7 +416,8 @@ final class ImageWriterImpl implements ImageWriter {
           }
           ci = chunks.size();
           chunkIndex.put(h, ci);
-          chunks.add(new Manifest.Chunk(h, pi, loc.offset(), loc.recordLength(), loc.rawLength(), loc.codec()));
+          chunks.add(new Manifest.Chunk(h, pi, loc.offset(), loc.recordLength(), loc.rawLength(), loc.codec(),
+              loc.payloadHash()));
         }
         idx[n++] = ci;
       }

@@ -17,10 +17,15 @@ record Manifest(
     List<Part> parts,
     Stats stats) {
 
-  /** One distinct chunk the image references. */
-  record Chunk(Hash256 hash, int pack, long offset, int recordLength, int rawLength, byte codec) {
+  /**
+   * One distinct chunk the image references. {@code payloadHash} is the SHA-256 of the stored
+   * payload: equal to {@code hash} for a raw chunk, that of the LZ4 block for a compressed one, and
+   * null for a compressed chunk first stored under format version 1 (then only the raw bytes can
+   * be checked, after decompression).
+   */
+  record Chunk(Hash256 hash, int pack, long offset, int recordLength, int rawLength, byte codec, Hash256 payloadHash) {
     ChunkLoc loc(List<String> packs) {
-      return new ChunkLoc(packs.get(pack), offset, recordLength, rawLength, codec);
+      return new ChunkLoc(packs.get(pack), offset, recordLength, rawLength, codec, payloadHash);
     }
   }
 

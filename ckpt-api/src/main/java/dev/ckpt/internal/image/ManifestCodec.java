@@ -20,12 +20,17 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * Writes and reads manifests, format version 1 (docs/FORMAT.md). Big-endian; strings are a u16
- * length and UTF-8 bytes; the last 32 bytes are the SHA-256 of everything before them.
+ * Writes manifests of format version 2 and reads versions 1 and 2 (docs/FORMAT.md). Big-endian;
+ * strings are a u16 length and UTF-8 bytes; the last 32 bytes are the SHA-256 of everything
+ * before them. Version 2 adds, per compressed chunk, the SHA-256 of its stored LZ4 block.
  */
 final class ManifestCodec {
   static final byte[] MAGIC = {'C', 'K', 'M', 'F'};
-  static final int VERSION = 1;
+  static final int VERSION = 2;
+  private static final int OLDEST_VERSION = 1;
+  /** Chunk entry check byte: only the raw bytes' hash is known / the payload's hash follows. */
+  private static final byte CHECK_RAW = 0;
+  private static final byte CHECK_PAYLOAD = 1;
   private static final Pattern PACK_NAME = Pattern.compile("[0-9a-f]{32}");
   private static final int MAX_STRING = 4096;
 
@@ -58,6 +63,14 @@ final class ManifestCodec {
         out.writeInt(c.recordLength());
         out.writeInt(c.rawLength());
         out.writeByte(c.codec());
+        if (c.codec() != PackFormat.CODEC_RAW && c.payloadHash() != null) {
+          out.writeByte(CHECK_PAYLOAD);
+          hash.clear();
+          c.payloadHash().write(hash);
+          out.write(hash.array());
+        } else {
+          out.writeByte(CHECK_RAW);
+        }
       }
       out.writeInt(m.parts().size());
       for (Manifest.Part p : m.parts()) {
@@ -104,9 +117,9 @@ final class ManifestCodec {
       throw new CorruptImageException("manifest " + key + " does not start with the CKMF magic");
     }
     int version = ((data[4] & 0xff) << 8) | (data[5] & 0xff);
-    if (version != VERSION) {
+    if (version < OLDEST_VERSION || version > VERSION) {
       throw new UnsupportedFormatException("manifest " + key + " has format version " + version
-          + "; this ckpt reads version " + VERSION + " only");
+          + "; this ckpt reads versions " + OLDEST_VERSION + " to " + VERSION);
     }
     MessageDigest digest = Hash256.newDigest();
     digest.update(data, 0, data.length - Hash256.BYTES);
@@ -115,13 +128,13 @@ final class ManifestCodec {
     }
     ByteBuffer in = ByteBuffer.wrap(data, 8, data.length - 8 - Hash256.BYTES);
     try {
-      return decodeBody(key, in);
+      return decodeBody(key, in, version);
     } catch (BufferUnderflowException | IllegalArgumentException e) {
       throw new CorruptImageException("manifest " + key + " is malformed: " + e, e);
     }
   }
 
-  private static Manifest decodeBody(String key, ByteBuffer in) throws CorruptImageException {
+  private static Manifest decodeBody(String key, ByteBuffer in, int version) throws CorruptImageException {
     String job = readString(in);
     long id = in.getLong();
     long parent = in.getLong();
@@ -137,7 +150,7 @@ final class ManifestCodec {
       }
       packs.add(p);
     }
-    int chunkCount = count(in, 53);
+    int chunkCount = count(in, version == 1 ? 53 : 54);
     List<Manifest.Chunk> chunks = new ArrayList<>(chunkCount);
     for (int i = 0; i < chunkCount; i++) {
       Hash256 h = Hash256.read(in);
@@ -146,11 +159,14 @@ final class ManifestCodec {
       int recLen = in.getInt();
       int rawLen = in.getInt();
       byte codec = in.get();
+      byte check = version == 1 ? CHECK_RAW : in.get();
       if (pack < 0 || pack >= packCount || off < PackFormat.HEADER_BYTES || rawLen <= 0 || rawLen > chunkSize
-          || recLen < PackFormat.RECORD_HEADER_BYTES || (codec != PackFormat.CODEC_RAW && codec != PackFormat.CODEC_LZ4)) {
+          || recLen < PackFormat.RECORD_HEADER_BYTES || (codec != PackFormat.CODEC_RAW && codec != PackFormat.CODEC_LZ4)
+          || (check != CHECK_RAW && check != CHECK_PAYLOAD) || (check == CHECK_PAYLOAD && codec == PackFormat.CODEC_RAW)) {
         throw new CorruptImageException("manifest " + key + ": chunk entry " + i + " is out of range");
       }
-      chunks.add(new Manifest.Chunk(h, pack, off, recLen, rawLen, codec));
+      Hash256 payload = check == CHECK_PAYLOAD ? Hash256.read(in) : codec == PackFormat.CODEC_RAW ? h : null;
+      chunks.add(new Manifest.Chunk(h, pack, off, recLen, rawLen, codec, payload));
     }
     int partCount = count(in, 16);
     List<Manifest.Part> parts = new ArrayList<>(partCount);

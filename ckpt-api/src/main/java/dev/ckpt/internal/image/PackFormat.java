@@ -67,13 +67,30 @@ final class PackFormat {
   }
 
   /**
+   * The SHA-256 of the payload of the record {@code encode} just wrote: the raw bytes' hash for a
+   * raw record, computed over the LZ4 block for a compressed one.
+   */
+  static Hash256 payloadHash(byte[] record, int recordLength, Hash256 rawHash, MessageDigest digest) {
+    if (record[0] == CODEC_RAW) {
+      return rawHash;
+    }
+    return Hash256.of(digest, record, RECORD_HEADER_BYTES, recordLength - RECORD_HEADER_BYTES);
+  }
+
+  /**
    * Decodes and verifies the record at {@code rec[off..off+loc.recordLength)} (absolute
    * positions) and returns a view of its raw bytes: a slice of {@code rec} itself for raw chunks
    * (no copy), else of {@code raw}. Every mismatch with what the manifest promised is a
    * {@link CorruptImageException} naming the chunk and pack.
+   *
+   * <p>What is hashed is what was stored: the payload, checked against the manifest's payload
+   * hash, before a byte of it is decompressed. Decompression is a function of those bytes, so the
+   * result is what the writer compressed. {@code deep} also hashes the decompressed bytes against
+   * the content hash, which catches a compressor fault at dump time as well; {@code verify} does
+   * that, restore does not (for compressible memory it would double the hashing).
    */
-  ByteBuffer decode(ByteBuffer rec, int off, ChunkLoc loc, Hash256 expected, MessageDigest digest, byte[] raw)
-      throws CorruptImageException {
+  ByteBuffer decode(ByteBuffer rec, int off, ChunkLoc loc, Hash256 expected, MessageDigest digest, byte[] raw,
+      boolean deep) throws CorruptImageException {
     ByteBuffer h = rec.duplicate().position(off).limit(off + RECORD_HEADER_BYTES);
     byte codec = h.get();
     h.position(h.position() + 3);
@@ -90,6 +107,10 @@ final class PackFormat {
     if (codec == CODEC_RAW) {
       data = rec.duplicate().position(start).limit(start + rawLength).slice();
     } else if (codec == CODEC_LZ4) {
+      if (loc.payloadHash() != null && !hash(digest, rec.duplicate().position(start).limit(start + payload))
+          .equals(loc.payloadHash())) {
+        throw new CorruptImageException(where(expected, loc) + ": stored LZ4 block does not match its SHA-256");
+      }
       int n;
       try {
         n = decompressor.decompress(rec, start, payload, ByteBuffer.wrap(raw), 0, rawLength);
@@ -103,12 +124,16 @@ final class PackFormat {
     } else {
       throw new CorruptImageException(where(expected, loc) + ": unknown codec " + codec);
     }
-    digest.reset();
-    digest.update(data.duplicate());
-    if (!Hash256.read(ByteBuffer.wrap(digest.digest())).equals(expected)) {
+    if ((codec == CODEC_RAW || deep || loc.payloadHash() == null) && !hash(digest, data.duplicate()).equals(expected)) {
       throw new CorruptImageException(where(expected, loc) + ": content does not match its SHA-256");
     }
     return data;
+  }
+
+  private static Hash256 hash(MessageDigest digest, ByteBuffer bytes) {
+    digest.reset();
+    digest.update(bytes);
+    return Hash256.read(ByteBuffer.wrap(digest.digest()));
   }
 
   /** Built only on failure: formatting the hash for every chunk cost more than decoding small ones. */
