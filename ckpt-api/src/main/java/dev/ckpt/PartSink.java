@@ -18,4 +18,13 @@ public interface PartSink {
    * nothing; one that holds old content must clear it.
    */
   void zero(long position, long length) throws IOException;
+
+  /**
+   * Optionally, a writable view of the target's bytes from {@code position}, {@code length}
+   * long, into which restore may decompress a chunk whose stored bytes have passed their check,
+   * saving a copy. Null, the default, when the target is not memory the sink can hand out.
+   */
+  default ByteBuffer view(long position, int length) {
+    return null;
+  }
 }

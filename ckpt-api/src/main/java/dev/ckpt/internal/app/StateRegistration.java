@@ -63,6 +63,11 @@ public abstract sealed class StateRegistration {
     }
 
     @Override
+    public ByteBuffer view(long position, int length) {
+      return slice(position, length);
+    }
+
+    @Override
     public void zero(long position, long length) {
       byte[] zeros = new byte[(int) Math.min(length, 1 << 16)];
       for (long done = 0; done < length; ) {

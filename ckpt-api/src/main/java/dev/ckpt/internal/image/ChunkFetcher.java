@@ -237,8 +237,14 @@ final class ChunkFetcher {
     }
     for (Want w : r.wants()) {
       Manifest.Chunk c = m.chunks().get(w.chunk());
+      ByteBuffer target = sink != null && w.positions().length == 1 && c.codec() == PackFormat.CODEC_LZ4
+          ? sink.view(w.positions()[0], c.rawLength()) : null;
       ByteBuffer chunk = format.decode(data, (int) (c.offset() - r.start()), c.loc(m.packs()), c.hash(), digest, raw,
-          sink == null);
+          sink == null, target);
+      if (chunk == null) {
+        progress.bytes(c.rawLength()); // decompressed in place
+        continue;
+      }
       if (sink != null) {
         for (long p : w.positions()) {
           try {

@@ -88,9 +88,12 @@ final class PackFormat {
    * result is what the writer compressed. {@code deep} also hashes the decompressed bytes against
    * the content hash, which catches a compressor fault at dump time as well; {@code verify} does
    * that, restore does not (for compressible memory it would double the hashing).
+   *
+   * <p>A compressed chunk whose block was checked is decompressed straight into {@code target}
+   * when one is given (the restore destination itself, saving a copy), else into {@code raw}.
    */
   ByteBuffer decode(ByteBuffer rec, int off, ChunkLoc loc, Hash256 expected, MessageDigest digest, byte[] raw,
-      boolean deep) throws CorruptImageException {
+      boolean deep, ByteBuffer target) throws CorruptImageException {
     ByteBuffer h = rec.duplicate().position(off).limit(off + RECORD_HEADER_BYTES);
     byte codec = h.get();
     h.position(h.position() + 3);
@@ -111,16 +114,21 @@ final class PackFormat {
           .equals(loc.payloadHash())) {
         throw new CorruptImageException(where(expected, loc) + ": stored LZ4 block does not match its SHA-256");
       }
+      boolean direct = target != null && !deep && loc.payloadHash() != null;
+      ByteBuffer into = direct ? target : ByteBuffer.wrap(raw);
       int n;
       try {
-        n = decompressor.decompress(rec, start, payload, ByteBuffer.wrap(raw), 0, rawLength);
+        n = decompressor.decompress(rec, start, payload, into, 0, rawLength);
       } catch (LZ4Exception e) {
         throw new CorruptImageException(where(expected, loc) + ": LZ4 data is damaged", e);
       }
       if (n != rawLength) {
         throw new CorruptImageException(where(expected, loc) + ": decompressed to " + n + " bytes, expected " + rawLength);
       }
-      data = ByteBuffer.wrap(raw, 0, rawLength);
+      data = direct ? null : ByteBuffer.wrap(raw, 0, rawLength);
+      if (direct) {
+        return null;
+      }
     } else {
       throw new CorruptImageException(where(expected, loc) + ": unknown codec " + codec);
     }
