@@ -157,6 +157,26 @@ class AppStateIT {
   }
 
   @Test
+  void restore_clearsOldContentWhereTheImageHasZeros_andLeavesZeroMemoryUntouched() throws Exception {
+    ByteBuffer image = ByteBuffer.allocateDirect(2 << 20);
+    byte[] island = new byte[10];
+    new Random(9).nextBytes(island);
+    image.put(1 << 20, island);
+    try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("islands").registerSegment("s", image).build()) {
+      ckpt.checkpoint();
+    }
+    ByteBuffer old = ByteBuffer.allocateDirect(2 << 20);
+    for (int i = 0; i < old.capacity(); i++) {
+      // Old content everywhere but a stretch that is zero already, and one stray byte inside a zero run.
+      old.put(i, i >= (512 << 10) && i < (768 << 10) && i != (600 << 10) ? 0 : (byte) 0x55);
+    }
+    try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("islands").registerSegment("s", old).build()) {
+      ckpt.restoreLatest();
+    }
+    assertEquals(-1, old.mismatch(image), "the restored segment equals the image byte for byte");
+  }
+
+  @Test
   void zeroSegments_areNotStored() throws Exception {
     ByteBuffer zeros = ByteBuffer.allocateDirect(64 << 20);
     try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("zero").registerSegment("z", zeros).build()) {

@@ -67,16 +67,31 @@ public abstract sealed class StateRegistration {
       return slice(position, length);
     }
 
+    /**
+     * Clears only what is not zero already. Reading is cheaper than writing, and memory that was
+     * never touched (a fresh allocation in a new JVM) reads as the kernel's shared zero page:
+     * writing it would make the kernel allocate every page of a zero run.
+     */
     @Override
     public void zero(long position, long length) {
-      byte[] zeros = new byte[(int) Math.min(length, 1 << 16)];
+      ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(length, ZERO_PIECE));
       for (long done = 0; done < length; ) {
-        int n = (int) Math.min(zeros.length, length - done);
-        slice(position + done, n).put(zeros, 0, n);
+        int n = (int) Math.min(zeros.capacity(), length - done);
+        ByteBuffer target = slice(position + done, n);
+        if (target.mismatch(zeros.clear().limit(n)) >= 0) {
+          clear(position + done, target, zeros.clear().limit(n));
+        }
         done += n;
       }
     }
+
+    /** Writes {@code zeros} (as many as {@code target} holds) over {@code target}, which starts at {@code position}. */
+    void clear(long position, ByteBuffer target, ByteBuffer zeros) {
+      target.put(zeros);
+    }
   }
+
+  private static final int ZERO_PIECE = 1 << 16;
 
   static final class BufferSegment extends Segment {
     private final ByteBuffer buffer;
@@ -125,8 +140,8 @@ public abstract sealed class StateRegistration {
     }
 
     @Override
-    public void zero(long position, long len) {
-      view.setMemory(position, len, (byte) 0);
+    void clear(long position, ByteBuffer target, ByteBuffer zeros) {
+      view.setMemory(position, target.remaining(), (byte) 0);
     }
   }
 }
