@@ -49,9 +49,11 @@ public final class IncrementalDump {
         changed += runLength;
       }
       CheckpointInfo second = c.checkpoint();
-      System.out.printf("%s: first dump stored %d bytes; changed %d bytes (%.2f%%); second dump stored %d bytes"
-          + " = %.2f%% of the first%n", kind, first.newStoredBytes(), changed, 100.0 * changed / ImageData.SIZE,
-          second.newStoredBytes(), 100.0 * second.newStoredBytes() / first.newStoredBytes());
+      // Both bases: the bytes the first dump stored, and the bytes it dumped (the image).
+      System.out.printf("%s: first dump read %d bytes and stored %d; changed %d bytes (%.2f%%); second dump stored %d"
+          + " bytes = %.2f%% of what the first stored, %.2f%% of what it read%n", kind, first.logicalBytes(),
+          first.newStoredBytes(), changed, 100.0 * changed / ImageData.SIZE, second.newStoredBytes(),
+          100.0 * second.newStoredBytes() / first.newStoredBytes(), 100.0 * second.newStoredBytes() / first.logicalBytes());
     } finally {
       ImageData.delete(dir);
       memory.close();

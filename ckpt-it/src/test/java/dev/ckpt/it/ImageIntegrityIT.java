@@ -123,13 +123,8 @@ class ImageIntegrityIT {
 
   @Test
   void bitFlipInCompressedChunk_isRefused() throws Exception {
-    byte[] text = String.join("\n", java.util.Collections.nCopies(40_000, "the quick brown fox jumps over the lazy dog"))
-        .getBytes(StandardCharsets.US_ASCII);
-    Set<Path> before = files("packs");
-    write(text);
-    Set<Path> added = new HashSet<>(files("packs"));
-    added.removeAll(before);
-    Path pack = added.iterator().next();
+    byte[] text = text(40_000, "the quick brown fox jumps over the lazy dog");
+    Path pack = writeThirdAndFindItsPack(text);
     byte[] b = Files.readAllBytes(pack);
     for (int i = 60; i < b.length; i += 997) {
       b[i] ^= (byte) 0xff;
@@ -148,13 +143,8 @@ class ImageIntegrityIT {
    */
   @Test
   void verify_hashesDecompressedBytesToo_andFindsAChunkWhoseContentHashIsWrong() throws Exception {
-    byte[] text = String.join("\n", java.util.Collections.nCopies(2_000, "pack my box with five dozen liquor jugs"))
-        .getBytes(StandardCharsets.US_ASCII);
-    Set<Path> before = files("packs");
-    write(text);
-    Set<Path> added = new HashSet<>(files("packs"));
-    added.removeAll(before);
-    Path pack = added.iterator().next();
+    byte[] text = text(2_000, "pack my box with five dozen liquor jugs");
+    Path pack = writeThirdAndFindItsPack(text);
     byte[] p = Files.readAllBytes(pack);
     assertEquals(1, p[8], "the text chunk is stored LZ4-compressed");
     byte[] hash = java.util.Arrays.copyOfRange(p, 8 + 12, 8 + 44);
@@ -177,6 +167,20 @@ class ImageIntegrityIT {
     VerifyResult v = store.verify("job", 3);
     assertFalse(v.ok());
     assertTrue(v.problems().get(0).contains("content does not match its SHA-256"), v.problems().toString());
+  }
+
+  private static byte[] text(int lines, String line) {
+    return String.join("\n", java.util.Collections.nCopies(lines, line)).getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /** Commits {@code content} as checkpoint 3 and returns the one pack it added. */
+  private Path writeThirdAndFindItsPack(byte[] content) throws Exception {
+    Set<Path> before = files("packs");
+    assertEquals(3, write(content).id());
+    Set<Path> added = new HashSet<>(files("packs"));
+    added.removeAll(before);
+    assertEquals(1, added.size(), "one new pack: " + added);
+    return added.iterator().next();
   }
 
   private static int indexOf(byte[] in, byte[] what) {

@@ -79,18 +79,13 @@ final class ImageWriterImpl implements ImageWriter {
   private PartOutputImpl openPart;
   private boolean finished;
 
-  /**
-   * One chunk-sized (or zero-run) piece of a part. {@code hash} stays null for zeros;
-   * {@code offset} is where its bytes are in its batch buffer, -1 for a zero run.
-   */
+  /** One chunk-sized (or zero-run) piece of a part. {@code hash} stays null for zeros. */
   private static final class Slot {
     final long length;
-    final int offset;
     volatile Hash256 hash;
 
-    Slot(long length, int offset) {
+    Slot(long length) {
       this.length = length;
-      this.offset = offset;
     }
   }
 
@@ -235,11 +230,13 @@ final class ImageWriterImpl implements ImageWriter {
   private void process(List<Slot> slots, byte[] buf) {
     try {
       MessageDigest digest = Hash256.newDigest();
+      int offset = 0;
       for (Slot slot : slots) {
         if (failure.get() != null) {
           return;
         }
-        processChunk(slot, buf, slot.offset, (int) slot.length, digest);
+        processChunk(slot, buf, offset, (int) slot.length, digest);
+        offset += (int) slot.length;
       }
     } catch (Throwable t) {
       fail(t);
@@ -474,14 +471,9 @@ final class ImageWriterImpl implements ImageWriter {
 
   private final class PartOutputImpl implements PartOutput {
     final PartState state;
-    private final ByteBuffer zeroChunk = ByteBuffer.wrap(zeros);
     private byte[] buf;
     /** Bytes in {@code buf}; a batch always starts at a chunk boundary of the part. */
     private int fill;
-    /** Where the chunk being filled starts in {@code buf}; equal to {@code fill} between chunks. */
-    private int chunkStart;
-    /** The complete chunks in {@code buf}, handed to a worker with it. */
-    private List<Slot> pending = new ArrayList<>();
     private boolean closed;
 
     PartOutputImpl(PartState state) {
@@ -499,41 +491,16 @@ final class ImageWriterImpl implements ImageWriter {
     public void write(ByteBuffer src) throws CheckpointException {
       check();
       while (src.hasRemaining()) {
-        if (fill == chunkStart && src.remaining() >= chunkSize && isZero(src)) {
-          // A whole zero chunk is recognised where it lies: it is never copied, hashed or handed on.
-          src.position(src.position() + chunkSize);
-          state.slots.add(new Slot(chunkSize, -1));
-          state.size += chunkSize;
-          progress.bytes(chunkSize);
-          continue;
-        }
         if (buf == null) {
           buf = takeBuffer();
         }
-        int n = Math.min(src.remaining(), chunkSize - (fill - chunkStart));
+        int n = Math.min(src.remaining(), batchSize - fill);
         src.get(buf, fill, n);
         fill += n;
         state.size += n;
-        if (fill - chunkStart == chunkSize) {
-          completeChunk();
+        if (fill == batchSize) {
+          flush();
         }
-      }
-    }
-
-    private boolean isZero(ByteBuffer src) {
-      ByteBuffer next = src.duplicate();
-      next.limit(next.position() + chunkSize);
-      return next.mismatch(zeroChunk.duplicate().limit(chunkSize)) < 0;
-    }
-
-    /** The chunk being filled is complete (or, at the end of the part, as long as it gets). */
-    private void completeChunk() {
-      Slot slot = new Slot(fill - chunkStart, chunkStart);
-      pending.add(slot);
-      state.slots.add(slot);
-      chunkStart = fill;
-      if (fill == batchSize) {
-        flush();
       }
     }
 
@@ -543,23 +510,28 @@ final class ImageWriterImpl implements ImageWriter {
       if (count < 0) {
         throw new IllegalArgumentException("negative zero count " + count);
       }
-      if (fill > chunkStart) {
+      int partial = fill % chunkSize;
+      if (partial > 0) {
         // Complete the current chunk with zeros so the zero run starts on a chunk boundary.
-        int n = (int) Math.min(count, chunkSize - (fill - chunkStart));
+        int n = (int) Math.min(count, chunkSize - partial);
         Arrays.fill(buf, fill, fill + n, (byte) 0);
         fill += n;
         state.size += n;
         count -= n;
-        if (fill - chunkStart < chunkSize) {
+        if (fill % chunkSize != 0) {
           return;
         }
-        completeChunk();
       }
       long whole = count - count % chunkSize;
       if (whole > 0) {
-        state.slots.add(new Slot(whole, -1));
+        if (fill > 0) {
+          flush();
+        }
+        state.slots.add(new Slot(whole));
         state.size += whole;
         count -= whole;
+      } else if (fill == batchSize) {
+        flush();
       }
       if (count > 0) {
         if (buf == null) {
@@ -571,20 +543,18 @@ final class ImageWriterImpl implements ImageWriter {
       }
     }
 
-    /** Hands the buffer's complete chunks to a worker. */
     private void flush() {
       progress.bytes(fill);
+      List<Slot> slots = new ArrayList<>(fill / chunkSize + 1);
+      for (int off = 0; off < fill; off += chunkSize) {
+        Slot slot = new Slot(Math.min(chunkSize, fill - off));
+        slots.add(slot);
+        state.slots.add(slot);
+      }
       byte[] b = buf;
-      List<Slot> slots = pending;
       buf = null;
       fill = 0;
-      chunkStart = 0;
-      pending = new ArrayList<>();
-      if (slots.isEmpty()) {
-        buffers.add(b);
-      } else {
-        submit(slots, b);
-      }
+      submit(slots, b);
     }
 
     @Override
@@ -597,11 +567,11 @@ final class ImageWriterImpl implements ImageWriter {
       if (closed) {
         return;
       }
-      if (fill > chunkStart) {
-        completeChunk();
-      }
-      if (buf != null) {
+      if (fill > 0) {
         flush();
+      } else if (buf != null) {
+        buffers.add(buf);
+        buf = null;
       }
       closed = true;
       openPart = null;
