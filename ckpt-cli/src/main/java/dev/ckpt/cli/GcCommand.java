@@ -40,7 +40,7 @@ final class GcCommand implements Callable<Integer> {
         GcResult r = retention == null ? s.gc(job) : s.retain(job, retention);
         spec.commandLine().getOut().printf("%s: deleted %d checkpoints %s, %d packs (%s)%s%n", job,
             r.deletedCheckpoints().size(), r.deletedCheckpoints(), r.deletedPacks(), Cli.size(r.bytesFreed()),
-            r.keptForGracePeriod() > 0 ? ", kept " + r.keptForGracePeriod() + " young packs (grace period)" : "");
+            r.keptForGracePeriod() > 0 ? ", " + r.keptForGracePeriod() + " unreferenced packs wait out the grace period" : "");
       }
       return 0;
     }

@@ -22,6 +22,8 @@ import dev.ckpt.spi.BlobStore;
 import dev.ckpt.spi.JobLock;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
@@ -187,6 +189,11 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     JobLock lock = blobs.lockJob(job);
     try {
       Map<Hash256, ChunkLoc> known = refreshIndex(job);
+      Set<String> condemned = condemnedPacks(job);
+      if (!condemned.isEmpty()) {
+        // A condemned pack may be deleted by a GC running elsewhere: its chunks are written anew.
+        known.values().removeIf(loc -> condemned.contains(loc.pack()));
+      }
       return new ImageWriterImpl(this, job, known, executor, parallelism, chunkSize, packSize, compression, format,
           clock.instant(), progress, lock);
     } catch (CheckpointException | RuntimeException e) {
@@ -232,8 +239,17 @@ public final class DefaultCheckpointStore implements CheckpointStore {
   CheckpointInfo commit(ImageWriterImpl writer, Manifest draft, Set<String> ownPacks, long storedSoFar)
       throws CheckpointException {
     String job = writer.job();
+    Set<String> condemned = condemnedPacks(job);
     for (String pack : draft.packs()) {
-      if (!ownPacks.contains(pack) && blobs.stat(Layout.packKey(job, pack)).isEmpty()) {
+      if (ownPacks.contains(pack)) {
+        continue;
+      }
+      if (condemned.contains(pack)) {
+        throw new CheckpointException("checkpoint of job " + job + " reuses chunks of pack " + pack
+            + ", which a concurrent gc condemned (no checkpoint referenced it any more); not committed, retry the"
+            + " checkpoint: the retry stores those chunks anew");
+      }
+      if (blobs.stat(Layout.packKey(job, pack)).isEmpty()) {
         throw new CheckpointException("checkpoint of job " + job + " reuses chunks of pack " + pack
             + ", which was deleted meanwhile (concurrent gc); not committed, retry the checkpoint");
       }
@@ -317,41 +333,104 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     return new GcResult(deleted, swept.deletedPacks(), swept.bytesFreed(), swept.keptForGracePeriod());
   }
 
+  /**
+   * Two-phase sweep (docs/FORMAT.md, "Garbage collection"): an unreferenced pack is first
+   * condemned, with a marker, and deleted only by a GC that finds it still unreferenced a grace
+   * period later. Writers never reuse a condemned pack and look again just before they commit,
+   * so a writer in another process that deduplicated against a checkpoint retention then deleted
+   * either commits before the pack can go (and the later GC sees its manifest), or does not
+   * commit at all.
+   */
   @Override
   public GcResult gc(String job) throws CheckpointException {
     Layout.checkJob(job);
     Set<Long> marked = new HashSet<>();
     Set<String> referenced = new HashSet<>();
     mark(job, marked, referenced);
-    List<BlobInfo> candidates = new ArrayList<>();
-    Instant cutoff = clock.instant().minus(gcGrace);
-    int young = 0;
+    Map<String, Instant> condemnedAt = readCondemned(job);
+    Instant now = clock.instant();
+    List<BlobInfo> due = new ArrayList<>();
+    Set<String> present = new HashSet<>();
+    int waiting = 0;
     for (BlobInfo b : blobs.list(Layout.packPrefix(job))) {
       String pack = Layout.packName(job, b.key());
-      if (pack == null || referenced.contains(pack)) {
+      if (pack == null) {
         continue;
       }
-      if (b.lastModified().isAfter(cutoff)) {
-        young++;
+      present.add(pack);
+      if (referenced.contains(pack)) {
+        continue;
+      }
+      Instant at = condemnedAt.get(pack);
+      if (at == null) {
+        condemn(job, pack, now);
+        at = now;
+      }
+      if (now.isBefore(at.plus(gcGrace))) {
+        waiting++;
       } else {
-        candidates.add(b);
+        due.add(b);
       }
     }
-    if (candidates.isEmpty()) {
-      return new GcResult(List.of(), 0, 0, young);
+    for (String pack : condemnedAt.keySet()) {
+      if (referenced.contains(pack) || !present.contains(pack)) {
+        // Referenced again (a writer that looked before the condemnation) or already gone.
+        blobs.delete(Layout.condemnedKey(job, pack));
+      }
+    }
+    if (due.isEmpty()) {
+      return new GcResult(List.of(), 0, 0, waiting);
     }
     // Checkpoints committed while we listed may reference candidates: mark again before sweeping.
     mark(job, marked, referenced);
     int deleted = 0;
     long freed = 0;
-    for (BlobInfo b : candidates) {
-      if (!referenced.contains(Layout.packName(job, b.key())) && blobs.delete(b.key())) {
+    for (BlobInfo b : due) {
+      String pack = Layout.packName(job, b.key());
+      if (!referenced.contains(pack) && blobs.delete(b.key())) {
         deleted++;
         freed += b.size();
       }
+      blobs.delete(Layout.condemnedKey(job, pack));
     }
-    LOG.debug("gc of job {}: deleted {} packs, {} bytes", job, deleted, freed);
-    return new GcResult(List.of(), deleted, freed, young);
+    LOG.debug("gc of job {}: deleted {} packs, {} bytes; {} condemned packs wait out the grace period", job, deleted,
+        freed, waiting);
+    return new GcResult(List.of(), deleted, freed, waiting);
+  }
+
+  private Set<String> condemnedPacks(String job) throws CheckpointException {
+    Set<String> packs = new HashSet<>();
+    for (BlobInfo b : blobs.list(Layout.condemnedPrefix(job))) {
+      String pack = Layout.condemnedPack(job, b.key());
+      if (pack != null) {
+        packs.add(pack);
+      }
+    }
+    return packs;
+  }
+
+  /** Condemnation times by pack; a marker that cannot be read counts as condemned now. */
+  private Map<String, Instant> readCondemned(String job) throws CheckpointException {
+    Map<String, Instant> at = new HashMap<>();
+    Instant now = clock.instant();
+    for (String pack : condemnedPacks(job)) {
+      String key = Layout.condemnedKey(job, pack);
+      try (InputStream in = blobs.get(key)) {
+        at.put(pack, Instant.ofEpochMilli(Long.parseLong(new String(in.readNBytes(32), StandardCharsets.US_ASCII).trim())));
+      } catch (NoSuchKeyException raced) {
+        // Removed by another GC since the listing.
+      } catch (IOException | NumberFormatException e) {
+        LOG.warn("condemnation marker {} is unreadable ({}); condemning pack {} again", key, e.getMessage(), pack);
+        condemn(job, pack, now);
+        at.put(pack, now);
+      }
+    }
+    return at;
+  }
+
+  private void condemn(String job, String pack, Instant now) throws StoreException {
+    blobs.put(Layout.condemnedKey(job, pack),
+        ByteBuffer.wrap((now.toEpochMilli() + "\n").getBytes(StandardCharsets.US_ASCII)));
   }
 
   /** Adds the packs of every manifest not yet marked; any unreadable manifest stops GC. */

@@ -38,6 +38,24 @@ final class Layout {
     return packPrefix(job) + pack;
   }
 
+  static String condemnedPrefix(String job) {
+    return job + "/condemned/";
+  }
+
+  static String condemnedKey(String job, String pack) {
+    return condemnedPrefix(job) + pack;
+  }
+
+  /** The pack name of a listed condemnation marker key, or null for anything else. */
+  static String condemnedPack(String job, String key) {
+    String prefix = condemnedPrefix(job);
+    if (!key.startsWith(prefix)) {
+      return null;
+    }
+    String name = key.substring(prefix.length());
+    return PACK_NAME.matcher(name).matches() ? name : null;
+  }
+
   /** The checkpoint id a listed manifest key stands for, or empty for anything else. */
   static OptionalLong manifestId(String job, String key) {
     String prefix = manifestPrefix(job);
