@@ -69,6 +69,24 @@ public class FaultInjectingBlobStore extends ForwardingBlobStore {
   }
 
   @Override
+  public void put(String key, byte[] data) throws StoreException {
+    check(Op.PUT, key);
+    super.put(key, data);
+  }
+
+  @Override
+  public void put(String key, java.nio.ByteBuffer data) throws StoreException {
+    check(Op.PUT, key);
+    super.put(key, data);
+  }
+
+  @Override
+  public int read(String key, long offset, java.nio.ByteBuffer dst) throws StoreException {
+    check(Op.GET, key);
+    return super.read(key, offset, dst);
+  }
+
+  @Override
   public boolean putIfAbsent(String key, byte[] data) throws StoreException {
     check(Op.PUT_IF_ABSENT, key);
     return super.putIfAbsent(key, data);

@@ -9,7 +9,12 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
-/** Passes every call to a delegate; extend it to decorate a store (faults, metrics, latency). */
+/**
+ * Passes every call to a delegate, the optional fast paths included (a decorator that let them
+ * fall back to the defaults would change how the store is used: a buffer put the delegate can
+ * retry would become a one-shot stream put); extend it to decorate a store (faults, metrics,
+ * latency).
+ */
 public class ForwardingBlobStore implements BlobStore {
   protected final BlobStore delegate;
 
@@ -25,6 +30,21 @@ public class ForwardingBlobStore implements BlobStore {
   @Override
   public void put(String key, InputStream data, long size) throws StoreException {
     delegate.put(key, data, size);
+  }
+
+  @Override
+  public void put(String key, byte[] data) throws StoreException {
+    delegate.put(key, data);
+  }
+
+  @Override
+  public void put(String key, java.nio.ByteBuffer data) throws StoreException {
+    delegate.put(key, data);
+  }
+
+  @Override
+  public int read(String key, long offset, java.nio.ByteBuffer dst) throws StoreException {
+    return delegate.read(key, offset, dst);
   }
 
   @Override
