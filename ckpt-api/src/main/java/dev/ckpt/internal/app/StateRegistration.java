@@ -43,6 +43,8 @@ public abstract sealed class StateRegistration {
 
   /** Off-heap memory, read in slices during a checkpoint and written in place at restore. */
   abstract static sealed class Segment extends StateRegistration implements PartSink {
+    private static final int ZERO_PIECE = 1 << 16;
+
     Segment(String name) {
       super(name);
     }
@@ -78,8 +80,9 @@ public abstract sealed class StateRegistration {
       for (long done = 0; done < length; ) {
         int n = (int) Math.min(zeros.capacity(), length - done);
         ByteBuffer target = slice(position + done, n);
-        if (target.mismatch(zeros.clear().limit(n)) >= 0) {
-          clear(position + done, target, zeros.clear().limit(n));
+        ByteBuffer piece = zeros.clear().limit(n);
+        if (target.mismatch(piece) >= 0) {
+          clear(position + done, target, piece);
         }
         done += n;
       }
@@ -90,8 +93,6 @@ public abstract sealed class StateRegistration {
       target.put(zeros);
     }
   }
-
-  private static final int ZERO_PIECE = 1 << 16;
 
   static final class BufferSegment extends Segment {
     private final ByteBuffer buffer;

@@ -239,11 +239,10 @@ public final class DefaultCheckpointStore implements CheckpointStore {
   CheckpointInfo commit(ImageWriterImpl writer, Manifest draft, Set<String> ownPacks, long storedSoFar)
       throws CheckpointException {
     String job = writer.job();
-    Set<String> condemned = condemnedPacks(job);
-    for (String pack : draft.packs()) {
-      if (ownPacks.contains(pack)) {
-        continue;
-      }
+    List<String> reused = draft.packs().stream().filter(p -> !ownPacks.contains(p)).toList();
+    // Only reused packs can be condemned under a writer; a checkpoint that reuses none lists nothing.
+    Set<String> condemned = reused.isEmpty() ? Set.of() : condemnedPacks(job);
+    for (String pack : reused) {
       if (condemned.contains(pack)) {
         throw new CheckpointException("checkpoint of job " + job + " reuses chunks of pack " + pack
             + ", which a concurrent gc condemned (no checkpoint referenced it any more); not committed, retry the"

@@ -48,12 +48,7 @@ final class Layout {
 
   /** The pack name of a listed condemnation marker key, or null for anything else. */
   static String condemnedPack(String job, String key) {
-    String prefix = condemnedPrefix(job);
-    if (!key.startsWith(prefix)) {
-      return null;
-    }
-    String name = key.substring(prefix.length());
-    return PACK_NAME.matcher(name).matches() ? name : null;
+    return packNameAfter(condemnedPrefix(job), key);
   }
 
   /** The checkpoint id a listed manifest key stands for, or empty for anything else. */
@@ -72,7 +67,10 @@ final class Layout {
 
   /** The pack name of a listed pack key, or null for anything else. */
   static String packName(String job, String key) {
-    String prefix = packPrefix(job);
+    return packNameAfter(packPrefix(job), key);
+  }
+
+  private static String packNameAfter(String prefix, String key) {
     if (!key.startsWith(prefix)) {
       return null;
     }

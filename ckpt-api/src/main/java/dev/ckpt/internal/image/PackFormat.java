@@ -90,7 +90,8 @@ final class PackFormat {
    * that, restore does not (for compressible memory it would double the hashing).
    *
    * <p>A compressed chunk whose block was checked is decompressed straight into {@code target}
-   * when one is given (the restore destination itself, saving a copy), else into {@code raw}.
+   * when one is given (the restore destination itself, saving a copy), and null is returned:
+   * the bytes are already where they belong. Otherwise they go into {@code raw}.
    */
   ByteBuffer decode(ByteBuffer rec, int off, ChunkLoc loc, Hash256 expected, MessageDigest digest, byte[] raw,
       boolean deep, ByteBuffer target) throws CorruptImageException {
@@ -125,10 +126,10 @@ final class PackFormat {
       if (n != rawLength) {
         throw new CorruptImageException(where(expected, loc) + ": decompressed to " + n + " bytes, expected " + rawLength);
       }
-      data = direct ? null : ByteBuffer.wrap(raw, 0, rawLength);
       if (direct) {
         return null;
       }
+      data = ByteBuffer.wrap(raw, 0, rawLength);
     } else {
       throw new CorruptImageException(where(expected, loc) + ": unknown codec " + codec);
     }

@@ -4,6 +4,7 @@ import dev.ckpt.StoreException;
 import dev.ckpt.spi.BlobInfo;
 import dev.ckpt.spi.BlobStore;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -75,13 +76,13 @@ public class FaultInjectingBlobStore extends ForwardingBlobStore {
   }
 
   @Override
-  public void put(String key, java.nio.ByteBuffer data) throws StoreException {
+  public void put(String key, ByteBuffer data) throws StoreException {
     check(Op.PUT, key);
     super.put(key, data);
   }
 
   @Override
-  public int read(String key, long offset, java.nio.ByteBuffer dst) throws StoreException {
+  public int read(String key, long offset, ByteBuffer dst) throws StoreException {
     check(Op.GET, key);
     return super.read(key, offset, dst);
   }

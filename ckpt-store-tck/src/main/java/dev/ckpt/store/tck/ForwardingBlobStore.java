@@ -5,6 +5,7 @@ import dev.ckpt.spi.BlobInfo;
 import dev.ckpt.spi.BlobStore;
 import java.io.InputStream;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -38,12 +39,12 @@ public class ForwardingBlobStore implements BlobStore {
   }
 
   @Override
-  public void put(String key, java.nio.ByteBuffer data) throws StoreException {
+  public void put(String key, ByteBuffer data) throws StoreException {
     delegate.put(key, data);
   }
 
   @Override
-  public int read(String key, long offset, java.nio.ByteBuffer dst) throws StoreException {
+  public int read(String key, long offset, ByteBuffer dst) throws StoreException {
     return delegate.read(key, offset, dst);
   }
 
@@ -73,7 +74,7 @@ public class ForwardingBlobStore implements BlobStore {
   }
 
   @Override
-  public java.nio.ByteBuffer allocateReadBuffer(int capacity) {
+  public ByteBuffer allocateReadBuffer(int capacity) {
     return delegate.allocateReadBuffer(capacity);
   }
 
