@@ -111,6 +111,50 @@ class NativeCheckpointIT {
     interruptedRunMatches("signals", List.of(Programs.path("signals")), 300, 1700);
   }
 
+  /**
+   * The exact state that once came back disarmed: a periodic ITIMER_REAL that has fired while its
+   * SIGALRM is blocked reads back as "interval set, value 0". Checkpoints are taken until one
+   * holds that state; that one is restored, and must tick on.
+   */
+  @Test
+  void periodicRealTimerExpiredWithSignalPending_comesBackArmed() throws Exception {
+    List<String> command = List.of(Programs.path("itimers"), "real");
+    Path work = Files.createDirectories(dir.resolve("itimer-real"));
+    byte[] expected = Programs.reference(work, null, command.toArray(String[]::new));
+    Path out = work.resolve("stdout");
+    try (NativeCheckpointer ckpt = checkpointer("itimer")) {
+      TracedProcess p = ckpt.launch(new Stdio(Path.of("/dev/null"), out, null, work), command.toArray(String[]::new));
+      CheckpointInfo expired = null;
+      for (int attempt = 0; attempt < 20 && expired == null; attempt++) {
+        Thread.sleep(50 + random.nextInt(60));
+        CheckpointInfo info = ckpt.checkpoint(p, Mode.CONTINUE);
+        ProcessSummary s;
+        try (dev.ckpt.ImageReader r = ckpt.store().open("itimer", info.id())) {
+          s = NativeCheckpointer.describe(r);
+        }
+        if (s.signals().contains("itimer real: every 0.010000 s, next in 0.000000 s")) {
+          expired = info;
+        }
+      }
+      assertTrue(expired != null, "no checkpoint in 20 found the timer expired with its SIGALRM pending");
+      p.kill();
+      p.waitFor(Duration.ofSeconds(10));
+      RestoredProcess r = ckpt.restore("itimer", expired.id(), new Stdio(Path.of("/dev/null"), null, null, null));
+      assertEquals(OptionalInt.of(0), r.waitFor(Duration.ofSeconds(30)), "restored timer program:\n" + tail(out));
+    }
+    assertArrayEquals(expected, Files.readAllBytes(out), "a restored periodic ITIMER_REAL must keep its interval and tick on");
+  }
+
+  @Test
+  void virtualTimer_keepsItsIntervalAndTicks() throws Exception {
+    interruptedRunMatches("itimer-virtual", List.of(Programs.path("itimers"), "virtual"), 200, 1200);
+  }
+
+  @Test
+  void profilingTimer_keepsItsIntervalAndTicks() throws Exception {
+    interruptedRunMatches("itimer-prof", List.of(Programs.path("itimers"), "prof"), 200, 1200);
+  }
+
   @Test
   void floatingPointAndAvxState_isRestored() throws Exception {
     interruptedRunMatches("fpavx", List.of(Programs.path("fpavx")), 200, 1400);

@@ -258,15 +258,6 @@ final class ProcessRestorer {
       t.call("rt_sigaction(" + sig + ")", Sys.SYS_RT_SIGACTION, sig, scratch + DATA, 0, 8);
     }
 
-    step = "timers";
-    for (int which = 0; which < img.itimers().length; which++) {
-      byte[] val = img.itimers()[which];
-      if (!allZero(val)) {
-        t.write(scratch + DATA, val);
-        t.call("setitimer(" + which + ")", Sys.SYS_SETITIMER, which, scratch + DATA, 0);
-      }
-    }
-
     step = "rseq";
     ProcessImage.ThreadRecord th = img.thread();
     if (th.rseqPtr() != 0) {
@@ -283,6 +274,16 @@ final class ProcessRestorer {
       t.write(scratch + DATA, info);
       int sig = ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
       t.call("rt_sigqueueinfo(" + sig + ")", Sys.SYS_RT_SIGQUEUEINFO, pid, sig, scratch + DATA);
+    }
+
+    // After the pending signals: an expired timer's signal must already be queued when it fires again.
+    step = "timers";
+    for (int which = 0; which < img.itimers().length; which++) {
+      byte[] val = img.itimers()[which];
+      if (!allZero(val)) {
+        t.write(scratch + DATA, armable(val));
+        t.call("setitimer(" + which + ")", Sys.SYS_SETITIMER, which, scratch + DATA, 0);
+      }
     }
 
     step = "unmap scratch";
@@ -376,6 +377,23 @@ final class ProcessRestorer {
     } catch (IOException e) {
       throw new ProcessException(pid, "fd " + f.fd() + ": " + p + " cannot be reopened: " + e, 0, e);
     }
+  }
+
+  /**
+   * A periodic ITIMER_REAL that has fired but whose SIGALRM is not yet dequeued reads back as
+   * "interval set, value 0": the kernel re-arms it only when the signal is taken. setitimer with a
+   * zero value would disarm it for good, so it is armed to fire at once instead: it expires during
+   * the restore, its signal merges with the pending SIGALRM queued before, and taking that signal
+   * re-arms it with its interval, exactly as in the dumped process.
+   */
+  static byte[] armable(byte[] itimerval) {
+    ByteBuffer b = ByteBuffer.wrap(itimerval.clone()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    boolean periodic = b.getLong(0) != 0 || b.getLong(8) != 0;
+    boolean expired = b.getLong(16) == 0 && b.getLong(24) == 0;
+    if (periodic && expired) {
+      b.putLong(24, 1); // 1 µs
+    }
+    return b.array();
   }
 
   private static boolean allZero(byte[] b) {
