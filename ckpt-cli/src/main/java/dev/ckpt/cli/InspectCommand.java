@@ -53,6 +53,7 @@ final class InspectCommand implements Callable<Integer> {
           m.put("maps", p.mappings());
           m.put("fds", p.fds());
           m.put("signals", p.signals());
+          m.put("attributes", p.attributes());
           m.put("files", p.files());
         }
         if (json) {

@@ -60,7 +60,8 @@ class CliIT {
     List<String> cmd = new ArrayList<>(List.of("setsid", "-f", "sh", "-c", "echo $$ > \"$0\"; exec \"$@\" > \"$OUT\"",
         pidFile.toString()));
     cmd.addAll(List.of(command));
-    ProcessBuilder pb = new ProcessBuilder(cmd);
+    // Not this JVM's pipe as stdin: a pipe whose writer lives on outside is refused at dump.
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(new java.io.File("/dev/null"));
     pb.environment().put("OUT", out.toString());
     assertEquals(0, pb.start().waitFor());
     long deadline = System.currentTimeMillis() + 10_000;

@@ -11,7 +11,9 @@ import java.util.List;
  * @param mappings one line per mapping: range, protection, kind, path, dumped size
  * @param fds one line per descriptor: number, kind, path, offset
  * @param signals handled, ignored, blocked and pending signals, and armed timers
+ * @param attributes resource limits, personality, prctl flags, nice, affinity, sigaltstack: one
+ *     "name: value" line each
  * @param files the files restore needs unchanged
  */
 public record ProcessSummary(String exe, String cwd, String registers, List<String> mappings, List<String> fds,
-    List<String> signals, List<String> files) {}
+    List<String> signals, List<String> attributes, List<String> files) {}

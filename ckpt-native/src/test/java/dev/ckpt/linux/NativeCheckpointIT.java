@@ -156,6 +156,50 @@ class NativeCheckpointIT {
   }
 
   @Test
+  void pipeWhoseWriterExited_unreadBytesAreReadAfterRestore() throws Exception {
+    interruptedRunMatches("pipe-self", List.of(Programs.path("pipeconsumer"), "self", "60000"), 150, 1200);
+  }
+
+  /**
+   * A named FIFO on stdin, filled and closed by its only writer before the checkpoint: the bytes
+   * still unread live only in the pipe, and must be read after restore, then EOF.
+   */
+  @Test
+  void namedFifoWhoseWriterExited_unreadBytesAreReadAfterRestore() throws Exception {
+    byte[] data = new byte[60000];
+    random.nextBytes(data);
+    Path ref = Files.createDirectories(dir.resolve("fifo-ref"));
+    Files.write(ref.resolve("data.bin"), data);
+    String prog = Programs.path("pipeconsumer");
+    byte[] expected = Programs.reference(ref, ref.resolve("data.bin"), prog, "stdin");
+    Path work = Files.createDirectories(dir.resolve("fifo-run"));
+    Path fifo = work.resolve("fifo");
+    assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+    Path out = work.resolve("stdout");
+    int delay = 150 + random.nextInt(900);
+    try (NativeCheckpointer ckpt = checkpointer("fifo")) {
+      TracedProcess p;
+      // Opened for both so that opening the reader's end does not wait; closed before the dump.
+      try (java.io.RandomAccessFile writer = new java.io.RandomAccessFile(fifo.toFile(), "rw")) {
+        p = ckpt.launch(new Stdio(fifo, out, null, work), prog, "stdin");
+        writer.write(data);
+      }
+      Thread.sleep(delay);
+      assertTrue(p.isAlive(), "the FIFO reader ended before the checkpoint at " + delay + " ms");
+      ckpt.checkpoint(p, Mode.VACATE);
+      p.waitFor(Duration.ofSeconds(10));
+      RestoredProcess r = ckpt.restore("fifo", new Stdio(Path.of("/dev/null"), null, null, null));
+      assertEquals(OptionalInt.of(0), r.waitFor(Duration.ofSeconds(30)), "restored FIFO reader:\n" + tail(out));
+    }
+    assertArrayEquals(expected, Files.readAllBytes(out), "FIFO reader's output after a checkpoint at " + delay + " ms");
+  }
+
+  @Test
+  void processAttributes_rlimitsPrctlFlagsNiceAffinityAltstack_areRestored() throws Exception {
+    interruptedRunMatches("attrs", List.of(Programs.path("holder"), "attrs"), 200, 1300);
+  }
+
+  @Test
   void floatingPointAndAvxState_isRestored() throws Exception {
     interruptedRunMatches("fpavx", List.of(Programs.path("fpavx")), 200, 1400);
   }

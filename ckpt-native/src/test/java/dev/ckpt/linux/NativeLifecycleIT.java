@@ -25,6 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class NativeLifecycleIT {
+  /** Programs read nothing: not this JVM's stdin, a pipe whose writer (Maven) lives on and would be refused. */
+  static final Path DEV_NULL = Path.of("/dev/null");
   @TempDir
   Path dir;
 
@@ -44,7 +46,7 @@ class NativeLifecycleIT {
     Path out = dir.resolve("periodic.out");
     List<CheckpointInfo> infos = new ArrayList<>();
     try (NativeCheckpointer ckpt = checkpointer("periodic")) {
-      TracedProcess p = ckpt.launch(Stdio.files(null, out, null), prog, "150");
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "150");
       Thread.sleep(300);
       for (int i = 0; i < 5; i++) {
         infos.add(ckpt.checkpoint(p, Mode.CONTINUE));
@@ -76,7 +78,7 @@ class NativeLifecycleIT {
     Path out = dir.resolve("scheduled.out");
     List<dev.ckpt.CheckpointEvent> events = java.util.Collections.synchronizedList(new ArrayList<>());
     try (NativeCheckpointer ckpt = checkpointer("scheduled")) {
-      TracedProcess p = ckpt.launch(Stdio.files(null, out, null), prog, "800", "5");
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "800", "5");
       try (dev.ckpt.CheckpointScheduler s = dev.ckpt.CheckpointScheduler.builder(ckpt.target(p))
           .policy(dev.ckpt.CheckpointPolicy.builder().interval(Duration.ofMillis(200)).retainLast(3).build())
           .listener(events::add).start()) {
@@ -102,7 +104,7 @@ class NativeLifecycleIT {
     byte[] expected = Programs.reference(ref, null, prog, "150", "5");
     Path out = dir.resolve("migrated.out");
     try (NativeCheckpointer ckpt = checkpointer("migrate")) {
-      TracedProcess p = ckpt.launch(Stdio.files(null, out, null), prog, "150", "5");
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "150", "5");
       Thread.sleep(400);
       ckpt.checkpoint(p, Mode.VACATE);
       p.waitFor(Duration.ofSeconds(10));
@@ -122,7 +124,7 @@ class NativeLifecycleIT {
   void socketDescriptor_isRefusedByDefault_namingIt_andClosedOnRequest() throws Exception {
     String prog = Programs.path("withsocket");
     try (NativeCheckpointer ckpt = checkpointer("socket")) {
-      TracedProcess p = ckpt.launch(Stdio.files(null, dir.resolve("s.out"), null), prog);
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, dir.resolve("s.out"), null), prog);
       Thread.sleep(200);
       ProcessException e = assertThrows(ProcessException.class, () -> ckpt.checkpoint(p, Mode.CONTINUE));
       assertTrue(e.getMessage().contains("fd 3") && e.getMessage().contains("socket"), e.getMessage());
@@ -132,7 +134,7 @@ class NativeLifecycleIT {
     }
     try (NativeCheckpointer ckpt = NativeCheckpointer.builder().store(store()).job("socket").fdPolicy(FdPolicy.CLOSE).build()) {
       Path out = dir.resolve("s2.out");
-      TracedProcess p = ckpt.launch(Stdio.files(null, out, null), prog);
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog);
       Thread.sleep(200);
       ckpt.checkpoint(p, Mode.VACATE);
       p.waitFor(Duration.ofSeconds(10));
@@ -146,7 +148,7 @@ class NativeLifecycleIT {
   void multiThreadedProcess_isRefusedNamingTheThreadCount() throws Exception {
     try (NativeCheckpointer ckpt = checkpointer("threads")) {
       Path out = dir.resolve("t.out");
-      TracedProcess p = ckpt.launch(Stdio.files(null, out, null), Programs.path("threaded"));
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), Programs.path("threaded"));
       long deadline = System.currentTimeMillis() + 10_000;
       while (!Files.readString(out).contains("two threads") && System.currentTimeMillis() < deadline) {
         Thread.sleep(10);
@@ -164,7 +166,7 @@ class NativeLifecycleIT {
     Path exe = dir.resolve("counter-copy");
     Files.copy(Path.of(Programs.path("counter")), exe, StandardCopyOption.COPY_ATTRIBUTES);
     try (NativeCheckpointer ckpt = checkpointer("changed")) {
-      TracedProcess p = ckpt.launch(Stdio.files(null, dir.resolve("c.out"), null), exe.toString(), "500", "5");
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, dir.resolve("c.out"), null), exe.toString(), "500", "5");
       Thread.sleep(200);
       ckpt.checkpoint(p, Mode.VACATE);
       p.waitFor(Duration.ofSeconds(10));
@@ -177,7 +179,7 @@ class NativeLifecycleIT {
   @Test
   void processThatExitsDuringTheDump_leavesTheStoreUntouched() throws Exception {
     try (NativeCheckpointer ckpt = checkpointer("exits")) {
-      TracedProcess p = ckpt.launch(Stdio.files(null, dir.resolve("e.out"), null), Programs.path("heap"), "512", "100");
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, dir.resolve("e.out"), null), Programs.path("heap"), "512", "100");
       Thread.sleep(1500);
       Thread killer = new Thread(() -> {
         try {
@@ -200,7 +202,7 @@ class NativeLifecycleIT {
   void attachToARunningProcess_checkpointsAndItRunsOn() throws Exception {
     Path out = dir.resolve("a.out");
     Process starter = new ProcessBuilder("setsid", "-f", "sh", "-c", "echo $$ > \"$0\"; exec \"$1\" 150 5 > \"$2\"",
-        dir.resolve("pid").toString(), Programs.path("counter"), out.toString()).start();
+        dir.resolve("pid").toString(), Programs.path("counter"), out.toString()).redirectInput(DEV_NULL.toFile()).start();
     assertTrue(starter.waitFor(10, TimeUnit.SECONDS));
     long deadline = System.currentTimeMillis() + 10_000;
     while ((!Files.exists(dir.resolve("pid")) || Files.readString(dir.resolve("pid")).isBlank())

@@ -4,6 +4,7 @@ import dev.ckpt.linux.FdPolicy;
 import dev.ckpt.linux.ProcessException;
 import dev.ckpt.linux.internal.ProcessImage.FdKind;
 import dev.ckpt.linux.internal.ProcessImage.FdRecord;
+import dev.ckpt.linux.internal.jna.Sys;
 import dev.ckpt.linux.internal.proc.ProcFs;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -16,8 +17,9 @@ import java.util.Map;
 
 /**
  * Records open file descriptors: regular files and directories by path, flags and offset;
- * /dev/null; pipes and terminals on 0-2 as stdio to re-wire. Anything else (sockets, eventfds,
- * pipes beyond stdio) is refused, or with {@link FdPolicy#CLOSE} left out of the image.
+ * /dev/null; pipes and FIFOs (resolved by {@link PipeState}); terminals and sockets on 0-2 as
+ * stdio to re-wire. Anything else (sockets, eventfds, O_PATH, /proc files, locked or O_ASYNC
+ * files) is refused, or with {@link FdPolicy#CLOSE} left out of the image.
  */
 final class FdDumper {
   private FdDumper() {}
@@ -45,6 +47,13 @@ final class FdDumper {
       }
       int flags = Integer.parseInt(info.getOrDefault("flags", "0"), 8);
       long pos = Long.parseLong(info.getOrDefault("pos", "0"));
+      String refusal = refusal(fd, target, flags, info);
+      if (refusal != null) {
+        if (policy == FdPolicy.CLOSE && fd > 2) {
+          continue;
+        }
+        throw new ProcessException(pid, refusal);
+      }
       FdRecord rec = classify(pid, fd, target, flags, pos);
       if (rec != null) {
         out.add(rec);
@@ -57,17 +66,40 @@ final class FdDumper {
     return out;
   }
 
+  /** What a descriptor holds that no record reproduces, or null. */
+  static String refusal(int fd, String target, int flags, Map<String, String> fdinfo) {
+    if ((flags & Sys.O_PATH) != 0) {
+      return "fd " + fd + " is an O_PATH descriptor of " + target + ", which ckpt does not restore";
+    }
+    if (target.startsWith("/proc/") || target.equals("/proc")) {
+      return "fd " + fd + " is open on " + target + ", a /proc file that names this process or another, not the restored one";
+    }
+    if (fdinfo.containsKey("lock")) {
+      return "fd " + fd + " (" + target + ") holds a file lock (" + fdinfo.get("lock") + "), which restore would not take again";
+    }
+    if ((flags & Sys.O_ASYNC) != 0) {
+      return "fd " + fd + " (" + target + ") has O_ASYNC (SIGIO to an owner), which ckpt does not restore";
+    }
+    return null;
+  }
+
   private static FdRecord classify(int pid, int fd, String target, int flags, long pos) throws ProcessException {
     if (target.equals("/dev/null")) {
       return new FdRecord(fd, FdKind.DEVNULL, target, flags, 0, 0);
     }
+    if (target.startsWith("pipe:[")) {
+      return new FdRecord(fd, FdKind.PIPE, target, flags, 0, 0); // PipeState decides
+    }
     boolean terminal = target.startsWith("/dev/pts/") || target.startsWith("/dev/tty");
-    if (fd <= 2 && (target.startsWith("pipe:") || terminal || target.startsWith("socket:"))) {
+    if (fd <= 2 && (terminal || target.startsWith("socket:"))) {
       return new FdRecord(fd, FdKind.STDIO, target, flags, 0, 0);
     }
     if (target.startsWith("/") && !target.endsWith(" (deleted)")) {
       try {
         BasicFileAttributes a = Files.readAttributes(Path.of(target), BasicFileAttributes.class);
+        if (a.isOther() && isFifo(Path.of(target))) {
+          return new FdRecord(fd, FdKind.FIFO, target, flags, 0, 0); // PipeState decides
+        }
         if (fd <= 2 && a.isOther()) {
           return new FdRecord(fd, FdKind.STDIO, target, flags, 0, 0); // a FIFO or device as stdio
         }
@@ -84,12 +116,14 @@ final class FdDumper {
     return null;
   }
 
+  private static boolean isFifo(Path p) throws IOException {
+    int mode = (Integer) Files.getAttribute(p, "unix:mode");
+    return (mode & 0170000) == 0010000;
+  }
+
   private static String describe(String target) {
     if (target.startsWith("socket:")) {
       return "a socket (" + target + ")";
-    }
-    if (target.startsWith("pipe:")) {
-      return "a pipe (" + target + ") that is not stdio";
     }
     if (target.startsWith("anon_inode:")) {
       return "an anonymous inode (" + target.substring(11) + ")";

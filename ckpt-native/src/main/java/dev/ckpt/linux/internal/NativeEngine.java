@@ -248,8 +248,11 @@ public final class NativeEngine implements AutoCloseable {
     }
     List<String> fds = new java.util.ArrayList<>();
     for (ProcessImage.FdRecord f : img.fds()) {
+      boolean pipe = f.kind() == ProcessImage.FdKind.PIPE || f.kind() == ProcessImage.FdKind.FIFO;
       fds.add(f.fd() + " " + f.kind().name().toLowerCase(java.util.Locale.ROOT) + " " + f.path()
-          + (f.kind() == ProcessImage.FdKind.FILE ? " at " + f.pos() + " of " + f.size() : ""));
+          + ((f.flags() & 3) == 1 ? " (write end)" : (f.flags() & 3) == 0 && pipe ? " (read end)" : "")
+          + (f.kind() == ProcessImage.FdKind.FILE ? " at " + f.pos() + " of " + f.size() : "")
+          + (pipe ? ", " + f.size() + " unread bytes saved, capacity " + f.pos() : ""));
     }
     List<String> signals = new java.util.ArrayList<>();
     StringBuilder handled = new StringBuilder();
@@ -281,7 +284,9 @@ public final class NativeEngine implements AutoCloseable {
     for (ProcessImage.FileIdentity f : img.files()) {
       files.add(f.path() + " (" + f.size() + " bytes, sha256 " + f.sha256().substring(0, 16) + "…)");
     }
-    return new dev.ckpt.linux.ProcessSummary(img.exe(), img.cwd(), registers, maps, fds, signals, files);
+    List<String> attributes = new java.util.ArrayList<>();
+    AttributeState.describe(img.attributes()).forEach((k, v) -> attributes.add(k + ": " + v));
+    return new dev.ckpt.linux.ProcessSummary(img.exe(), img.cwd(), registers, maps, fds, signals, attributes, files);
   }
 
   @Override

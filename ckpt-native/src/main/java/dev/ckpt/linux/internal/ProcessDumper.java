@@ -41,15 +41,6 @@ final class ProcessDumper {
   Result dump(Tracee t, ImageWriter w, FdPolicy policy) throws CheckpointException {
     int pid = t.pid;
     Path proc = ProcFs.dir(pid);
-    int threads;
-    try (Stream<Path> s = Files.list(proc.resolve("task"))) {
-      threads = (int) s.count();
-    } catch (IOException e) {
-      throw new ProcessException(pid, "listing threads failed (did it exit?): " + e, 0, e);
-    }
-    if (threads != 1) {
-      throw new ProcessException(pid, "has " + threads + " threads; ckpt checkpoints single-threaded processes only");
-    }
     Map<String, String> status;
     String exe;
     String cwd;
@@ -64,6 +55,8 @@ final class ProcessDumper {
     } catch (IOException e) {
       throw new ProcessException(pid, "reading /proc/" + pid + " failed (did it exit?): " + e, 0, e);
     }
+    List<Vma> maps = t.maps();
+    Census.check(pid, status, stat, maps);
     int uid = Integer.parseInt(status.get("Uid").split("\\s+")[0]);
     int umask = Integer.parseInt(status.getOrDefault("Umask", "0022"), 8);
 
@@ -83,20 +76,21 @@ final class ProcessDumper {
       rseqLen = m.getInt(8);
       rseqSig = m.getInt(12);
     }
-    List<Vma> maps = t.maps();
-    List<ProcessImage.FdRecord> fds = FdDumper.dump(pid, policy);
+    List<ProcessImage.FdRecord> fds = PipeState.dump(pid, FdDumper.dump(pid, policy), policy, w);
     List<byte[]> pendingPrivate = SignalDumper.pending(t, false);
     List<byte[]> pendingShared = SignalDumper.pending(t, true);
 
     byte[][] sigactions;
     byte[][] itimers;
     long brk;
+    Map<String, long[]> attributes;
     t.beginInjection(t.findVdsoSyscall(maps));
     try {
       long scratch = t.call("mmap(scratch)", Sys.SYS_MMAP, 0, 8192, 3, 0x22, -1, 0);
       sigactions = SignalDumper.sigactions(t, scratch);
       itimers = SignalDumper.itimers(t, scratch);
       brk = t.call("brk(0)", 12, 0);
+      attributes = AttributeState.dump(t, scratch, stat);
       t.call("munmap(scratch)", Sys.SYS_MUNMAP, scratch, 8192);
     } finally {
       t.endInjection();
@@ -133,7 +127,7 @@ final class ProcessDumper {
     }
     ProcessImage image = new ProcessImage(uid, exe, cwd, umask, mm, auxv, vmas,
         new ThreadRecord(pid, regs.bytes(), xstate, sigmask, rseqPtr, rseqLen, rseqSig), fds, sigactions,
-        pendingPrivate, pendingShared, itimers, ids);
+        pendingPrivate, pendingShared, itimers, ids, attributes);
     byte[] encoded = image.encode();
     try (PartOutput out = w.part(ProcessImage.PART, Map.of("kind", "process-state", "version",
         Integer.toString(ProcessImage.VERSION)))) {

@@ -10,7 +10,9 @@ import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Everything about a process except its memory contents: the {@code process} part of a native
@@ -30,9 +32,11 @@ record ProcessImage(
     List<byte[]> pendingPrivate,
     List<byte[]> pendingShared,
     byte[][] itimers,
-    List<FileIdentity> files) {
+    List<FileIdentity> files,
+    Map<String, long[]> attributes) {
 
-  static final int VERSION = 1;
+  /** Version 2 adds the process attributes, pipe and FIFO descriptors; version 1 is still read. */
+  static final int VERSION = 2;
   static final String PART = "process";
 
   // mm[] indexes: the prctl_mm_map fields in order.
@@ -55,7 +59,8 @@ record ProcessImage(
 
   record ThreadRecord(int tid, byte[] regs, byte[] xstate, long sigmask, long rseqPtr, int rseqLen, int rseqSig) {}
 
-  enum FdKind { FILE, DIRECTORY, DEVNULL, STDIO }
+  /** PIPE and FIFO are new in version 2: pos is the pipe's capacity, size its unread bytes in the image. */
+  enum FdKind { FILE, DIRECTORY, DEVNULL, STDIO, PIPE, FIFO }
 
   record FdRecord(int fd, FdKind kind, String path, int flags, long pos, long size) {}
 
@@ -120,6 +125,14 @@ record ProcessImage(
         o.writeLong(f.mtimeNanos());
         str(o, f.sha256());
       }
+      o.writeInt(attributes.size());
+      for (Map.Entry<String, long[]> e : attributes.entrySet()) {
+        str(o, e.getKey());
+        o.writeInt(e.getValue().length);
+        for (long x : e.getValue()) {
+          o.writeLong(x);
+        }
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -130,9 +143,9 @@ record ProcessImage(
     ByteBuffer in = ByteBuffer.wrap(data);
     try {
       int version = in.getShort() & 0xffff;
-      if (version != VERSION) {
+      if (version != 1 && version != VERSION) {
         throw new UnsupportedFormatException("process record of " + ref + " has version " + version
-            + "; this ckpt reads version " + VERSION);
+            + "; this ckpt reads versions 1 to " + VERSION);
       }
       int uid = in.getInt();
       String exe = str(in);
@@ -187,11 +200,23 @@ record ProcessImage(
       for (int i = 0; i < nfi; i++) {
         files.add(new FileIdentity(str(in), in.getLong(), in.getLong(), str(in)));
       }
+      Map<String, long[]> attributes = new LinkedHashMap<>();
+      if (version >= 2) {
+        int na = count(in);
+        for (int i = 0; i < na; i++) {
+          String key = str(in);
+          long[] v = new long[count(in)];
+          for (int k = 0; k < v.length; k++) {
+            v[k] = in.getLong();
+          }
+          attributes.put(key, v);
+        }
+      }
       if (thread.regs().length != Regs.SIZE) {
         throw new CorruptImageException("process record of " + ref + ": registers are " + thread.regs().length + " bytes");
       }
       return new ProcessImage(uid, exe, cwd, umask, mm, auxv, vmas, thread, fds, sigactions, pendingPrivate,
-          pendingShared, itimers, files);
+          pendingShared, itimers, files, attributes);
     } catch (BufferUnderflowException | IllegalArgumentException e) {
       throw new CorruptImageException("process record of " + ref + " is malformed: " + e, e);
     }

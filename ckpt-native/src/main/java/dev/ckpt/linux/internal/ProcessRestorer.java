@@ -43,10 +43,10 @@ final class ProcessRestorer {
   private static final int PROT_RW = 3;
   private static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANON = 0x20, MAP_GROWSDOWN = 0x100;
   private static final int MAP_FIXED_NOREPLACE = 0x100000;
-  private static final int O_ACCMODE = 3, O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000;
-  private static final int O_CLOEXEC = 02000000;
-  private static final int SYS_DUP3 = 292;
-  private static final int PR_SET_MM = 35, PR_SET_MM_MAP = 14;
+  private static final int O_ACCMODE = Sys.O_ACCMODE, O_CREAT = Sys.O_CREAT, O_EXCL = Sys.O_EXCL, O_NOCTTY = Sys.O_NOCTTY,
+      O_TRUNC = Sys.O_TRUNC, O_CLOEXEC = Sys.O_CLOEXEC;
+  private static final int SYS_DUP3 = Sys.SYS_DUP3;
+  private static final int PR_SET_MM = Sys.PR_SET_MM, PR_SET_MM_MAP = Sys.PR_SET_MM_MAP;
 
   private final FileIdentities identities;
   private String step = "start";
@@ -242,11 +242,16 @@ final class ProcessRestorer {
 
     step = "fds";
     restoreFds(t, img, scratch + DATA);
+    step = "pipes";
+    PipeState.restore(t, r, img.fds(), scratch + DATA);
 
     step = "cwd";
     t.write(scratch + DATA, Tracee.cString(img.cwd()));
     t.call("chdir(" + img.cwd() + ")", Sys.SYS_CHDIR, scratch + DATA);
     t.call("umask", Sys.SYS_UMASK, img.umask());
+
+    step = "attributes";
+    AttributeState.restore(t, scratch + DATA, img.attributes());
 
     step = "signals";
     for (int sig = 1; sig <= img.sigactions().length; sig++) {
@@ -336,7 +341,7 @@ final class ProcessRestorer {
       throw new ProcessException(pid, "listing fds failed: " + e, 0, e);
     }
     for (FdRecord f : img.fds()) {
-      if (f.kind() == FdKind.STDIO) {
+      if (f.kind() == FdKind.STDIO || f.kind() == FdKind.PIPE || f.kind() == FdKind.FIFO) {
         continue;
       }
       if (f.kind() == FdKind.FILE && (f.flags() & O_ACCMODE) != 0) {

@@ -160,7 +160,9 @@ final class Tracee implements AutoCloseable {
     try (Memory m = new Memory(8)) {
       Sys.ptrace(Sys.PTRACE_GETSIGMASK, pid, 8, m, "GETSIGMASK");
       savedMask = m.getLong(0);
-      m.setLong(0, -1L);
+      // Everything but SIGTRAP: single-stepping raises a forced SIGTRAP, and the kernel resets the
+      // handler of a forced signal that is blocked, which would take the program's own handler.
+      m.setLong(0, ~(1L << (Sys.SIGTRAP - 1)));
       Sys.ptrace(Sys.PTRACE_SETSIGMASK, pid, 8, m, "SETSIGMASK");
     }
   }

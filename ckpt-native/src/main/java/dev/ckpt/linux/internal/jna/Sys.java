@@ -38,6 +38,65 @@ public final class Sys {
   public static final int SYS_TGKILL = 234;
   public static final int SYS_RT_TGSIGQUEUEINFO = 297;
   public static final int SYS_RSEQ = 334;
+  public static final int SYS_WRITE = 1;
+  public static final int SYS_PIPE2 = 293;
+  public static final int SYS_DUP3 = 292;
+  public static final int SYS_SIGALTSTACK = 131;
+  public static final int SYS_PERSONALITY = 135;
+  public static final int SYS_GETPRIORITY = 140;
+  public static final int SYS_SETPRIORITY = 141;
+  public static final int SYS_SCHED_SETAFFINITY = 203;
+  public static final int SYS_SCHED_GETAFFINITY = 204;
+  public static final int SYS_PRLIMIT64 = 302;
+  public static final int SYS_MEMBARRIER = 324;
+  public static final int SYS_PIDFD_OPEN = 434;
+  public static final int SYS_PIDFD_GETFD = 438;
+  public static final int SYS_TEE = 276;
+
+  // prctl options.
+  public static final int PR_SET_PDEATHSIG = 1;
+  public static final int PR_GET_PDEATHSIG = 2;
+  public static final int PR_GET_DUMPABLE = 3;
+  public static final int PR_SET_DUMPABLE = 4;
+  public static final int PR_SET_MM = 35;
+  public static final int PR_SET_MM_MAP = 14;
+  public static final int PR_SET_CHILD_SUBREAPER = 36;
+  public static final int PR_GET_CHILD_SUBREAPER = 37;
+  public static final int PR_SET_NO_NEW_PRIVS = 38;
+  public static final int PR_GET_NO_NEW_PRIVS = 39;
+  public static final int PR_SET_THP_DISABLE = 41;
+  public static final int PR_GET_THP_DISABLE = 42;
+
+  // membarrier commands.
+  public static final int MEMBARRIER_CMD_GET_REGISTRATIONS = 1 << 9;
+
+  // open(2) and fcntl(2) flags, and fcntl commands.
+  public static final int O_ACCMODE = 3;
+  public static final int O_RDONLY = 0;
+  public static final int O_WRONLY = 1;
+  public static final int O_RDWR = 2;
+  public static final int O_CREAT = 0100;
+  public static final int O_EXCL = 0200;
+  public static final int O_NOCTTY = 0400;
+  public static final int O_TRUNC = 01000;
+  public static final int O_NONBLOCK = 04000;
+  public static final int O_ASYNC = 020000;
+  public static final int O_CLOEXEC = 02000000;
+  public static final int O_PATH = 010000000;
+  public static final int F_SETFL = 4;
+  public static final int F_DUPFD_CLOEXEC = 1030;
+  public static final int F_SETPIPE_SZ = 1031;
+  public static final int F_GETPIPE_SZ = 1032;
+  public static final int SPLICE_F_NONBLOCK = 2;
+
+  // sigaltstack flags.
+  public static final int SS_ONSTACK = 1;
+  public static final int SS_DISABLE = 2;
+
+  /** RLIMIT_CPU .. RLIMIT_RTTIME, in the kernel's order. */
+  public static final String[] RLIMIT_NAMES = {"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",
+      "RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS", "RLIMIT_SIGPENDING",
+      "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
 
   // ptrace requests and options.
   public static final int PTRACE_CONT = 7;

@@ -1,0 +1,219 @@
+package dev.ckpt.linux.internal;
+
+import dev.ckpt.linux.ProcessException;
+import dev.ckpt.linux.internal.jna.Sys;
+import dev.ckpt.linux.internal.proc.ProcFs;
+import dev.ckpt.linux.internal.proc.Vma;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything a process holds that ckpt does not capture, found from /proc before a byte of the
+ * image is written. Each finding refuses the dump with one line naming the resource; the dumpers
+ * capture the rest exactly. The checks compare with the checkpointer's own process where the
+ * restored process would inherit the checkpointer's value (namespaces, credentials).
+ */
+final class Census {
+  /** Namespaces a restored process would not be put back into. */
+  static final String[] NAMESPACES = {"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time",
+      "time_for_children", "user", "uts"};
+  /** Credentials and capability sets that restore does not change: they must equal the checkpointer's. */
+  static final String[] CREDENTIALS = {"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"};
+
+  private Census() {}
+
+  /** Refuses what a restore could not reproduce; runs while the process is stopped. */
+  static void check(int pid, Map<String, String> status, String[] stat, List<Vma> maps) throws ProcessException {
+    Path proc = ProcFs.dir(pid);
+    threads(pid, proc);
+    children(pid, proc);
+    long trap = 1L << (Sys.SIGTRAP - 1);
+    if (((Long.parseUnsignedLong(status.getOrDefault("SigPnd", "0"), 16)
+        | Long.parseUnsignedLong(status.getOrDefault("ShdPnd", "0"), 16)) & trap) != 0) {
+      refuse(pid, "has a SIGTRAP pending, which would be taken by the single-steps of ckpt's injected calls");
+    }
+    String seccomp = status.getOrDefault("Seccomp", "0");
+    if (!seccomp.equals("0")) {
+      refuse(pid, "has seccomp mode " + seccomp + " (" + status.getOrDefault("Seccomp_filters", "?")
+          + " filters), which an unprivileged process cannot read back to install again");
+    }
+    for (String ns : NAMESPACES) {
+      String theirs = link(proc.resolve("ns").resolve(ns));
+      String ours = link(Path.of("/proc/self/ns").resolve(ns));
+      if (theirs != null && !theirs.equals(ours)) {
+        refuse(pid, "runs in another " + ns + " namespace (" + theirs + ", the checkpointer's is " + ours
+            + "); ckpt restores into the checkpointer's namespaces");
+      }
+    }
+    Map<String, String> self = self();
+    for (String key : CREDENTIALS) {
+      String theirs = status.getOrDefault(key, "");
+      String ours = self.getOrDefault(key, "");
+      if (!theirs.equals(ours)) {
+        refuse(pid, "has " + key + " '" + theirs + "' where the checkpointer has '" + ours
+            + "'; a restored process would run with the checkpointer's credentials");
+      }
+    }
+    String root = link(proc.resolve("root"));
+    if (root != null && !root.equals("/")) {
+      refuse(pid, "has its root directory at " + root + " (chroot), which restore does not reproduce");
+    }
+    String cwd = link(proc.resolve("cwd"));
+    if (cwd != null && cwd.endsWith(" (deleted)")) {
+      refuse(pid, "has a deleted working directory (" + cwd + "), which restore cannot enter again");
+    }
+    if (cwd != null && (cwd.equals("/proc") || cwd.startsWith("/proc/"))) {
+      refuse(pid, "has its working directory in /proc (" + cwd + "), which names this process and not the restored one");
+    }
+    String exe = link(proc.resolve("exe"));
+    if (exe != null && exe.endsWith(" (deleted)")) {
+      refuse(pid, "runs a deleted executable (" + exe + "), which restore cannot start again");
+    }
+    String policy = stat.length > 41 ? stat[41] : "0";
+    if (!policy.equals("0")) {
+      refuse(pid, "has scheduling policy " + policy + " (" + policyName(policy) + "); ckpt restores SCHED_OTHER only");
+    }
+    String locked = status.getOrDefault("VmLck", "0 kB");
+    if (!locked.startsWith("0 ")) {
+      refuse(pid, "has " + locked + " of memory locked with mlock, which restore does not lock again");
+    }
+    timers(pid, proc);
+    for (Vma v : maps) {
+      String why = unsupportedMapping(v);
+      if (why != null) {
+        refuse(pid, "maps " + why + " at " + v.name());
+      }
+    }
+  }
+
+  private static void threads(int pid, Path proc) throws ProcessException {
+    List<String> tids = list(pid, proc.resolve("task"));
+    if (tids.size() != 1) {
+      tids.remove(Integer.toString(pid));
+      refuse(pid, "has " + (tids.size() + 1) + " threads (other tids " + abbreviate(tids)
+          + "); ckpt checkpoints single-threaded processes only");
+    }
+  }
+
+  private static void children(int pid, Path proc) throws ProcessException {
+    String text;
+    try {
+      text = Files.readString(proc.resolve("task").resolve(Integer.toString(pid)).resolve("children")).trim();
+    } catch (IOException e) {
+      throw new ProcessException(pid, "reading its children failed (did it exit?): " + e, 0, e);
+    }
+    if (!text.isEmpty()) {
+      List<String> kids = new ArrayList<>();
+      for (String c : text.split("\\s+")) {
+        String state = ProcFs.state(Integer.parseInt(c));
+        kids.add(c + (state.equals("Z") ? " (zombie)" : ""));
+      }
+      refuse(pid, "has child processes " + abbreviate(kids)
+          + "; ckpt checkpoints a process without children (process trees are not supported yet)");
+    }
+  }
+
+  private static void timers(int pid, Path proc) throws ProcessException {
+    String text;
+    try {
+      text = Files.readString(proc.resolve("timers"));
+    } catch (NoSuchFileException e) {
+      return;
+    } catch (IOException e) {
+      throw new ProcessException(pid, "reading /proc/" + pid + "/timers failed: " + e, 0, e);
+    }
+    List<String> ids = new ArrayList<>();
+    for (String line : text.split("\n")) {
+      if (line.startsWith("ID:")) {
+        ids.add(line.substring(3).trim());
+      }
+    }
+    if (!ids.isEmpty()) {
+      refuse(pid, "has POSIX timers (timer_create) with ids " + abbreviate(ids) + ", which ckpt does not capture");
+    }
+  }
+
+  /** Why a mapping cannot be recreated, or null when restore knows how. */
+  static String unsupportedMapping(Vma v) {
+    String p = v.path();
+    if (p.startsWith("/SYSV")) {
+      return "SysV shared memory segment " + p.substring(5, Math.min(p.length(), 13)) + " (shmat)";
+    }
+    if (p.startsWith("/anon_hugepage") || p.startsWith("/dev/hugepages")) {
+      return "hugetlb memory " + p;
+    }
+    if (p.startsWith("anon_inode:")) {
+      return "a kernel object " + p + " (io_uring, aio, a device buffer)";
+    }
+    if (p.equals("[aio]") || p.equals("[uprobes]")) {
+      return "kernel memory " + p;
+    }
+    if (v.fileBacked() && p.startsWith("/dev/") && !v.sharedAnonymous()) {
+      return "the device " + p;
+    }
+    if (v.fileBacked() && (p.startsWith("/proc/") || p.startsWith("/sys/"))) {
+      return "the kernel file " + p;
+    }
+    return null;
+  }
+
+  private static String policyName(String policy) {
+    return switch (policy) {
+      case "1" -> "SCHED_FIFO";
+      case "2" -> "SCHED_RR";
+      case "3" -> "SCHED_BATCH";
+      case "5" -> "SCHED_IDLE";
+      case "6" -> "SCHED_DEADLINE";
+      default -> "policy " + policy;
+    };
+  }
+
+  private static Map<String, String> self() throws ProcessException {
+    try {
+      return ProcFs.parseStatus(Files.readString(Path.of("/proc/self/status")));
+    } catch (IOException e) {
+      throw new ProcessException(0, "reading /proc/self/status failed: " + e, 0, e);
+    }
+  }
+
+  private static List<String> list(int pid, Path dir) throws ProcessException {
+    List<String> names = new ArrayList<>();
+    try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+      for (Path p : s) {
+        names.add(p.getFileName().toString());
+      }
+    } catch (IOException e) {
+      throw new ProcessException(pid, "listing " + dir + " failed (did it exit?): " + e, 0, e);
+    }
+    names.sort(null);
+    return names;
+  }
+
+  static String link(Path p) {
+    try {
+      return Files.readSymbolicLink(p).toString();
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  static String abbreviate(List<String> items) {
+    return items.size() <= 8 ? String.join(", ", items)
+        : String.join(", ", items.subList(0, 8)) + " and " + (items.size() - 8) + " more";
+  }
+
+  static void refuse(int pid, String what) throws ProcessException {
+    throw new ProcessException(pid, what);
+  }
+
+  /** Constants used by the dumpers' own refusals. */
+  static boolean isPathFd(int flags) {
+    return (flags & Sys.O_PATH) != 0;
+  }
+}

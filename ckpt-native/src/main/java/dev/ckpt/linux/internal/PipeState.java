@@ -1,0 +1,359 @@
+package dev.ckpt.linux.internal;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
+import dev.ckpt.CheckpointException;
+import dev.ckpt.ImageReader;
+import dev.ckpt.ImageWriter;
+import dev.ckpt.PartOutput;
+import dev.ckpt.linux.FdPolicy;
+import dev.ckpt.linux.ProcessException;
+import dev.ckpt.linux.internal.ProcessImage.FdKind;
+import dev.ckpt.linux.internal.ProcessImage.FdRecord;
+import dev.ckpt.linux.internal.jna.LibC;
+import dev.ckpt.linux.internal.jna.Sys;
+import dev.ckpt.linux.internal.proc.ProcFs;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Pipes and FIFOs, with the bytes still unread in them. At dump the unread bytes are copied with
+ * tee(2) from a duplicate of the process's read end (taken with pidfd_getfd), so the running
+ * process still reads them; they go into a part {@code pipe/<id>}. A pipe whose other end is held
+ * outside the process cannot be continued: a read end fed by a live writer outside is refused (or
+ * re-wired, for stdin with {@link FdPolicy#CLOSE}); a write end read outside is re-wired when it
+ * is stdout or stderr, as before. At restore each pipe is made again in the process, filled with
+ * its bytes, and its ends put at their numbers; an end nobody else holds stays closed, so a
+ * reader sees the bytes and then EOF, as it would have.
+ *
+ * <p>Records: kind PIPE has path {@code pipe:[inode]}; kind FIFO has the FIFO's path. For both,
+ * {@code pos} is the pipe's capacity and {@code size} the number of unread bytes in the image.
+ */
+final class PipeState {
+  static final String PART_PREFIX = "pipe/";
+  private static final long DATA_AT = 256 * 1024;
+  private static final long DATA_MAX = 512 * 1024;
+
+  private PipeState() {}
+
+  /** Another process's descriptor on the same pipe. */
+  record Holder(int pid, int fd, int flags) {
+    boolean reads() {
+      return (flags & Sys.O_ACCMODE) != Sys.O_WRONLY;
+    }
+
+    boolean writes() {
+      return (flags & Sys.O_ACCMODE) != Sys.O_RDONLY;
+    }
+
+    @Override
+    public String toString() {
+      return "pid " + pid + " (" + comm(pid) + ") fd " + fd;
+    }
+  }
+
+  /**
+   * Resolves the provisional PIPE and FIFO records: re-wires or refuses those with a live peer
+   * outside, and stores the unread bytes of the rest. Returns the final fd list.
+   */
+  static List<FdRecord> dump(int pid, List<FdRecord> fds, FdPolicy policy, ImageWriter w) throws CheckpointException {
+    Map<String, List<FdRecord>> byPipe = new LinkedHashMap<>();
+    for (FdRecord f : fds) {
+      if (f.kind() == FdKind.PIPE || f.kind() == FdKind.FIFO) {
+        byPipe.computeIfAbsent(f.path(), k -> new ArrayList<>()).add(f);
+      }
+    }
+    if (byPipe.isEmpty()) {
+      return fds;
+    }
+    Map<String, List<Holder>> outside = holders(pid, byPipe.keySet());
+    Map<Integer, FdRecord> replaced = new LinkedHashMap<>();
+    for (Map.Entry<String, List<FdRecord>> e : byPipe.entrySet()) {
+      String id = e.getKey();
+      List<Holder> others = outside.getOrDefault(id, List.of());
+      List<FdRecord> kept = new ArrayList<>();
+      for (FdRecord f : e.getValue()) {
+        boolean reads = (f.flags() & Sys.O_ACCMODE) != Sys.O_WRONLY;
+        List<Holder> peers = new ArrayList<>();
+        for (Holder h : others) {
+          if (reads ? h.writes() : h.reads()) {
+            peers.add(h);
+          }
+        }
+        if (f.kind() == FdKind.PIPE && (f.flags() & Sys.O_ACCMODE) == Sys.O_RDWR) {
+          throw new ProcessException(pid, "fd " + f.fd() + " opens " + id + " for reading and writing, which ckpt does not restore");
+        }
+        if (peers.isEmpty()) {
+          kept.add(f);
+          continue;
+        }
+        String peer = Census.abbreviate(peers.stream().map(Holder::toString).toList());
+        boolean stdio = f.fd() <= 2;
+        if (stdio && (!reads || f.kind() == FdKind.FIFO || policy == FdPolicy.CLOSE)) {
+          // The process's stdio is connected to something that lives on outside: restore
+          // connects it to the streams it is given (a FIFO by path keeps its bytes in the kernel).
+          replaced.put(f.fd(), new FdRecord(f.fd(), FdKind.STDIO, id, f.flags(), 0, 0));
+        } else if (policy == FdPolicy.CLOSE) {
+          replaced.put(f.fd(), null);
+        } else if (reads) {
+          throw new ProcessException(pid, "fd " + f.fd() + " reads " + id + ", whose write end is held outside the"
+              + " checkpoint by " + peer + "; what it has yet to write could not reach a restored process."
+              + (stdio ? " Give the program its input from a file, or let the writer finish first" : ""));
+        } else {
+          throw new ProcessException(pid, "fd " + f.fd() + " writes " + id + ", whose read end is held outside the"
+              + " checkpoint by " + peer + "; ckpt re-wires only stdout and stderr");
+        }
+      }
+      if (kept.isEmpty()) {
+        continue;
+      }
+      FdRecord reader = null;
+      for (FdRecord f : kept) {
+        if ((f.flags() & Sys.O_ACCMODE) != Sys.O_WRONLY) {
+          reader = f;
+          break;
+        }
+      }
+      byte[] data = new byte[0];
+      long capacity = 0;
+      if (reader != null) {
+        long[] cap = new long[1];
+        data = peek(pid, reader.fd(), cap);
+        capacity = cap[0];
+      }
+      if (data.length > 0) {
+        try (PartOutput out = w.part(PART_PREFIX + partId(id), Map.of("kind", "pipe-data"))) {
+          out.write(ByteBuffer.wrap(data));
+        }
+      }
+      for (FdRecord f : kept) {
+        replaced.put(f.fd(), new FdRecord(f.fd(), f.kind(), f.path(), f.flags(), capacity, data.length));
+      }
+    }
+    List<FdRecord> out = new ArrayList<>();
+    for (FdRecord f : fds) {
+      if (!replaced.containsKey(f.fd())) {
+        out.add(f);
+      } else if (replaced.get(f.fd()) != null) {
+        out.add(replaced.get(f.fd()));
+      }
+    }
+    return out;
+  }
+
+  /** The part name of a pipe: its inode for a pipe, a hash-free escape of the path for a FIFO. */
+  static String partId(String id) {
+    if (id.startsWith("pipe:[") && id.endsWith("]")) {
+      return id.substring(6, id.length() - 1);
+    }
+    return "fifo-" + Integer.toHexString(id.hashCode()) + "-" + id.length();
+  }
+
+  /**
+   * Copies the unread bytes of the pipe behind the target's {@code fd} without consuming them:
+   * tee(2) from our duplicate of its read end into a pipe of our own, as large as the target's.
+   */
+  private static byte[] peek(int pid, int fd, long[] capacity) throws ProcessException {
+    int pidfd = -1, dup = -1, rd = -1, wr = -1;
+    try (Memory pair = new Memory(8)) {
+      pidfd = (int) syscall(pid, "pidfd_open", Sys.SYS_PIDFD_OPEN, pid, 0, 0);
+      dup = (int) syscall(pid, "pidfd_getfd(" + fd + ")", Sys.SYS_PIDFD_GETFD, pidfd, fd, 0);
+      long cap = syscall(pid, "fcntl(F_GETPIPE_SZ) of fd " + fd, Sys.SYS_FCNTL, dup, Sys.F_GETPIPE_SZ, 0);
+      capacity[0] = cap;
+      syscall(pid, "pipe2", Sys.SYS_PIPE2, Pointer.nativeValue(pair), Sys.O_CLOEXEC | Sys.O_NONBLOCK, 0);
+      rd = pair.getInt(0);
+      wr = pair.getInt(4);
+      syscall(pid, "fcntl(F_SETPIPE_SZ, " + cap + ")", Sys.SYS_FCNTL, wr, Sys.F_SETPIPE_SZ, cap);
+      long n;
+      try {
+        n = LibC.syscall(Sys.SYS_TEE, dup, wr, cap, Sys.SPLICE_F_NONBLOCK, 0, 0);
+      } catch (LastErrorException e) {
+        if (e.getErrorCode() != dev.ckpt.linux.internal.jna.Errno.EAGAIN) {
+          throw Sys.error("tee of fd " + fd, pid, e);
+        }
+        n = 0; // empty
+      }
+      byte[] out = new byte[(int) n];
+      try (Memory buf = new Memory(Math.max(1, n))) {
+        long got = 0;
+        while (got < n) {
+          long r = syscall(pid, "read of the copied pipe bytes", Sys.SYS_READ, rd, Pointer.nativeValue(buf) + got, n - got);
+          if (r <= 0) {
+            throw new ProcessException(pid, "fd " + fd + ": read " + got + " of the " + n + " bytes copied from its pipe");
+          }
+          got += r;
+        }
+        buf.read(0, out, 0, (int) n);
+      }
+      return out;
+    } finally {
+      for (int x : new int[] {pidfd, dup, rd, wr}) {
+        if (x >= 0) {
+          try {
+            LibC.close(x);
+          } catch (LastErrorException ignored) {
+            // Nothing to do about a failed close of our own descriptor.
+          }
+        }
+      }
+    }
+  }
+
+  private static long syscall(int pid, String what, int nr, long a, long b, long c) throws ProcessException {
+    try {
+      return LibC.syscall(nr, a, b, c, 0, 0, 0);
+    } catch (LastErrorException e) {
+      throw Sys.error(what, pid, e);
+    }
+  }
+
+  /** Every descriptor of other processes on the given pipes ({@code pipe:[ino]}) or FIFOs (path). */
+  static Map<String, List<Holder>> holders(int pid, java.util.Set<String> ids) {
+    Map<String, List<Holder>> out = new LinkedHashMap<>();
+    try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+      for (Path p : procs) {
+        int other = Integer.parseInt(p.getFileName().toString());
+        if (other == pid) {
+          continue;
+        }
+        try (DirectoryStream<Path> fds = Files.newDirectoryStream(p.resolve("fd"))) {
+          for (Path f : fds) {
+            String target;
+            try {
+              target = Files.readSymbolicLink(f).toString();
+            } catch (IOException e) {
+              continue; // closed meanwhile
+            }
+            if (ids.contains(target)) {
+              int fd = Integer.parseInt(f.getFileName().toString());
+              int flags;
+              try {
+                flags = Integer.parseInt(ProcFs.fdinfo(other, fd).getOrDefault("flags", "0"), 8);
+              } catch (IOException e) {
+                continue;
+              }
+              out.computeIfAbsent(target, k -> new ArrayList<>()).add(new Holder(other, fd, flags));
+            }
+          }
+        } catch (IOException e) {
+          // Another user's process (unreadable fds) or one that exited: it cannot hold our pipes
+          // unless it inherited them, and then its /proc is readable to us.
+        }
+      }
+    } catch (IOException e) {
+      // /proc is always listable; nothing found means nothing held outside.
+    }
+    return out;
+  }
+
+  private static String comm(int pid) {
+    try {
+      return Files.readString(ProcFs.dir(pid).resolve("comm")).trim();
+    } catch (IOException e) {
+      return "?";
+    }
+  }
+
+  /**
+   * In the process being restored: makes every pipe and FIFO of the image again, with its bytes,
+   * and puts its ends at their descriptor numbers. Runs after regular files are reopened, so the
+   * temporary descriptors never land on a number a file needs.
+   */
+  static void restore(Tracee t, ImageReader r, List<FdRecord> fds, long scratch) throws CheckpointException {
+    Map<String, List<FdRecord>> byPipe = new LinkedHashMap<>();
+    for (FdRecord f : fds) {
+      if (f.kind() == FdKind.PIPE || f.kind() == FdKind.FIFO) {
+        byPipe.computeIfAbsent(f.path(), k -> new ArrayList<>()).add(f);
+      }
+    }
+    int floor = 3;
+    for (FdRecord f : fds) {
+      floor = Math.max(floor, f.fd() + 1);
+    }
+    for (Map.Entry<String, List<FdRecord>> e : byPipe.entrySet()) {
+      List<FdRecord> ends = e.getValue();
+      FdRecord first = ends.get(0);
+      byte[] data = first.size() > 0 ? r.readBytes(PART_PREFIX + partId(e.getKey())) : new byte[0];
+      if (data.length != first.size()) {
+        throw new ProcessException(t.pid, e.getKey() + ": the image holds " + data.length + " bytes of it, not " + first.size());
+      }
+      if (first.kind() == FdKind.PIPE) {
+        restorePipe(t, e.getKey(), ends, data, scratch, floor);
+      } else {
+        restoreFifo(t, e.getKey(), ends, data, scratch, floor);
+      }
+    }
+  }
+
+  private static void restorePipe(Tracee t, String id, List<FdRecord> ends, byte[] data, long scratch, int floor)
+      throws ProcessException {
+    t.call("pipe2 for " + id, Sys.SYS_PIPE2, scratch, Sys.O_NONBLOCK | Sys.O_CLOEXEC);
+    ByteBuffer pair = ByteBuffer.wrap(t.read(scratch, 8)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    int rd = above(t, pair.getInt(0), floor);
+    int wr = above(t, pair.getInt(4), floor);
+    fill(t, id, wr, ends.get(0).pos(), data, scratch);
+    for (FdRecord f : ends) {
+      place(t, (f.flags() & Sys.O_ACCMODE) == Sys.O_RDONLY ? rd : wr, f);
+    }
+    t.call("close(" + rd + ")", Sys.SYS_CLOSE, rd);
+    t.call("close(" + wr + ")", Sys.SYS_CLOSE, wr);
+  }
+
+  private static void restoreFifo(Tracee t, String path, List<FdRecord> ends, byte[] data, long scratch, int floor)
+      throws ProcessException {
+    t.write(scratch, Tracee.cString(path));
+    // Open for both, so neither this open nor the ones below wait for a peer.
+    int tmp = above(t, (int) t.call("open(" + path + ") to refill the FIFO", Sys.SYS_OPEN, scratch,
+        Sys.O_RDWR | Sys.O_NONBLOCK | Sys.O_CLOEXEC, 0), floor);
+    fill(t, path, tmp, ends.get(0).pos(), data, scratch);
+    for (FdRecord f : ends) {
+      t.write(scratch, Tracee.cString(path));
+      int fd = above(t, (int) t.call("open(" + path + ") for fd " + f.fd(), Sys.SYS_OPEN, scratch,
+          (f.flags() & Sys.O_ACCMODE) | Sys.O_NONBLOCK | Sys.O_CLOEXEC, 0), floor);
+      place(t, fd, f);
+      t.call("close(" + fd + ")", Sys.SYS_CLOSE, fd);
+    }
+    t.call("close(" + tmp + ")", Sys.SYS_CLOSE, tmp);
+  }
+
+  /** Moves a temporary descriptor above every number the image needs, so placing ends never overwrites it. */
+  private static int above(Tracee t, int fd, int floor) throws ProcessException {
+    if (fd >= floor) {
+      return fd;
+    }
+    int moved = (int) t.call("fcntl(F_DUPFD_CLOEXEC, " + fd + ", " + floor + ")", Sys.SYS_FCNTL, fd, Sys.F_DUPFD_CLOEXEC, floor);
+    t.call("close(" + fd + ")", Sys.SYS_CLOSE, fd);
+    return moved;
+  }
+
+  /** Sizes the pipe as it was and writes its unread bytes into it through the scratch area. */
+  private static void fill(Tracee t, String id, int wr, long capacity, byte[] data, long scratch) throws ProcessException {
+    if (capacity > 0) {
+      t.call("fcntl(F_SETPIPE_SZ, " + capacity + ") for " + id, Sys.SYS_FCNTL, wr, Sys.F_SETPIPE_SZ, capacity);
+    }
+    for (int off = 0; off < data.length; ) {
+      int n = (int) Math.min(DATA_MAX, data.length - off);
+      t.write(scratch + DATA_AT, java.util.Arrays.copyOfRange(data, off, off + n));
+      long wrote = t.call("write(" + n + " bytes into " + id + ")", Sys.SYS_WRITE, wr, scratch + DATA_AT, n);
+      if (wrote <= 0) {
+        throw new ProcessException(t.pid, id + ": the pipe took " + off + " of its " + data.length + " bytes");
+      }
+      off += (int) wrote;
+    }
+  }
+
+  /** Puts one end at the record's number, with its descriptor and file status flags. */
+  private static void place(Tracee t, int from, FdRecord f) throws ProcessException {
+    t.call("dup3(" + from + ", " + f.fd() + ")", Sys.SYS_DUP3, from, f.fd(), f.flags() & Sys.O_CLOEXEC);
+    int status = f.flags() & ~(Sys.O_ACCMODE | Sys.O_CLOEXEC | Sys.O_CREAT | Sys.O_EXCL | Sys.O_NOCTTY | Sys.O_TRUNC);
+    t.call("fcntl(F_SETFL) of " + f.fd(), Sys.SYS_FCNTL, f.fd(), Sys.F_SETFL, status);
+  }
+}

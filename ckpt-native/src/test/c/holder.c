@@ -1,0 +1,154 @@
+/* Holds one kernel resource named by argv[1], then ticks 150 times, 10 ms apart, and reports
+ * whether everything it set up is as it left it. A census test checks that a dump refuses the
+ * resource by name and leaves the program running unharmed; "attrs" sets process attributes that
+ * ckpt captures, and prints them, so a restore can be compared with an uninterrupted run. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/membarrier.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/shm.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MEMBARRIER_CMD_GET_REGISTRATIONS
+#define MEMBARRIER_CMD_GET_REGISTRATIONS (1 << 9)
+#endif
+
+static void die(const char *what) { perror(what); exit(2); }
+
+static void attrs_report(int tick) {
+  struct rlimit nofile, core;
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  getrlimit(RLIMIT_CORE, &core);
+  stack_t ss;
+  sigaltstack(NULL, &ss);
+  char oom[32] = "";
+  FILE *f = fopen("/proc/self/oom_score_adj", "r");
+  if (f) { if (!fgets(oom, sizeof oom, f)) oom[0] = 0; fclose(f); oom[strcspn(oom, "\n")] = 0; }
+  int pdeath = 0;
+  prctl(PR_GET_PDEATHSIG, &pdeath);
+  errno = 0;
+  int nice = getpriority(PRIO_PROCESS, 0);
+  cpu_set_t cpus;
+  sched_getaffinity(0, sizeof cpus, &cpus);
+  printf("tick %d nofile %ld/%ld core %ld/%ld nnp %d thp %d pers 0x%x nice %d oom %s pdeath %d subreaper %d "
+         "membarrier 0x%lx altstack %s %zu cpus %d dumpable %d\n",
+         tick, (long) nofile.rlim_cur, (long) nofile.rlim_max, (long) core.rlim_cur, (long) core.rlim_max,
+         prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0), personality(0xffffffff),
+         nice, oom, pdeath, ({ int r = 0; prctl(PR_GET_CHILD_SUBREAPER, &r); r; }),
+         (long) syscall(SYS_membarrier, MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0),
+         ss.ss_flags & SS_DISABLE ? "off" : "on", ss.ss_size, CPU_COUNT(&cpus), prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  const char *mode = argc > 1 ? argv[1] : "";
+  char dir[] = "/tmp/ckpt-holder-XXXXXX";
+  int fd = -1;
+  if (!strcmp(mode, "eventfd")) fd = eventfd(0, 0);
+  else if (!strcmp(mode, "timerfd")) fd = timerfd_create(CLOCK_MONOTONIC, 0);
+  else if (!strcmp(mode, "signalfd")) { sigset_t s; sigemptyset(&s); sigaddset(&s, SIGUSR1); fd = signalfd(-1, &s, 0); }
+  else if (!strcmp(mode, "epoll")) fd = epoll_create1(0);
+  else if (!strcmp(mode, "inotify")) fd = inotify_init1(0);
+  else if (!strcmp(mode, "opath")) fd = open("/tmp", O_PATH);
+  else if (!strcmp(mode, "procfd")) fd = open("/proc/1/stat", O_RDONLY);
+  else if (!strcmp(mode, "flock")) {
+    snprintf(dir, sizeof dir, "/tmp/ckpt-lock-%d", (int) getpid());
+    fd = open(dir, O_CREAT | O_RDWR, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) die("flock");
+  }
+  else if (!strcmp(mode, "posixtimer")) {
+    timer_t t;
+    struct sigevent ev = {.sigev_notify = SIGEV_NONE};
+    if (timer_create(CLOCK_MONOTONIC, &ev, &t) != 0) die("timer_create");
+    fd = 0;
+  } else if (!strcmp(mode, "seccomp")) {
+    struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    struct sock_fprog prog = {1, &allow};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) die("seccomp");
+    fd = 0;
+  } else if (!strcmp(mode, "cwddeleted")) {
+    if (!mkdtemp(dir) || chdir(dir) || rmdir(dir)) die("cwd");
+    fd = 0;
+  } else if (!strcmp(mode, "cwdproc")) {
+    if (chdir("/proc/self")) die("chdir");
+    fd = 0;
+  } else if (!strcmp(mode, "sysvshm")) {
+    int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    if (id < 0 || shmat(id, NULL, 0) == (void *) -1) die("shm");
+    shmctl(id, IPC_RMID, NULL);
+    fd = 0;
+  } else if (!strcmp(mode, "mlock")) {
+    static char page[4096] __attribute__((aligned(4096)));
+    if (mlock(page, sizeof page)) die("mlock");
+    fd = 0;
+  } else if (!strcmp(mode, "userns")) {
+    if (unshare(CLONE_NEWUSER)) die("unshare");
+    fd = 0;
+  } else if (!strcmp(mode, "zombie")) {
+    if (fork() == 0) _exit(7);
+    fd = 0;
+  } else if (!strcmp(mode, "child")) {
+    if (fork() == 0) { sleep(30); _exit(0); }
+    fd = 0;
+  } else if (!strcmp(mode, "attrs")) {
+    struct rlimit r = {1000, 4000};
+    if (setrlimit(RLIMIT_NOFILE, &r)) die("setrlimit");
+    struct rlimit c = {4096, 8192};
+    if (setrlimit(RLIMIT_CORE, &c)) die("setrlimit core");
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)) die("prctl");
+    if (prctl(PR_SET_PDEATHSIG, SIGUSR2) || prctl(PR_SET_CHILD_SUBREAPER, 1)) die("prctl");
+    if (personality(ADDR_NO_RANDOMIZE) < 0) die("personality");
+    if (setpriority(PRIO_PROCESS, 0, 5)) die("setpriority");
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0)) die("membarrier");
+    FILE *f = fopen("/proc/self/oom_score_adj", "w");
+    if (!f || fprintf(f, "500\n") < 0 || fclose(f)) die("oom_score_adj");
+    cpu_set_t one; CPU_ZERO(&one); CPU_SET(0, &one);
+    if (sched_setaffinity(0, sizeof one, &one)) die("affinity");
+    static char alt[65536];
+    stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt};
+    if (sigaltstack(&ss, NULL)) die("sigaltstack");
+    fd = 0;
+  } else {
+    fprintf(stderr, "unknown mode %s\n", mode);
+    return 2;
+  }
+  if (fd < 0) die(mode);
+  for (int tick = 1; tick <= 150; tick++) {
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    while (nanosleep(&ts, &ts) != 0) {}
+    if (!strcmp(mode, "attrs")) {
+      if (tick % 10 == 0) attrs_report(tick);
+    } else if (tick % 10 == 0) {
+      printf("tick %d\n", tick);
+    }
+  }
+  if (!strcmp(mode, "zombie")) {
+    int st;
+    pid_t w = waitpid(-1, &st, WNOHANG);
+    printf("reaped %s, exit %d\n", w > 0 ? "a child" : "nothing", w > 0 ? WEXITSTATUS(st) : -1);
+  }
+  if (!strcmp(mode, "flock")) unlink(dir);
+  printf("done\n");
+  return 0;
+}

@@ -1,0 +1,134 @@
+package dev.ckpt.linux;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The census: a dump of a process that holds something ckpt cannot reproduce is refused with one
+ * line naming it, the store stays as it was, and the process runs on unharmed to the same end it
+ * would have reached.
+ */
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
+class RefusalIT {
+  @TempDir
+  Path dir;
+
+  NativeCheckpointer checkpointer(String job) throws Exception {
+    return NativeCheckpointer.builder().store(dir.resolve("store").toUri().resolve("?create=true")).job(job).build();
+  }
+
+  void assertStoreUntouched(NativeCheckpointer ckpt) throws Exception {
+    assertEquals(List.of(), ckpt.store().jobs(), "a refused dump leaves no job and no checkpoint in the store");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "eventfd    | fd 3 is an anonymous inode ([eventfd])",
+      "timerfd    | fd 3 is an anonymous inode ([timerfd])",
+      "signalfd   | fd 3 is an anonymous inode ([signalfd])",
+      "epoll      | fd 3 is an anonymous inode ([eventpoll])",
+      "inotify    | fd 3 is an anonymous inode (inotify)",
+      "opath      | fd 3 is an O_PATH descriptor of /tmp",
+      "procfd     | fd 3 is open on /proc/1/stat",
+      "flock      | holds a file lock",
+      "posixtimer | has POSIX timers (timer_create) with ids 0",
+      "seccomp    | has seccomp mode 2",
+      "cwddeleted | has a deleted working directory",
+      "cwdproc    | has its working directory in /proc",
+      "sysvshm    | maps SysV shared memory segment",
+      "mlock      | of memory locked with mlock",
+      "userns     | runs in another user namespace",
+      "zombie     | (zombie)",
+      "child      | has child processes"})
+  void heldResource_isRefusedByNameAndTheProcessRunsOn(String mode, String expected) throws Exception {
+    Path out = dir.resolve(mode + ".out");
+    try (NativeCheckpointer ckpt = checkpointer(mode)) {
+      TracedProcess p = ckpt.launch(new Stdio(Path.of("/dev/null"), out, null, dir), Programs.path("holder"), mode);
+      Thread.sleep(300);
+      assertTrue(p.isAlive(), mode + " holder ended early:\n" + Files.readString(out));
+      ProcessException e = assertThrows(ProcessException.class, () -> ckpt.checkpoint(p, Mode.CONTINUE));
+      assertTrue(e.getMessage().contains(expected), "refusal of " + mode + " should name it (" + expected + "): " + e.getMessage());
+      assertTrue(e.getMessage().startsWith("pid " + p.pid() + ": "), e.getMessage());
+      assertEquals(1, e.getMessage().lines().count(), "one line: " + e.getMessage());
+      assertStoreUntouched(ckpt);
+      assertEquals(OptionalInt.of(0), p.waitFor(Duration.ofSeconds(30)), mode + " after a refused dump:\n" + Files.readString(out));
+    }
+    List<String> lines = Files.readAllLines(out);
+    for (int tick = 10; tick <= 150; tick += 10) {
+      assertTrue(lines.contains("tick " + tick), mode + " lost tick " + tick + " after a refused dump: " + lines);
+    }
+    assertEquals("done", lines.get(lines.size() - 1));
+    if (mode.equals("zombie")) {
+      assertTrue(lines.contains("reaped a child, exit 7"), "the zombie is still there to reap: " + lines);
+    }
+  }
+
+  @Test
+  void shellPipelineWithChildren_isRefusedNamingThemAndFinishesUnharmed() throws Exception {
+    String script = "seq 1 3000000 | gzip -1 | md5sum";
+    Path out = dir.resolve("pipeline.out");
+    byte[] expected = Programs.reference(dir, null, "sh", "-c", script);
+    try (NativeCheckpointer ckpt = checkpointer("pipeline")) {
+      TracedProcess p = ckpt.launch(new Stdio(Path.of("/dev/null"), out, null, dir), "/bin/sh", "-c", script);
+      Thread.sleep(150);
+      assertTrue(p.isAlive(), "the pipeline ended before the dump; lengthen it");
+      ProcessException e = assertThrows(ProcessException.class, () -> ckpt.checkpoint(p, Mode.VACATE));
+      assertTrue(e.getMessage().contains("has child processes "), e.getMessage());
+      assertStoreUntouched(ckpt);
+      assertEquals(OptionalInt.of(0), p.waitFor(Duration.ofSeconds(60)));
+    }
+    assertArrayEquals(expected, Files.readAllBytes(out), "the pipeline's output after a refused dump");
+  }
+
+  @Test
+  void pipeReaderFedByALiveWriterOutside_isRefusedNamingTheWriterAndReadsOn() throws Exception {
+    Path lines = dir.resolve("lines.txt");
+    StringBuilder sb = new StringBuilder();
+    for (int i = 1; i <= 120; i++) {
+      sb.append("line ").append(i).append(" of the feed\n");
+    }
+    Files.writeString(lines, sb);
+    String consumer = Programs.path("pipeconsumer");
+    byte[] expected = Programs.reference(dir, lines, consumer, "stdin");
+    Path out = dir.resolve("feed.out");
+    Path pidFile = dir.resolve("consumer.pid");
+    // The writer (a shell loop) lives on outside the process being checkpointed.
+    String script = "while read l; do echo \"$l\"; sleep 0.02; done < \"$0\" | { echo $BASHPID > \"$1\"; exec \"$2\" stdin > \"$3\"; }";
+    Process sh = new ProcessBuilder("setsid", "-w", "bash", "-c", script, lines.toString(), pidFile.toString(), consumer,
+        out.toString()).redirectInput(new File("/dev/null")).start();
+    long deadline = System.currentTimeMillis() + 10_000;
+    while ((!Files.exists(pidFile) || Files.readString(pidFile).isBlank()) && System.currentTimeMillis() < deadline) {
+      Thread.sleep(5);
+    }
+    int pid = Integer.parseInt(Files.readString(pidFile).trim());
+    Thread.sleep(300);
+    try (NativeCheckpointer ckpt = checkpointer("feed")) {
+      TracedProcess p = ckpt.attach(pid);
+      ProcessException e = assertThrows(ProcessException.class, () -> ckpt.checkpoint(p, Mode.VACATE));
+      assertTrue(e.getMessage().matches("pid " + pid + ": fd 0 reads pipe:\\[\\d+\\], whose write end is held outside the"
+          + " checkpoint by pid \\d+ \\(bash\\) fd 1.*"), e.getMessage());
+      assertStoreUntouched(ckpt);
+    }
+    assertTrue(sh.waitFor(60, TimeUnit.SECONDS), "the fed pipeline did not finish");
+    // A pipe fed line by line returns shorter reads than the file did: compare the totals.
+    List<String> got = Files.readAllLines(out);
+    assertEquals(new String(expected, StandardCharsets.UTF_8).strip(), got.get(got.size() - 1),
+        "the reader got every byte after a refused dump");
+  }
+}
