@@ -36,6 +36,29 @@
 
 static void die(const char *what) { perror(what); exit(2); }
 
+static char *advised, *shared_file;
+
+/* The VmFlags of the mapping at addr, less those that depend on the kernel's own bookkeeping. */
+static void print_flags(const char *name, void *addr) {
+  char want[32], line[512];
+  snprintf(want, sizeof want, "%lx-", (unsigned long) addr);
+  FILE *f = fopen("/proc/self/smaps", "r");
+  int in = 0;
+  while (f && fgets(line, sizeof line, f)) {
+    if (!strncmp(line, want, strlen(want))) in = 1;
+    else if (in && !strncmp(line, "VmFlags:", 8)) {
+      char out[256] = "";
+      for (char *tok = strtok(line + 8, " \n"); tok; tok = strtok(NULL, " \n")) {
+        if (!strcmp(tok, "ac") || !strcmp(tok, "sd")) continue;
+        strcat(out, " "); strcat(out, tok);
+      }
+      printf("  %s:%s\n", name, out);
+      break;
+    }
+  }
+  if (f) fclose(f);
+}
+
 static void attrs_report(int tick) {
   struct rlimit nofile, core;
   getrlimit(RLIMIT_NOFILE, &nofile);
@@ -111,6 +134,20 @@ int main(int argc, char **argv) {
   } else if (!strcmp(mode, "child")) {
     if (fork() == 0) { sleep(30); _exit(0); }
     fd = 0;
+  } else if (!strcmp(mode, "madvise")) {
+    advised = mmap(NULL, 8 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (advised == MAP_FAILED) die("mmap");
+    memset(advised, 7, 8 * 4096);
+    if (madvise(advised, 4096, MADV_DONTFORK) || madvise(advised + 2 * 4096, 4096, MADV_DONTDUMP)
+        || madvise(advised + 4 * 4096, 4096, MADV_SEQUENTIAL) || madvise(advised + 6 * 4096, 4096, MADV_WIPEONFORK))
+      die("madvise");
+    snprintf(dir, sizeof dir, "/tmp/ckpt-shared-%d", (int) getpid());
+    int sf = open(dir, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    if (sf < 0 || ftruncate(sf, 4096)) die("shared file");
+    shared_file = mmap(NULL, 4096, PROT_READ, MAP_SHARED, sf, 0);
+    if (shared_file == MAP_FAILED) die("mmap shared");
+    close(sf);
+    fd = 0;
   } else if (!strcmp(mode, "attrs")) {
     struct rlimit r = {1000, 4000};
     if (setrlimit(RLIMIT_NOFILE, &r)) die("setrlimit");
@@ -139,6 +176,19 @@ int main(int argc, char **argv) {
     while (nanosleep(&ts, &ts) != 0) {}
     if (!strcmp(mode, "attrs")) {
       if (tick % 10 == 0) attrs_report(tick);
+    } else if (!strcmp(mode, "madvise") && tick % 50 == 0) {
+      printf("tick %d\n", tick);
+      for (int i = 0; i < 8; i += 2) {
+        char name[16]; snprintf(name, sizeof name, "page %d", i);
+        print_flags(name, advised + i * 4096);
+      }
+      print_flags("shared file", shared_file);
+      if (tick == 100) {
+        /* mprotect to writable works only through a mapping made with a writable descriptor */
+        int r = mprotect(shared_file, 4096, PROT_READ | PROT_WRITE);
+        printf("  mprotect(PROT_WRITE) of the shared file: %s\n", r == 0 ? "ok" : strerror(errno));
+        if (r == 0) shared_file[0] = 'x';
+      }
     } else if (tick % 10 == 0) {
       printf("tick %d\n", tick);
     }
@@ -148,7 +198,7 @@ int main(int argc, char **argv) {
     pid_t w = waitpid(-1, &st, WNOHANG);
     printf("reaped %s, exit %d\n", w > 0 ? "a child" : "nothing", w > 0 ? WEXITSTATUS(st) : -1);
   }
-  if (!strcmp(mode, "flock")) unlink(dir);
+  if (!strcmp(mode, "flock") || !strcmp(mode, "madvise")) unlink(dir);
   printf("done\n");
   return 0;
 }

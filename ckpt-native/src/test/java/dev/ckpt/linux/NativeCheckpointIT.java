@@ -199,6 +199,12 @@ class NativeCheckpointIT {
     interruptedRunMatches("attrs", List.of(Programs.path("holder"), "attrs"), 200, 1300);
   }
 
+  /** madvise hints, MAP_NORESERVE, and a read-only shared file mapping that may become writable. */
+  @Test
+  void mappingFlags_madviseNoreserveAndMayWrite_areRestored() throws Exception {
+    interruptedRunMatches("madvise", List.of(Programs.path("holder"), "madvise"), 100, 900);
+  }
+
   @Test
   void floatingPointAndAvxState_isRestored() throws Exception {
     interruptedRunMatches("fpavx", List.of(Programs.path("fpavx")), 200, 1400);

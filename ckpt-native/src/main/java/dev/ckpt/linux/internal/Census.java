@@ -29,7 +29,8 @@ final class Census {
   private Census() {}
 
   /** Refuses what a restore could not reproduce; runs while the process is stopped. */
-  static void check(int pid, Map<String, String> status, String[] stat, List<Vma> maps) throws ProcessException {
+  static void check(int pid, Map<String, String> status, String[] stat, List<Vma> maps,
+      Map<Long, java.util.Set<String>> vmFlags) throws ProcessException {
     Path proc = ProcFs.dir(pid);
     threads(pid, proc);
     children(pid, proc);
@@ -88,6 +89,11 @@ final class Census {
       String why = unsupportedMapping(v);
       if (why != null) {
         refuse(pid, "maps " + why + " at " + v.name());
+      }
+      String flag = v.special() ? null : VmaFlags.refused(vmFlags.getOrDefault(v.start(), java.util.Set.of()));
+      if (flag != null) {
+        refuse(pid, "maps " + (v.path().isEmpty() ? "anonymous memory" : v.path()) + " at " + v.name() + " with "
+            + flag + ", which restore does not reproduce");
       }
     }
   }

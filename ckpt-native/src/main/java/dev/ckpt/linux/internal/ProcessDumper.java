@@ -56,7 +56,13 @@ final class ProcessDumper {
       throw new ProcessException(pid, "reading /proc/" + pid + " failed (did it exit?): " + e, 0, e);
     }
     List<Vma> maps = t.maps();
-    Census.check(pid, status, stat, maps);
+    Map<Long, Set<String>> vmFlags;
+    try {
+      vmFlags = ProcFs.vmFlags(pid);
+    } catch (IOException e) {
+      throw new ProcessException(pid, "reading /proc/" + pid + "/smaps failed (did it exit?): " + e, 0, e);
+    }
+    Census.check(pid, status, stat, maps, vmFlags);
     int uid = Integer.parseInt(status.get("Uid").split("\\s+")[0]);
     int umask = Integer.parseInt(status.getOrDefault("Umask", "0022"), 8);
 
@@ -108,7 +114,8 @@ final class ProcessDumper {
     for (Vma v : maps) {
       VmaRecord r = memory.dump(t, v, w);
       if (r != null) {
-        vmas.add(r);
+        vmas.add(r.withFlags(VmaFlags.encode(vmFlags.getOrDefault(v.start(), Set.of()),
+            r.kind() == ProcessImage.VmaKind.FILE_SHARED)));
       }
       if (v.fileBacked() && !v.memfd() && !v.sharedAnonymous()) {
         if (v.deleted()) {

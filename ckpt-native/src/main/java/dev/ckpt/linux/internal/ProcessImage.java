@@ -46,10 +46,22 @@ record ProcessImage(
   /** Kinds of VMA, by how restore recreates them. */
   enum VmaKind { ANON, FILE_PRIVATE, FILE_SHARED, SHARED_ANON, HEAP, STACK, VDSO, VVAR, VVAR_VCLOCK }
 
-  /** A mapping; {@code dumped} lists [startPage, pageCount] pairs whose contents are in the image. */
+  /**
+   * A mapping; {@code dumped} lists [startPage, pageCount] pairs whose contents are in the image.
+   * {@code prot} holds PROT_* in its low 3 bits and, from version 2, {@link VmaFlags} above them.
+   */
   record VmaRecord(long start, long end, int prot, VmaKind kind, long offset, String path, long[] dumped) {
     long length() {
       return end - start;
+    }
+
+    /** PROT_READ | PROT_WRITE | PROT_EXEC. */
+    int protection() {
+      return prot & 7;
+    }
+
+    VmaRecord withFlags(int flags) {
+      return new VmaRecord(start, end, protection() | flags, kind, offset, path, dumped);
     }
 
     String part() {

@@ -185,8 +185,8 @@ final class ProcessRestorer {
         continue;
       }
       boolean content = v.dumped().length > 0;
-      int prot = content ? v.prot() | PROT_RW : v.prot();
-      if (content && prot != v.prot()) {
+      int prot = content ? v.protection() | PROT_RW : v.protection();
+      if (content && prot != v.protection()) {
         reprotect.add(v);
       }
       long fd = -1;
@@ -194,7 +194,8 @@ final class ProcessRestorer {
       switch (v.kind()) {
         case FILE_PRIVATE, FILE_SHARED -> {
           boolean shared = v.kind() == VmaKind.FILE_SHARED;
-          boolean rw = shared && (v.prot() & 2) != 0;
+          // A shared mapping made through a writable descriptor may be made writable later (mprotect).
+          boolean rw = shared && ((v.protection() & 2) != 0 || (v.prot() & VmaFlags.MAY_WRITE) != 0);
           String key = (rw ? "rw:" : "ro:") + v.path();
           Long open = openFiles.get(key);
           if (open == null) {
@@ -210,6 +211,9 @@ final class ProcessRestorer {
         case STACK -> flags = MAP_PRIVATE | MAP_ANON | MAP_FIXED | MAP_GROWSDOWN;
         default -> flags = MAP_PRIVATE | MAP_ANON | MAP_FIXED;
       }
+      if ((v.prot() & VmaFlags.NORESERVE) != 0) {
+        flags |= VmaFlags.MAP_NORESERVE;
+      }
       t.call("mmap(" + v.part() + " " + v.path() + ")", Sys.SYS_MMAP, v.start(), v.length(), prot, flags, fd,
           fd < 0 ? 0 : v.offset());
     }
@@ -224,9 +228,15 @@ final class ProcessRestorer {
         r.read(v.part(), new MemorySink(t, v));
       }
     }
+    step = "madvise";
+    for (VmaRecord v : img.vmas()) {
+      for (int advice : VmaFlags.advice(v.prot())) {
+        t.call("madvise(" + v.part() + ", " + advice + ")", Sys.SYS_MADVISE, v.start(), v.length(), advice);
+      }
+    }
     step = "protect";
     for (VmaRecord v : reprotect) {
-      t.call("mprotect(" + v.part() + ")", Sys.SYS_MPROTECT, v.start(), v.length(), v.prot());
+      t.call("mprotect(" + v.part() + ")", Sys.SYS_MPROTECT, v.start(), v.length(), v.protection());
     }
 
     step = "mm";

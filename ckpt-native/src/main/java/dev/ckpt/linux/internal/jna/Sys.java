@@ -39,6 +39,7 @@ public final class Sys {
   public static final int SYS_RT_TGSIGQUEUEINFO = 297;
   public static final int SYS_RSEQ = 334;
   public static final int SYS_WRITE = 1;
+  public static final int SYS_MADVISE = 28;
   public static final int SYS_PIPE2 = 293;
   public static final int SYS_DUP3 = 292;
   public static final int SYS_SIGALTSTACK = 131;

@@ -22,6 +22,26 @@ public final class ProcFs {
     return parseMaps(Files.readString(dir(pid).resolve("maps"), StandardCharsets.UTF_8));
   }
 
+  /** The VmFlags mnemonics of every mapping in /proc/PID/smaps, by start address. */
+  public static Map<Long, java.util.Set<String>> vmFlags(int pid) throws IOException {
+    return parseVmFlags(Files.readString(dir(pid).resolve("smaps"), StandardCharsets.UTF_8));
+  }
+
+  public static Map<Long, java.util.Set<String>> parseVmFlags(String text) {
+    Map<Long, java.util.Set<String>> out = new HashMap<>();
+    long start = -1;
+    for (String line : text.split("\n")) {
+      int space = line.indexOf(' ');
+      String first = space < 0 ? line : line.substring(0, space);
+      if (first.equals("VmFlags:")) {
+        out.put(start, new java.util.HashSet<>(List.of(line.substring(8).trim().split("\\s+"))));
+      } else if (first.indexOf('-') > 0 && first.indexOf(':') < 0) {
+        start = Long.parseUnsignedLong(first.substring(0, first.indexOf('-')), 16);
+      }
+    }
+    return out;
+  }
+
   public static List<Vma> parseMaps(String text) {
     List<Vma> out = new ArrayList<>();
     for (String line : text.split("\n")) {
