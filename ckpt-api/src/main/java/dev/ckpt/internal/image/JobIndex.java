@@ -64,6 +64,8 @@ final class JobIndex {
         }
       }
       e.refs++;
+      // The shared instance: a manifest's own copy would cost one object per chunk per manifest.
+      locs[i] = e.loc;
     }
     byManifest.put(m.id(), new Indexed(hashes, locs, List.copyOf(m.packs())));
   }
