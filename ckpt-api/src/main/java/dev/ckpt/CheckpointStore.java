@@ -63,7 +63,10 @@ public interface CheckpointStore extends AutoCloseable {
   /** Opens the newest checkpoint of {@code job}. */
   ImageReader openLatest(String job) throws CheckpointException;
 
-  /** Reads every chunk of a checkpoint and checks its hash; reports problems rather than throwing on them. */
+  /**
+   * Reads every chunk of a checkpoint and checks its hash; reports problems rather than throwing
+   * on them. A missing pack is one problem, however many chunks it held.
+   */
   VerifyResult verify(String job, long id) throws CheckpointException;
 
   /** Deletes the checkpoints {@code retention} does not keep, then runs {@link #gc(String)}. */
@@ -71,7 +74,8 @@ public interface CheckpointStore extends AutoCloseable {
 
   /**
    * Deletes packs that no checkpoint of {@code job} references and that are older than the
-   * grace period, so a checkpoint being written concurrently is never broken.
+   * grace period, so a checkpoint being written concurrently is never broken. Reports, and
+   * never deletes, checkpoints that reference a pack which does not exist.
    */
   GcResult gc(String job) throws CheckpointException;
 

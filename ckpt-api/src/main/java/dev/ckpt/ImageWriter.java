@@ -25,9 +25,14 @@ public interface ImageWriter extends AutoCloseable {
   ImageWriter attribute(String key, String value);
 
   /**
-   * Waits for every chunk to be stored, then writes the manifest with create-once semantics.
+   * Waits for every chunk to be stored, then writes the manifest with create-once semantics. If
+   * the store's answer to that write is lost (it throws, or says the manifest exists), the
+   * manifest is read back: this writer's own bytes mean the checkpoint is committed, and commit
+   * returns normally. Once the manifest has been sent, nothing this writer stored is deleted.
    *
    * @throws CommitConflictException if another writer committed the same checkpoint number first
+   * @throws CommitUnknownException if the manifest write failed and reading it back failed too:
+   *     the checkpoint may or may not exist
    */
   CheckpointInfo commit() throws CheckpointException;
 

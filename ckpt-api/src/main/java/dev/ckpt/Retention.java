@@ -5,7 +5,9 @@ import java.util.Objects;
 
 /**
  * Which checkpoints of a job to keep: the newest {@code keepLast}, and also any newer than
- * {@code keepWithin}. The newest checkpoint is always kept.
+ * {@code keepWithin}. Only checkpoints whose packs all exist count towards {@code keepLast}, so
+ * broken newer checkpoints never push out the newest one that can be restored; a checkpoint is
+ * kept if fewer than {@code keepLast} intact ones are newer. The newest checkpoint is always kept.
  *
  * @param keepLast how many of the newest to keep; {@link Integer#MAX_VALUE} keeps all
  * @param keepWithin also keep those younger than this; {@link Duration#ZERO} for none

@@ -41,6 +41,11 @@ final class GcCommand implements Callable<Integer> {
         spec.commandLine().getOut().printf("%s: deleted %d checkpoints %s, %d packs (%s)%s%n", job,
             r.deletedCheckpoints().size(), r.deletedCheckpoints(), r.deletedPacks(), Cli.size(r.bytesFreed()),
             r.keptForGracePeriod() > 0 ? ", " + r.keptForGracePeriod() + " unreferenced packs wait out the grace period" : "");
+        if (!r.brokenCheckpoints().isEmpty()) {
+          // Kept, not deleted: the user decides, and verify says which packs are gone.
+          spec.commandLine().getOut().printf("%s: checkpoints %s reference missing packs and cannot be restored;"
+              + " kept, see ckpt verify %s@%d%n", job, r.brokenCheckpoints(), job, r.brokenCheckpoints().get(0));
+        }
       }
       return 0;
     }

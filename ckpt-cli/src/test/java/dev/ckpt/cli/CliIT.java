@@ -261,6 +261,16 @@ class CliIT {
     Result debug = ckpt("restore", "dmg@1", "--store", store, "--debug");
     assertTrue(debug.err().lines().count() > 3 && debug.err().contains("at dev.ckpt"), "--debug prints the stack trace");
 
+    Files.delete(pack);
+    Result gcBroken = ckpt("gc", "--store", store);
+    assertEquals(0, gcBroken.code(), gcBroken.err());
+    assertTrue(gcBroken.out().contains("dmg: checkpoints [1] reference missing packs"), gcBroken.out());
+    assertTrue(ckpt("ls", "--store", store).out().contains("dmg@1 "), "gc kept the broken checkpoint");
+    Result verifyMissing = ckpt("verify", "dmg", "--store", store);
+    assertEquals(1, verifyMissing.code());
+    assertEquals(1, verifyMissing.err().lines().filter(l -> l.contains(pack.getFileName() + " is missing")).count(),
+        "a missing pack is named once: " + verifyMissing.err());
+
     assertEquals(2, ckpt("dump").code(), "missing PID is a usage error");
     assertEquals(2, ckpt("gc", "--keep", "0", "--store", store).code());
     assertEquals(2, ckpt("inspect", "x@notanumber", "--store", store).code());

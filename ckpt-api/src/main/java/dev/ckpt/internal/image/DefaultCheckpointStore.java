@@ -6,6 +6,7 @@ import dev.ckpt.CheckpointNotFoundException;
 import dev.ckpt.CheckpointStore;
 import dev.ckpt.CheckpointTimeoutException;
 import dev.ckpt.CommitConflictException;
+import dev.ckpt.CommitUnknownException;
 import dev.ckpt.Compression;
 import dev.ckpt.CorruptImageException;
 import dev.ckpt.GcResult;
@@ -29,24 +30,33 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** The one {@link CheckpointStore} implementation; public only for {@link CheckpointStore.Builder}. */
 public final class DefaultCheckpointStore implements CheckpointStore {
   private static final Logger LOG = LoggerFactory.getLogger(DefaultCheckpointStore.class);
+  /** Reads of a manifest whose write had no clear answer, before its outcome is called unknown. */
+  private static final int READ_BACK_ATTEMPTS = 3;
+  private static final long READ_BACK_PAUSE_MILLIS = 200;
 
   private final BlobStore blobs;
   private final boolean ownsBlobs;
@@ -188,11 +198,22 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     // Locked before the index is read, so it includes whatever the previous holder committed.
     JobLock lock = blobs.lockJob(job);
     try {
-      Map<Hash256, ChunkLoc> known = refreshIndex(job);
-      Set<String> condemned = condemnedPacks(job);
-      if (!condemned.isEmpty()) {
-        // A condemned pack may be deleted by a GC running elsewhere: its chunks are written anew.
-        known.values().removeIf(loc -> condemned.contains(loc.pack()));
+      Set<String> referenced = refreshIndex(job);
+      // A condemned pack may be deleted by a GC running elsewhere: its chunks are written anew.
+      Set<String> unusable = condemnedPacks(job);
+      // So are those of a missing pack. A committed manifest is no proof that its packs exist (a
+      // lost commit answer once made writers delete them; storage can lose files), and reusing a
+      // missing pack would fail this checkpoint and every later one that shares its chunks.
+      referenced.removeAll(unusable);
+      Set<String> missing = missingPacks(job, referenced);
+      if (!missing.isEmpty()) {
+        LOG.warn("job {}: {} packs referenced by committed checkpoints are missing ({}); their chunks are stored"
+            + " again. gc lists the checkpoints that cannot be restored", job, missing.size(), missing);
+        unusable.addAll(missing);
+      }
+      Map<Hash256, ChunkLoc> known;
+      synchronized (indexes) {
+        known = indexes.get(job).snapshot(unusable);
       }
       return new ImageWriterImpl(this, job, known, executor, parallelism, chunkSize, packSize, compression, format,
           clock.instant(), progress, lock);
@@ -206,8 +227,8 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     }
   }
 
-  /** Brings the job's chunk index up to date with the manifests now in the store. */
-  private Map<Hash256, ChunkLoc> refreshIndex(String job) throws CheckpointException {
+  /** Brings the job's chunk index up to date with the manifests now in the store; returns the packs they reference. */
+  private Set<String> refreshIndex(String job) throws CheckpointException {
     synchronized (indexes) {
       JobIndex index = indexes.computeIfAbsent(job, j -> new JobIndex());
       Set<Long> present = new HashSet<>(manifestIds(job));
@@ -228,8 +249,33 @@ public final class DefaultCheckpointStore implements CheckpointStore {
           }
         }
       }
-      return index.snapshot();
+      return index.packs();
     }
+  }
+
+  /**
+   * Which of {@code packs} do not exist: one listing of the job's packs, then a stat of each one
+   * the listing lacks, since a listing can miss a new file (NFS attribute caches) and a pack
+   * wrongly thought missing would be reported as damage.
+   */
+  private Set<String> missingPacks(String job, Collection<String> packs) throws CheckpointException {
+    if (packs.isEmpty()) {
+      return Set.of();
+    }
+    Set<String> listed = new HashSet<>();
+    for (BlobInfo b : blobs.list(Layout.packPrefix(job))) {
+      String pack = Layout.packName(job, b.key());
+      if (pack != null) {
+        listed.add(pack);
+      }
+    }
+    Set<String> missing = new LinkedHashSet<>();
+    for (String pack : packs) {
+      if (!listed.contains(pack) && !missing.contains(pack) && blobs.stat(Layout.packKey(job, pack)).isEmpty()) {
+        missing.add(pack);
+      }
+    }
+    return missing;
   }
 
   /**
@@ -250,7 +296,8 @@ public final class DefaultCheckpointStore implements CheckpointStore {
       }
       if (blobs.stat(Layout.packKey(job, pack)).isEmpty()) {
         throw new CheckpointException("checkpoint of job " + job + " reuses chunks of pack " + pack
-            + ", which was deleted meanwhile (concurrent gc); not committed, retry the checkpoint");
+            + ", which was deleted meanwhile (concurrent gc, or lost by the store); not committed, retry the"
+            + " checkpoint: the retry stores those chunks anew");
       }
     }
     if (writer.deadline() != null && clock.instant().isAfter(writer.deadline())) {
@@ -268,14 +315,91 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     m = withHeader(draft, id, parent, now, d, storedSoFar + bytes.length, writer.started());
     bytes = ManifestCodec.encode(m);
     String key = Layout.manifestKey(job, id);
-    if (!blobs.putIfAbsent(key, bytes)) {
-      throw new CommitConflictException("checkpoint " + job + "@" + id + " was committed by another writer first ("
-          + key + " exists); this checkpoint was not committed");
+    writer.manifestSent();
+    boolean created;
+    StoreException sendFailure = null;
+    try {
+      created = blobs.putIfAbsent(key, bytes);
+    } catch (StoreException e) {
+      sendFailure = e;
+      created = false;
+    }
+    if (!created) {
+      // A failure or a "taken" is not the truth: the write may have landed and only its answer
+      // been lost, or a store may have retried its own write and met it. The key's bytes decide.
+      resolveUnclearCommit(job + "@" + id, key, bytes, sendFailure);
     }
     synchronized (indexes) {
       indexes.computeIfAbsent(job, j -> new JobIndex()).add(m);
     }
     return info(m);
+  }
+
+  /**
+   * Returns if {@code key} holds exactly {@code ours}: committed. Otherwise throws what is true:
+   * {@link CommitConflictException} for another writer's bytes, a {@link StoreException} if no
+   * manifest is there (not committed), {@link CommitUnknownException} if the key cannot be read.
+   * Nothing is deleted on any of these paths.
+   */
+  private void resolveUnclearCommit(String ref, String key, byte[] ours, StoreException sendFailure)
+      throws CheckpointException {
+    String what = sendFailure != null ? "writing its manifest " + key + " failed (" + sendFailure.getMessage() + ")"
+        : "the store answered that its manifest " + key + " already exists";
+    byte[] found;
+    try {
+      found = readBack(key);
+    } catch (CheckpointException e) {
+      CommitUnknownException unknown = new CommitUnknownException("checkpoint " + ref + ": " + what
+          + ", and reading it back failed too (" + e.getMessage() + "): the checkpoint may or may not exist. Its"
+          + " packs are kept; once the store answers again, the job's checkpoints show whether " + ref
+          + " exists, and the next checkpoint takes the next free number", e);
+      if (sendFailure != null) {
+        unknown.addSuppressed(sendFailure);
+      }
+      throw unknown;
+    }
+    if (found != null && Arrays.equals(found, ours)) {
+      LOG.info("checkpoint {} is committed: {}, but the manifest read back is this writer's", ref, what);
+      return;
+    }
+    if (found != null) {
+      CommitConflictException conflict = new CommitConflictException("checkpoint " + ref
+          + " was committed by another writer first (" + key + " holds its manifest); this checkpoint was not"
+          + " committed, and its packs are left to gc");
+      if (sendFailure != null) {
+        conflict.addSuppressed(sendFailure);
+      }
+      throw conflict;
+    }
+    if (sendFailure != null) {
+      throw new StoreException(key, "checkpoint " + ref + " was not committed: " + what + ", and reading it back"
+          + " finds no manifest; its packs are left to gc, retry the checkpoint", sendFailure);
+    }
+    throw new StoreException(key, "checkpoint " + ref + " was not committed: " + what + ", but reading it back"
+        + " finds none (the store's answer was wrong); its packs are left to gc, retry the checkpoint");
+  }
+
+  /** The bytes under {@code key}, or null if there is none; a few attempts, then the last failure. */
+  private byte[] readBack(String key) throws CheckpointException {
+    for (int attempt = 1; ; attempt++) {
+      try (InputStream in = blobs.get(key)) {
+        return in.readAllBytes();
+      } catch (NoSuchKeyException e) {
+        return null;
+      } catch (IOException | CheckpointException e) {
+        if (attempt >= READ_BACK_ATTEMPTS) {
+          throw e instanceof CheckpointException ce ? ce
+              : new StoreException(key, "reading " + key + " from " + blobs.uri() + " failed: " + e.getMessage(), e);
+        }
+        LOG.debug("reading back {} failed ({}); attempt {} of {}", key, e.getMessage(), attempt, READ_BACK_ATTEMPTS);
+      }
+      try {
+        Thread.sleep(READ_BACK_PAUSE_MILLIS * attempt);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new CheckpointException("interrupted while reading back " + key, e);
+      }
+    }
   }
 
   private static Manifest withHeader(Manifest draft, long id, long parent, Instant now, Manifest.Stats d, long stored,
@@ -307,29 +431,56 @@ public final class DefaultCheckpointStore implements CheckpointStore {
   public VerifyResult verify(String job, long id) throws CheckpointException {
     Layout.checkJob(job);
     Manifest m = readManifest(job, id);
-    List<String> problems = new ArrayList<>();
-    int n = fetcher.verifyAll(m, problems::add);
-    return new VerifyResult(info(m), n, problems);
+    // One line per missing pack: reading its chunks would report it once per range read.
+    Set<String> missing = missingPacks(job, m.packs());
+    Set<String> problems = new LinkedHashSet<>();
+    if (!missing.isEmpty()) {
+      Map<String, Integer> chunksIn = new LinkedHashMap<>();
+      missing.forEach(p -> chunksIn.put(p, 0));
+      for (Manifest.Chunk c : m.chunks()) {
+        chunksIn.computeIfPresent(m.packs().get(c.pack()), (p, n) -> n + 1);
+      }
+      chunksIn.forEach((p, n) -> problems.add("checkpoint " + job + "@" + id + ": pack " + Layout.packKey(job, p)
+          + " is missing (" + n + " chunks of this checkpoint are in it)"));
+    }
+    // A set: a pack that vanishes while it is verified is named once too, not once per range.
+    int n = fetcher.verifyAll(m, missing, problems::add);
+    return new VerifyResult(info(m), n, new ArrayList<>(problems));
   }
 
+  /**
+   * Keeps what {@code retention} says, counting only checkpoints whose packs all exist towards
+   * {@code keepLast}: a checkpoint is kept if fewer than {@code keepLast} intact ones are newer.
+   * So the newest checkpoint that can be restored is never deleted in favour of broken newer
+   * ones, which are kept too while they are that new (GC reports them).
+   */
   @Override
   public GcResult retain(String job, Retention retention) throws CheckpointException {
     Layout.checkJob(job);
-    List<CheckpointInfo> all = checkpoints(job);
+    List<Manifest> all = new ArrayList<>();
+    for (long id : manifestIds(job)) {
+      all.add(readManifest(job, id));
+    }
+    Set<String> missing = missingPacks(job, all.stream().flatMap(m -> m.packs().stream()).distinct().toList());
     Instant now = clock.instant();
     List<Long> deleted = new ArrayList<>();
-    for (int i = 0; i < all.size(); i++) {
-      CheckpointInfo c = all.get(i);
-      int fromNewest = all.size() - 1 - i;
-      boolean keep = fromNewest < retention.keepLast()
-          || (!retention.keepWithin().isZero() && c.created().isAfter(now.minus(retention.keepWithin())));
+    int intactNewer = 0;
+    for (int i = all.size() - 1; i >= 0; i--) {
+      Manifest m = all.get(i);
+      boolean keep = intactNewer < retention.keepLast()
+          || (!retention.keepWithin().isZero() && m.created().isAfter(now.minus(retention.keepWithin())));
       if (!keep) {
-        blobs.delete(Layout.manifestKey(job, c.id()));
-        deleted.add(c.id());
+        blobs.delete(Layout.manifestKey(job, m.id()));
+        deleted.add(m.id());
+      }
+      if (m.packs().stream().noneMatch(missing::contains)) {
+        intactNewer++;
       }
     }
+    deleted.sort(null);
     GcResult swept = gc(job);
-    return new GcResult(deleted, swept.deletedPacks(), swept.bytesFreed(), swept.keptForGracePeriod());
+    return new GcResult(deleted, swept.deletedPacks(), swept.bytesFreed(), swept.keptForGracePeriod(),
+        swept.brokenCheckpoints());
   }
 
   /**
@@ -345,7 +496,8 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     Layout.checkJob(job);
     Set<Long> marked = new HashSet<>();
     Set<String> referenced = new HashSet<>();
-    mark(job, marked, referenced);
+    Map<Long, List<String>> packsOf = new TreeMap<>();
+    mark(job, marked, referenced, packsOf);
     Map<String, Instant> condemnedAt = readCondemned(job);
     Instant now = clock.instant();
     List<BlobInfo> due = new ArrayList<>();
@@ -377,11 +529,12 @@ public final class DefaultCheckpointStore implements CheckpointStore {
         blobs.delete(Layout.condemnedKey(job, pack));
       }
     }
+    List<Long> broken = broken(job, packsOf, present);
     if (due.isEmpty()) {
-      return new GcResult(List.of(), 0, 0, waiting);
+      return new GcResult(List.of(), 0, 0, waiting, broken);
     }
     // Checkpoints committed while we listed may reference candidates: mark again before sweeping.
-    mark(job, marked, referenced);
+    mark(job, marked, referenced, new HashMap<>());
     int deleted = 0;
     long freed = 0;
     for (BlobInfo b : due) {
@@ -394,7 +547,39 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     }
     LOG.debug("gc of job {}: deleted {} packs, {} bytes; {} condemned packs wait out the grace period", job, deleted,
         freed, waiting);
-    return new GcResult(List.of(), deleted, freed, waiting);
+    return new GcResult(List.of(), deleted, freed, waiting, broken);
+  }
+
+  /**
+   * The checkpoints that reference a pack not in {@code listed} and not found by a stat either.
+   * They cannot be restored; GC names them and leaves them: deleting a manifest is retention's
+   * decision, and the rest of such a checkpoint may still be worth reading.
+   */
+  private List<Long> broken(String job, Map<Long, List<String>> packsOf, Set<String> listed) throws StoreException {
+    Map<String, Boolean> exists = new HashMap<>();
+    List<Long> broken = new ArrayList<>();
+    for (Map.Entry<Long, List<String>> e : packsOf.entrySet()) {
+      for (String pack : e.getValue()) {
+        if (listed.contains(pack)) {
+          continue;
+        }
+        Boolean there = exists.get(pack);
+        if (there == null) {
+          // A listing can miss a file that exists (NFS attribute caches): only a stat says it is gone.
+          there = blobs.stat(Layout.packKey(job, pack)).isPresent();
+          exists.put(pack, there);
+        }
+        if (!there) {
+          broken.add(e.getKey());
+          break;
+        }
+      }
+    }
+    if (!broken.isEmpty()) {
+      LOG.warn("gc of job {}: checkpoints {} reference packs that do not exist and cannot be restored; they are"
+          + " kept, run verify on them for details", job, broken);
+    }
+    return broken;
   }
 
   private Set<String> condemnedPacks(String job) throws CheckpointException {
@@ -432,8 +617,9 @@ public final class DefaultCheckpointStore implements CheckpointStore {
         ByteBuffer.wrap((now.toEpochMilli() + "\n").getBytes(StandardCharsets.US_ASCII)));
   }
 
-  /** Adds the packs of every manifest not yet marked; any unreadable manifest stops GC. */
-  private void mark(String job, Set<Long> marked, Set<String> referenced) throws CheckpointException {
+  /** Adds the packs of every manifest not yet marked, also by id; any unreadable manifest stops GC. */
+  private void mark(String job, Set<Long> marked, Set<String> referenced, Map<Long, List<String>> packsOf)
+      throws CheckpointException {
     for (long id : manifestIds(job)) {
       if (marked.add(id)) {
         Manifest m;
@@ -446,6 +632,7 @@ public final class DefaultCheckpointStore implements CheckpointStore {
               + job + "@" + id + " references: " + e.getMessage(), e);
         }
         referenced.addAll(m.packs());
+        packsOf.put(id, m.packs());
       }
     }
   }

@@ -78,6 +78,12 @@ final class ImageWriterImpl implements ImageWriter {
   private final Set<String> partNames = new HashSet<>();
   private PartOutputImpl openPart;
   private boolean finished;
+  /**
+   * Set once the manifest write has been sent. From then on the manifest may exist whatever the
+   * store answered, and a manifest whose packs were deleted is a lost checkpoint: this writer's
+   * packs are left to GC, which deletes them only when no manifest references them.
+   */
+  private volatile boolean manifestSent;
 
   /** One chunk-sized (or zero-run) piece of a part. {@code hash} stays null for zeros. */
   private static final class Slot {
@@ -361,11 +367,19 @@ final class ImageWriterImpl implements ImageWriter {
       LOG.debug("committed {}@{}: {} new chunks, {} reused", job, info.id(), info.newChunks(), info.reusedChunks());
       return info;
     } finally {
-      if (!committed) {
+      if (!committed && !manifestSent) {
         deleteUploaded();
+      } else if (!committed) {
+        LOG.debug("job {}: the commit failed after its manifest was sent; {} packs are left to gc", job,
+            uploadedPacks.size());
       }
       unlock();
     }
+  }
+
+  /** Called by the store just before it sends the manifest. */
+  void manifestSent() {
+    manifestSent = true;
   }
 
   private void unlock() {

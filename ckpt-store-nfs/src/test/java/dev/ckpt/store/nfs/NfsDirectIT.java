@@ -216,6 +216,42 @@ class NfsDirectIT {
     }
   }
 
+  /**
+   * The manifest's create-once LINK reaches Ganesha and is carried out, and every reply to it, the
+   * retransmissions' too, is lost until the client stops retrying (retryFor=2s): the store's
+   * putIfAbsent fails. The engine reads the manifest back, finds its own, and reports the commit;
+   * the newest checkpoint verifies and restores, and the next one commits.
+   */
+  @Test
+  void createOnceLinkWhoseRepliesAreLost_isCommitted_andTheNextCheckpointToo() throws Exception {
+    try (RpcReplyLosingProxy proxy = new RpcReplyLosingProxy(2049)) {
+      URI uri = URI.create(NFS.freshUri("retryFor=2s").toString()
+          .replace("nfs://127.0.0.1/", "nfs://127.0.0.1:" + proxy.port() + "/"));
+      try (CheckpointStore store = engine(uri)) {
+        byte[] first = content(21, 2 << 20);
+        byte[] second = first.clone();
+        System.arraycopy(content(22, 256 << 10), 0, second, 1 << 20, 256 << 10);
+        assertEquals(1, write(store, "job", first).id());
+        proxy.loseLinkReplies(name -> name.matches("[0-9]{20}"), 50);
+        assertEquals(2, write(store, "job", second).id());
+        proxy.heal();
+        assertTrue(proxy.lostReplies() >= 2, "the LINK and its retransmissions lost their replies: "
+            + proxy.lostReplies());
+        assertEquals(3, write(store, "job", second).id());
+        assertEquals(List.of(1L, 2L, 3L), store.checkpoints("job").stream().map(CheckpointInfo::id).toList());
+        for (long id = 2; id <= 3; id++) {
+          assertTrue(store.verify("job", id).ok(), "checkpoint " + id);
+          try (ImageReader r = store.open("job", id)) {
+            assertArrayEquals(second, r.readBytes("state"), "checkpoint " + id);
+          }
+        }
+        try (ImageReader r = store.openLatest("job")) {
+          assertArrayEquals(second, r.readBytes("state"));
+        }
+      }
+    }
+  }
+
   @Test
   void listingOfThousandsOfBlobs_pagesThroughTheWholeDirectory() throws Exception {
     try (dev.ckpt.spi.BlobStore store = new NfsStoreProvider().open(NFS.freshUri())) {

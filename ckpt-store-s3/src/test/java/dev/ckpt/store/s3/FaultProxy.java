@@ -44,8 +44,9 @@ final class FaultProxy implements AutoCloseable {
   private final List<String> heads = Collections.synchronizedList(new ArrayList<>());
   private final ConcurrentHashMap<Fault, AtomicInteger> injected = new ConcurrentHashMap<>();
   private volatile double faultRate;
-  private volatile Predicate<String> loseResponseFor = r -> false;
-  private final AtomicInteger loseBudget = new AtomicInteger();
+  private record Targeted(Predicate<String> requestLine, Fault fault, AtomicInteger remaining) {}
+
+  private final List<Targeted> targeted = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final AtomicInteger requests = new AtomicInteger();
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicInteger maxInFlight = new AtomicInteger();
@@ -68,8 +69,12 @@ final class FaultProxy implements AutoCloseable {
 
   /** The next {@code times} requests whose request line matches are forwarded, then their answer is lost. */
   void loseResponses(Predicate<String> requestLine, int times) {
-    this.loseResponseFor = requestLine;
-    this.loseBudget.set(times);
+    inject(requestLine, Fault.LOSE_RESPONSE, times);
+  }
+
+  /** The next {@code times} requests whose request line matches get {@code fault}, whatever the fault rate. */
+  void inject(Predicate<String> requestLine, Fault fault, int times) {
+    targeted.add(new Targeted(requestLine, fault, new AtomicInteger(times)));
   }
 
   int injected(Fault f) {
@@ -104,8 +109,10 @@ final class FaultProxy implements AutoCloseable {
   }
 
   private Fault choose(String requestLine) {
-    if (loseResponseFor.test(requestLine) && loseBudget.getAndDecrement() > 0) {
-      return Fault.LOSE_RESPONSE;
+    for (Targeted t : targeted) {
+      if (t.requestLine().test(requestLine) && t.remaining().getAndDecrement() > 0) {
+        return t.fault();
+      }
     }
     double r;
     synchronized (random) {

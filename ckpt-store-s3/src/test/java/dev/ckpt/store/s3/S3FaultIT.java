@@ -10,6 +10,7 @@ import dev.ckpt.CheckpointStore;
 import dev.ckpt.ImageReader;
 import dev.ckpt.ImageWriter;
 import dev.ckpt.PartOutput;
+import dev.ckpt.VerifyResult;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -107,6 +108,74 @@ class S3FaultIT {
         }
       }
       assertEquals(List.of(), S3.openUploads("faults"), "no multipart upload left open");
+    }
+  }
+
+  /**
+   * No SDK retries, and the proxy forwards the manifest PUT to S3, then loses the answer: the
+   * writer cannot tell from the PUT whether it committed. It reads the manifest back, finds its
+   * own, and reports the commit; nothing of it is deleted, and the next checkpoint commits.
+   */
+  @Test
+  void manifestPutWhoseResponseIsLost_withoutRetries_isCommitted_andTheNextCheckpointToo() throws Exception {
+    FaultProxy proxy = new FaultProxy(S3.port(), 44);
+    Random random = new Random(9);
+    byte[] state = new byte[STATE];
+    random.nextBytes(state);
+    try (proxy; CheckpointStore store = CheckpointStore.builder()
+        .uri(S3.uriVia(proxy.endpoint(), "faults", "partSize=5MiB", "maxAttempts=1"))
+        .packSize(6 << 20).build()) {
+      write(store, "lost", state);
+      mutate(state, random);
+      byte[] second = state.clone();
+      proxy.loseResponses(line -> line.startsWith("PUT ") && line.contains("/lost/manifests/"), 1);
+      assertEquals(2, write(store, "lost", second).id());
+      assertEquals(1, proxy.injected(FaultProxy.Fault.LOSE_RESPONSE));
+      mutate(state, random);
+      assertEquals(3, write(store, "lost", state).id());
+      assertRestores(store, "lost", 2, second);
+      assertRestores(store, "lost", 3, state);
+      assertEquals(List.of(), S3.openUploads("faults"));
+    }
+  }
+
+  /**
+   * The SDK retries the manifest PUT whose answer was lost and meets 412 on its own write; the
+   * store's read-back after the 412 fails as well (two 500s use up both attempts). The engine's
+   * own read-back then finds the manifest.
+   */
+  @Test
+  void manifestPutMeets412_andTheStoresReadBackFails_isStillCommitted() throws Exception {
+    FaultProxy proxy = new FaultProxy(S3.port(), 45);
+    Random random = new Random(10);
+    byte[] state = new byte[STATE];
+    random.nextBytes(state);
+    try (proxy; CheckpointStore store = CheckpointStore.builder()
+        .uri(S3.uriVia(proxy.endpoint(), "faults", "partSize=5MiB", "maxAttempts=2"))
+        .packSize(6 << 20).build()) {
+      write(store, "reread", state);
+      mutate(state, random);
+      byte[] second = state.clone();
+      proxy.loseResponses(line -> line.startsWith("PUT ") && line.contains("/reread/manifests/"), 1);
+      proxy.inject(line -> line.startsWith("GET ") && line.contains("/reread/manifests/00000000000000000002"),
+          FaultProxy.Fault.ERROR_500, 2);
+      assertEquals(2, write(store, "reread", second).id());
+      assertEquals(1, proxy.injected(FaultProxy.Fault.LOSE_RESPONSE));
+      assertEquals(2, proxy.injected(FaultProxy.Fault.ERROR_500), "the store's read-back failed on both attempts");
+      assertTrue(proxy.heads().stream().anyMatch(h -> h.startsWith("PUT ") && h.contains("/reread/manifests/")
+          && h.toLowerCase(java.util.Locale.ROOT).contains("if-none-match")), "create-once PUT");
+      mutate(state, random);
+      assertEquals(3, write(store, "reread", state).id());
+      assertRestores(store, "reread", 2, second);
+      assertRestores(store, "reread", 3, state);
+    }
+  }
+
+  private static void assertRestores(CheckpointStore store, String job, long id, byte[] expected) throws Exception {
+    VerifyResult v = store.verify(job, id);
+    assertTrue(v.ok(), job + "@" + id + ": " + v.problems());
+    try (ImageReader r = store.open(job, id)) {
+      assertArrayEquals(expected, r.readBytes("state"), job + "@" + id);
     }
   }
 

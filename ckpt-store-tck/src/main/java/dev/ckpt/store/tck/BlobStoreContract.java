@@ -38,6 +38,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -290,6 +291,7 @@ public abstract class BlobStoreContract {
     }
   }
 
+  /** A manifest write that fails before it reaches the store (lost answers: below). */
   @Test
   void failedManifestWrite_leavesPreviousCheckpointLatestAndIntact() throws Exception {
     FaultInjectingBlobStore faulty = new FaultInjectingBlobStore(store);
@@ -304,6 +306,100 @@ public abstract class BlobStoreContract {
         assertArrayEquals(first, r.readBytes("data"));
       }
       assertTrue(engine.verify("job", c1.id()).ok());
+    }
+  }
+
+  /**
+   * The manifest write reaches the store and its answer is lost, or is wrong, or the write never
+   * lands: the checkpoint is committed and restorable, or absent, and the next one, which shares
+   * most of its chunks, commits either way.
+   */
+  @ParameterizedTest
+  @EnumSource(FaultInjectingBlobStore.Fault.class)
+  void manifestWriteWithLostAnswer_leavesCheckpointCommittedOrAbsent_andTheNextCommits(
+      FaultInjectingBlobStore.Fault fault) throws Exception {
+    FaultInjectingBlobStore faulty = new FaultInjectingBlobStore(store);
+    byte[] first = randomBytes(300_000, 21);
+    byte[] second = first.clone();
+    second[150_000] ^= 1;
+    try (CheckpointStore engine = engine(faulty)) {
+      CheckpointInfo c1 = writeImage(engine, "job", first);
+      faulty.inject(FaultInjectingBlobStore.Op.PUT_IF_ABSENT, fault, k -> k.contains("/manifests/"),
+          "connection reset", 1);
+      CheckpointInfo c2 = null;
+      try {
+        c2 = writeImage(engine, "job", second);
+      } catch (CheckpointException notCommitted) {
+        // allowed, if and only if no manifest was left behind: checked below
+      }
+      assertEquals(1, faulty.injectedFailures());
+      List<Long> ids = ids(engine, "job");
+      if (c2 != null) {
+        assertEquals(List.of(c1.id(), c1.id() + 1), ids);
+        assertEquals(c1.id() + 1, c2.id());
+        assertRestores(engine, c2.id(), second);
+      } else {
+        assertEquals(List.of(c1.id()), ids, "a checkpoint reported as not committed has no manifest");
+      }
+      CheckpointInfo next = writeImage(engine, "job", second);
+      assertEquals(ids.get(ids.size() - 1) + 1, next.id());
+      for (long id : ids(engine, "job")) {
+        assertRestores(engine, id, id == c1.id() ? first : second);
+      }
+    }
+  }
+
+  @Test
+  void packWriteWithLostAnswer_failsTheCheckpoint_andTheNextCommits() throws Exception {
+    FaultInjectingBlobStore faulty = new FaultInjectingBlobStore(store);
+    byte[] first = randomBytes(300_000, 31);
+    byte[] second = randomBytes(300_000, 32);
+    try (CheckpointStore engine = engine(faulty)) {
+      CheckpointInfo c1 = writeImage(engine, "job", first);
+      faulty.inject(FaultInjectingBlobStore.Op.PUT, FaultInjectingBlobStore.Fault.APPLY_THEN_THROW,
+          k -> k.contains("/packs/"), "connection reset", 1);
+      assertThrows(CheckpointException.class, () -> writeImage(engine, "job", second));
+      assertEquals(List.of(c1.id()), ids(engine, "job"));
+      CheckpointInfo c2 = writeImage(engine, "job", second);
+      assertEquals(c1.id() + 1, c2.id());
+      assertRestores(engine, c1.id(), first);
+      assertRestores(engine, c2.id(), second);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = FaultInjectingBlobStore.Fault.class, names = {"APPLY_THEN_THROW", "APPLY_THEN_WRONG_ANSWER"})
+  void deletesWithLostAnswers_inRetentionAndGc_neverDamageAKeptCheckpoint(FaultInjectingBlobStore.Fault fault)
+      throws Exception {
+    FaultInjectingBlobStore faulty = new FaultInjectingBlobStore(store);
+    byte[] last = randomBytes(300_000, 43);
+    try (CheckpointStore engine = engine(faulty)) {
+      writeImage(engine, "job", randomBytes(300_000, 41));
+      writeImage(engine, "job", randomBytes(300_000, 42));
+      CheckpointInfo kept = writeImage(engine, "job", last);
+      faulty.inject(FaultInjectingBlobStore.Op.DELETE, fault, k -> true, "connection reset", 3);
+      try {
+        engine.retain("job", dev.ckpt.Retention.keepLast(1));
+      } catch (StoreException lost) {
+        // the answer to a delete was lost; the next pass finishes the work
+      }
+      faulty.heal();
+      engine.retain("job", dev.ckpt.Retention.keepLast(1));
+      engine.gc("job");
+      assertEquals(List.of(kept.id()), ids(engine, "job"));
+      assertRestores(engine, kept.id(), last);
+    }
+  }
+
+  private static List<Long> ids(CheckpointStore engine, String job) throws CheckpointException {
+    return engine.checkpoints(job).stream().map(CheckpointInfo::id).toList();
+  }
+
+  private static void assertRestores(CheckpointStore engine, long id, byte[] expected) throws Exception {
+    dev.ckpt.VerifyResult v = engine.verify("job", id);
+    assertTrue(v.ok(), "checkpoint " + id + ": " + v.problems());
+    try (ImageReader r = engine.open("job", id)) {
+      assertArrayEquals(expected, r.readBytes("data"), "checkpoint " + id);
     }
   }
 
