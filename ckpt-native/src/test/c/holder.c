@@ -94,6 +94,12 @@ int main(int argc, char **argv) {
   else if (!strcmp(mode, "epoll")) fd = epoll_create1(0);
   else if (!strcmp(mode, "inotify")) fd = inotify_init1(0);
   else if (!strcmp(mode, "opath")) fd = open("/tmp", O_PATH);
+  else if (!strcmp(mode, "pipereopen")) {
+    int p[2];
+    if (pipe(p)) die("pipe");
+    char path[64]; snprintf(path, sizeof path, "/proc/self/fd/%d", p[0]);
+    fd = open(path, O_RDONLY | O_NONBLOCK); /* a second open file description of the read end */
+  }
   else if (!strcmp(mode, "procfd")) fd = open("/proc/1/stat", O_RDONLY);
   else if (!strcmp(mode, "flock")) {
     snprintf(dir, sizeof dir, "/tmp/ckpt-lock-%d", (int) getpid());

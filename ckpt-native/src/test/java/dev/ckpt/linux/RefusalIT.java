@@ -45,6 +45,7 @@ class RefusalIT {
       "epoll      | fd 3 is an anonymous inode ([eventpoll])",
       "inotify    | fd 3 is an anonymous inode (inotify)",
       "opath      | fd 3 is an O_PATH descriptor of /tmp",
+      "pipereopen | fds 3 and 5 are separate opens of one end of pipe:[",
       "procfd     | fd 3 is open on /proc/1/stat",
       "flock      | holds a file lock",
       "posixtimer | has POSIX timers (timer_create) with ids 0",

@@ -115,6 +115,7 @@ final class PipeState {
       if (kept.isEmpty()) {
         continue;
       }
+      sameOpenPerEnd(pid, id, kept);
       FdRecord reader = null;
       for (FdRecord f : kept) {
         if ((f.flags() & Sys.O_ACCMODE) != Sys.O_WRONLY) {
@@ -147,6 +148,31 @@ final class PipeState {
       }
     }
     return out;
+  }
+
+  /**
+   * Restore gives all fds of one pipe end a single open file description, as dup() does. Ends
+   * opened separately (through /proc/self/fd) have status flags of their own: refused.
+   */
+  private static void sameOpenPerEnd(int pid, String id, List<FdRecord> fds) throws ProcessException {
+    for (int i = 0; i < fds.size(); i++) {
+      for (int j = i + 1; j < fds.size(); j++) {
+        FdRecord a = fds.get(i), b = fds.get(j);
+        if ((a.flags() & Sys.O_ACCMODE) != (b.flags() & Sys.O_ACCMODE)) {
+          continue;
+        }
+        long same;
+        try {
+          same = LibC.syscall(Sys.SYS_KCMP, pid, pid, Sys.KCMP_FILE, a.fd(), b.fd(), 0);
+        } catch (LastErrorException e) {
+          throw Sys.error("kcmp(KCMP_FILE, " + a.fd() + ", " + b.fd() + ")", pid, e);
+        }
+        if (same != 0) {
+          throw new ProcessException(pid, "fds " + a.fd() + " and " + b.fd() + " are separate opens of one end of " + id
+              + " (each with its own flags), which ckpt would restore as one");
+        }
+      }
+    }
   }
 
   /** The part name of a pipe: its inode for a pipe, a hash-free escape of the path for a FIFO. */

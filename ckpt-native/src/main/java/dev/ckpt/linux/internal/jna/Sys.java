@@ -53,6 +53,8 @@ public final class Sys {
   public static final int SYS_PIDFD_OPEN = 434;
   public static final int SYS_PIDFD_GETFD = 438;
   public static final int SYS_TEE = 276;
+  public static final int SYS_KCMP = 312;
+  public static final int KCMP_FILE = 0;
 
   // prctl options.
   public static final int PR_SET_PDEATHSIG = 1;
