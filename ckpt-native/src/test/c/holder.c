@@ -37,6 +37,14 @@
 static void die(const char *what) { perror(what); exit(2); }
 
 static char *advised, *shared_file;
+static timer_t periodic, oneshot;
+static volatile sig_atomic_t timer_signals, wrong_value;
+
+static void on_timer(int sig, siginfo_t *si, void *ctx) {
+  (void) sig; (void) ctx;
+  timer_signals++;
+  if (si->si_code != SI_TIMER || si->si_value.sival_int != 4242) wrong_value++;
+}
 
 /* The VmFlags of the mapping at addr, less those that depend on the kernel's own bookkeeping. */
 static void print_flags(const char *name, void *addr) {
@@ -94,6 +102,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(mode, "epoll")) fd = epoll_create1(0);
   else if (!strcmp(mode, "inotify")) fd = inotify_init1(0);
   else if (!strcmp(mode, "opath")) fd = open("/tmp", O_PATH);
+  else if (!strcmp(mode, "plain")) fd = 0;
   else if (!strcmp(mode, "pipereopen")) {
     int p[2];
     if (pipe(p)) die("pipe");
@@ -107,9 +116,18 @@ int main(int argc, char **argv) {
     if (fd < 0 || flock(fd, LOCK_EX) != 0) die("flock");
   }
   else if (!strcmp(mode, "posixtimer")) {
-    timer_t t;
-    struct sigevent ev = {.sigev_notify = SIGEV_NONE};
-    if (timer_create(CLOCK_MONOTONIC, &ev, &t) != 0) die("timer_create");
+    /* Two timers with chosen ids: a periodic one signalling SIGUSR1 with a value, and a silent one-shot. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_timer;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1};
+    ev.sigev_value.sival_int = 4242;
+    struct sigevent quiet = {.sigev_notify = SIGEV_NONE};
+    if (timer_create(CLOCK_MONOTONIC, &ev, &periodic) || timer_create(CLOCK_REALTIME, &quiet, &oneshot)) die("timer_create");
+    struct itimerspec every = {{0, 30 * 1000 * 1000}, {0, 30 * 1000 * 1000}}, later = {{0, 0}, {100, 0}};
+    if (timer_settime(periodic, 0, &every, NULL) || timer_settime(oneshot, 0, &later, NULL)) die("timer_settime");
     fd = 0;
   } else if (!strcmp(mode, "seccomp")) {
     struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
@@ -182,6 +200,14 @@ int main(int argc, char **argv) {
     while (nanosleep(&ts, &ts) != 0) {}
     if (!strcmp(mode, "attrs")) {
       if (tick % 10 == 0) attrs_report(tick);
+    } else if (!strcmp(mode, "posixtimer") && tick % 10 == 0) {
+      struct itimerspec p, o;
+      timer_gettime(periodic, &p);
+      timer_gettime(oneshot, &o);
+      printf("tick %d: timer ids %ld %ld, periodic every %ld ms, one-shot %s, signals %s\n", tick, (long) periodic,
+             (long) oneshot, p.it_interval.tv_nsec / 1000000, o.it_value.tv_sec > 90 ? "pending" : "wrong",
+             timer_signals >= tick / 3 - 12 ? "on time" : "missing");
+      if (wrong_value) printf("  %d signals with a wrong si_code or value\n", (int) wrong_value);
     } else if (!strcmp(mode, "madvise") && tick % 50 == 0) {
       printf("tick %d\n", tick);
       for (int i = 0; i < 8; i += 2) {

@@ -205,6 +205,12 @@ class NativeCheckpointIT {
     interruptedRunMatches("madvise", List.of(Programs.path("holder"), "madvise"), 100, 900);
   }
 
+  /** Two POSIX timers come back with their ids, clocks, signal values, intervals and remaining time. */
+  @Test
+  void posixTimers_areRecreatedWithTheirIdsAndKeepFiring() throws Exception {
+    interruptedRunMatches("posixtimer", List.of(Programs.path("holder"), "posixtimer"), 150, 1300);
+  }
+
   @Test
   void floatingPointAndAvxState_isRestored() throws Exception {
     interruptedRunMatches("fpavx", List.of(Programs.path("fpavx")), 200, 1400);

@@ -48,7 +48,6 @@ class RefusalIT {
       "pipereopen | fds 3 and 5 are separate opens of one end of pipe:[",
       "procfd     | fd 3 is open on /proc/1/stat",
       "flock      | holds a file lock",
-      "posixtimer | has POSIX timers (timer_create) with ids 0",
       "seccomp    | has seccomp mode 2",
       "cwddeleted | has a deleted working directory",
       "cwdproc    | has its working directory in /proc",
@@ -78,6 +77,25 @@ class RefusalIT {
     if (mode.equals("zombie")) {
       assertTrue(lines.contains("reaped a child, exit 7"), "the zombie is still there to reap: " + lines);
     }
+  }
+
+  @Test
+  void stoppedProcess_isRefusedAndRunsOnAfterSigcont() throws Exception {
+    Path out = dir.resolve("stopped.out");
+    try (NativeCheckpointer ckpt = checkpointer("stopped")) {
+      TracedProcess p = ckpt.launch(new Stdio(Path.of("/dev/null"), out, null, dir), Programs.path("holder"), "plain");
+      Thread.sleep(200);
+      assertEquals(0, new ProcessBuilder("kill", "-STOP", Integer.toString(p.pid())).start().waitFor());
+      Thread.sleep(200);
+      ProcessException e = assertThrows(ProcessException.class, () -> ckpt.checkpoint(p, Mode.VACATE));
+      assertTrue(e.getMessage().contains("is stopped (SIGSTOP or SIGTSTP"), e.getMessage());
+      assertStoreUntouched(ckpt);
+      assertEquals(0, new ProcessBuilder("kill", "-CONT", Integer.toString(p.pid())).start().waitFor());
+      assertEquals(OptionalInt.of(0), p.waitFor(Duration.ofSeconds(30)), "the stopped process after SIGCONT");
+    }
+    List<String> lines = Files.readAllLines(out);
+    assertEquals("done", lines.get(lines.size() - 1), lines.toString());
+    assertEquals(15, lines.stream().filter(l -> l.startsWith("tick ")).count(), lines.toString());
   }
 
   @Test

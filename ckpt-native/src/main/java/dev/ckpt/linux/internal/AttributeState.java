@@ -153,7 +153,7 @@ final class AttributeState {
     return switch (key) {
       case PERSONALITY, NO_NEW_PRIVS, THP_DISABLE, DUMPABLE, SUBREAPER, PDEATHSIG, MEMBARRIER, OOM_SCORE_ADJ, NICE,
           AFFINITY, SIGALTSTACK -> true;
-      default -> key.startsWith(RLIMIT) && java.util.Arrays.asList(Sys.RLIMIT_NAMES).contains(key.substring(RLIMIT.length()));
+      default -> key.startsWith(TimerState.PREFIX) || key.startsWith(RLIMIT) && java.util.Arrays.asList(Sys.RLIMIT_NAMES).contains(key.substring(RLIMIT.length()));
     };
   }
 
@@ -163,6 +163,8 @@ final class AttributeState {
     a.forEach((k, v) -> {
       if (k.startsWith(RLIMIT)) {
         out.put(k.substring(RLIMIT.length()), limit(v[0]) + " / " + limit(v[1]));
+      } else if (k.startsWith(TimerState.PREFIX)) {
+        out.put(k, TimerState.describe(v));
       } else if (k.equals(AFFINITY)) {
         StringBuilder sb = new StringBuilder();
         for (int i = v.length - 1; i >= 0; i--) {

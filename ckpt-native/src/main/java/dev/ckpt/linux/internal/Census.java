@@ -7,7 +7,6 @@ import dev.ckpt.linux.internal.proc.Vma;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -84,11 +83,13 @@ final class Census {
     if (!locked.startsWith("0 ")) {
       refuse(pid, "has " + locked + " of memory locked with mlock, which restore does not lock again");
     }
-    timers(pid, proc);
     for (Vma v : maps) {
       String why = unsupportedMapping(v);
       if (why != null) {
         refuse(pid, "maps " + why + " at " + v.name());
+      }
+      if (v.fileBacked() && v.deleted() && !v.memfd() && !v.sharedAnonymous()) {
+        refuse(pid, "maps deleted file " + v.path() + " at " + v.name() + "; it cannot be mapped again on restore");
       }
       String flag = v.special() ? null : VmaFlags.refused(vmFlags.getOrDefault(v.start(), java.util.Set.of()));
       if (flag != null) {
@@ -122,26 +123,6 @@ final class Census {
       }
       refuse(pid, "has child processes " + abbreviate(kids)
           + "; ckpt checkpoints a process without children (process trees are not supported yet)");
-    }
-  }
-
-  private static void timers(int pid, Path proc) throws ProcessException {
-    String text;
-    try {
-      text = Files.readString(proc.resolve("timers"));
-    } catch (NoSuchFileException e) {
-      return;
-    } catch (IOException e) {
-      throw new ProcessException(pid, "reading /proc/" + pid + "/timers failed: " + e, 0, e);
-    }
-    List<String> ids = new ArrayList<>();
-    for (String line : text.split("\n")) {
-      if (line.startsWith("ID:")) {
-        ids.add(line.substring(3).trim());
-      }
-    }
-    if (!ids.isEmpty()) {
-      refuse(pid, "has POSIX timers (timer_create) with ids " + abbreviate(ids) + ", which ckpt does not capture");
     }
   }
 

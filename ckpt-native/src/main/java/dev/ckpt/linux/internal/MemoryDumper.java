@@ -59,16 +59,24 @@ final class MemoryDumper {
     };
   }
 
-  /** Dumps one mapping and returns its record (with the page runs whose contents it wrote). */
-  VmaRecord dump(Tracee t, Vma v, ImageWriter image) throws CheckpointException {
-    VmaKind kind = kind(v);
-    String path = v.sharedAnonymous() ? "" : v.fileBacked() ? v.path() : (v.path().startsWith("[") ? v.path() : "");
-    VmaRecord empty = new VmaRecord(v.start(), v.end(), v.prot(), kind, v.offset(), path, new long[0]);
-    if (kind == VmaKind.VDSO || kind == VmaKind.VVAR || kind == VmaKind.VVAR_VCLOCK || kind == VmaKind.FILE_SHARED) {
-      return empty; // the kernel or the file holds these contents
-    }
+  /** The record of a mapping without contents, or null for one that is not part of an image ([vsyscall]). */
+  static VmaRecord record(Vma v) {
     if (v.path().equals("[vsyscall]")) {
       return null;
+    }
+    String path = v.sharedAnonymous() ? "" : v.fileBacked() ? v.path() : (v.path().startsWith("[") ? v.path() : "");
+    return new VmaRecord(v.start(), v.end(), v.prot(), kind(v), v.offset(), path, new long[0]);
+  }
+
+  /** Dumps one mapping and returns its record (with the page runs whose contents it wrote). */
+  VmaRecord dump(Tracee t, Vma v, ImageWriter image) throws CheckpointException {
+    VmaRecord empty = record(v);
+    VmaKind kind = empty == null ? null : empty.kind();
+    if (kind == null) {
+      return null;
+    }
+    if (kind == VmaKind.VDSO || kind == VmaKind.VVAR || kind == VmaKind.VVAR_VCLOCK || kind == VmaKind.FILE_SHARED) {
+      return empty; // the kernel or the file holds these contents
     }
     long pages = v.length() / PAGE;
     List<Long> runs = new ArrayList<>();
@@ -112,7 +120,7 @@ final class MemoryDumper {
       return empty;
     }
     long[] dumped = runs.stream().mapToLong(Long::longValue).toArray();
-    VmaRecord rec = new VmaRecord(v.start(), v.end(), v.prot(), kind, v.offset(), path, dumped);
+    VmaRecord rec = new VmaRecord(v.start(), v.end(), v.prot(), kind, v.offset(), empty.path(), dumped);
     try (PartOutput out = image.part(rec.part(), Map.of())) {
       long pos = 0;
       for (int r = 0; r < dumped.length; r += 2) {

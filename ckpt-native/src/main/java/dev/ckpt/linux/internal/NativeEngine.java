@@ -27,9 +27,11 @@ public final class NativeEngine implements AutoCloseable {
   private final Tracer tracer = new Tracer("ckpt-tracer");
   private final FileIdentities identities = new FileIdentities();
   private final FdPolicy fdPolicy;
+  private final boolean verifyRestore;
 
-  public NativeEngine(FdPolicy fdPolicy) {
+  public NativeEngine(FdPolicy fdPolicy, boolean verifyRestore) {
     this.fdPolicy = fdPolicy;
+    this.verifyRestore = verifyRestore;
   }
 
   private class Handle implements TracedProcess {
@@ -178,6 +180,11 @@ public final class NativeEngine implements AutoCloseable {
       if (t.exit().isDone()) {
         throw new ProcessException(t.pid(), "has already exited; nothing to checkpoint");
       }
+      String state = ProcFs.state(t.pid());
+      if (t.groupStopped || state.equals("T")) {
+        throw new ProcessException(t.pid(), "is stopped (SIGSTOP or SIGTSTP, state " + state + "); a restored process would"
+            + " run instead of waiting for SIGCONT: checkpoint it once it runs");
+      }
       t.held = true;
       requeue.clear();
       boolean stopped = false;
@@ -220,7 +227,7 @@ public final class NativeEngine implements AutoCloseable {
 
   public RestoredProcess restore(ImageReader r, Stdio stdio) throws CheckpointException {
     ProcessImage img = ProcessRestorer.readImage(r);
-    ProcessRestorer restorer = new ProcessRestorer(identities);
+    ProcessRestorer restorer = new ProcessRestorer(identities, verifyRestore);
     restorer.preflight(img, r.info().ref());
     return tracer.call(() -> {
       int pid = restorer.restore(r, img, stdio);

@@ -40,6 +40,56 @@ final class ProcessDumper {
 
   Result dump(Tracee t, ImageWriter w, FdPolicy policy) throws CheckpointException {
     int pid = t.pid;
+    ProcessImage state = capture(t, policy, w);
+    MemoryDumper memory = new MemoryDumper();
+    List<VmaRecord> vmas = new ArrayList<>();
+    Set<String> files = new LinkedHashSet<>();
+    files.add(state.exe());
+    List<Vma> maps = t.maps();
+    Map<Long, VmaRecord> captured = new java.util.HashMap<>();
+    for (VmaRecord r : state.vmas()) {
+      captured.put(r.start(), r);
+    }
+    for (Vma v : maps) {
+      VmaRecord r = memory.dump(t, v, w);
+      VmaRecord c = captured.get(v.start());
+      if (r != null) {
+        if (c == null || c.end() != r.end()) {
+          throw new ProcessException(pid, "mapping " + v.name() + " changed while the process was stopped");
+        }
+        vmas.add(r.withFlags(c.prot() & ~7));
+      }
+      if (v.fileBacked() && !v.memfd() && !v.sharedAnonymous()) {
+        files.add(v.path());
+      }
+    }
+    List<FileIdentity> ids = new ArrayList<>();
+    for (String f : files) {
+      try {
+        ids.add(identities.of(f));
+      } catch (IOException e) {
+        throw new ProcessException(pid, "cannot identify mapped file " + f + ": " + e, 0, e);
+      }
+    }
+    ProcessImage image = new ProcessImage(state.uid(), state.exe(), state.cwd(), state.umask(), state.mm(), state.auxv(),
+        vmas, state.thread(), state.fds(), state.sigactions(), state.pendingPrivate(), state.pendingShared(),
+        state.itimers(), ids, state.attributes());
+    byte[] encoded = image.encode();
+    try (PartOutput out = w.part(ProcessImage.PART, Map.of("kind", "process-state", "version",
+        Integer.toString(ProcessImage.VERSION)))) {
+      out.write(ByteBuffer.wrap(encoded));
+    }
+    w.attribute("kind", "process").attribute("exe", state.exe()).attribute("pid", Integer.toString(pid));
+    return new Result(memory.bytesRead());
+  }
+
+  /**
+   * Everything about a stopped process but its memory contents and file identities, after the
+   * census has accepted it. With a writer, pipes are resolved and their unread bytes stored;
+   * without one (verifying a restore) pipe descriptors are listed as they are.
+   */
+  ProcessImage capture(Tracee t, FdPolicy policy, ImageWriter w) throws CheckpointException {
+    int pid = t.pid;
     Path proc = ProcFs.dir(pid);
     Map<String, String> status;
     String exe;
@@ -82,10 +132,10 @@ final class ProcessDumper {
       rseqLen = m.getInt(8);
       rseqSig = m.getInt(12);
     }
-    List<ProcessImage.FdRecord> fds = PipeState.dump(pid, FdDumper.dump(pid, policy), policy, w);
-    List<byte[]> pendingPrivate = SignalDumper.pending(t, false);
-    List<byte[]> pendingShared = SignalDumper.pending(t, true);
-
+    List<ProcessImage.FdRecord> fds = FdDumper.dump(pid, policy);
+    if (w != null) {
+      fds = PipeState.dump(pid, fds, policy, w);
+    }
     byte[][] sigactions;
     byte[][] itimers;
     long brk;
@@ -97,50 +147,35 @@ final class ProcessDumper {
       itimers = SignalDumper.itimers(t, scratch);
       brk = t.call("brk(0)", 12, 0);
       attributes = AttributeState.dump(t, scratch, stat);
+      TimerState.dump(t, scratch, attributes, w != null);
       t.call("munmap(scratch)", Sys.SYS_MUNMAP, scratch, 8192);
     } finally {
       t.endInjection();
+    }
+    // After the timers were read: one that fired meanwhile has its signal pending by now (the
+    // injected calls run with signals blocked), so timers and pending signals agree.
+    List<byte[]> pendingPrivate = SignalDumper.pending(t, false);
+    List<byte[]> pendingShared = SignalDumper.pending(t, true);
+    if (w != null) {
+      List<byte[]> pending = new ArrayList<>(pendingPrivate);
+      pending.addAll(pendingShared);
+      TimerState.refusePendingTimerSignals(t.pid, attributes, pending);
     }
     long[] mm = {
       Long.parseUnsignedLong(stat[26]), Long.parseUnsignedLong(stat[27]), Long.parseUnsignedLong(stat[45]),
       Long.parseUnsignedLong(stat[46]), Long.parseUnsignedLong(stat[47]), brk, Long.parseUnsignedLong(stat[28]),
       Long.parseUnsignedLong(stat[48]), Long.parseUnsignedLong(stat[49]), Long.parseUnsignedLong(stat[50]),
       Long.parseUnsignedLong(stat[51])};
-
-    MemoryDumper memory = new MemoryDumper();
     List<VmaRecord> vmas = new ArrayList<>();
-    Set<String> files = new LinkedHashSet<>();
-    files.add(exe);
     for (Vma v : maps) {
-      VmaRecord r = memory.dump(t, v, w);
+      VmaRecord r = MemoryDumper.record(v);
       if (r != null) {
         vmas.add(r.withFlags(VmaFlags.encode(vmFlags.getOrDefault(v.start(), Set.of()),
             r.kind() == ProcessImage.VmaKind.FILE_SHARED)));
       }
-      if (v.fileBacked() && !v.memfd() && !v.sharedAnonymous()) {
-        if (v.deleted()) {
-          throw new ProcessException(pid, "maps deleted file " + v.path() + " at " + v.name() + "; it cannot be mapped again on restore");
-        }
-        files.add(v.path());
-      }
     }
-    List<FileIdentity> ids = new ArrayList<>();
-    for (String f : files) {
-      try {
-        ids.add(identities.of(f));
-      } catch (IOException e) {
-        throw new ProcessException(pid, "cannot identify mapped file " + f + ": " + e, 0, e);
-      }
-    }
-    ProcessImage image = new ProcessImage(uid, exe, cwd, umask, mm, auxv, vmas,
+    return new ProcessImage(uid, exe, cwd, umask, mm, auxv, vmas,
         new ThreadRecord(pid, regs.bytes(), xstate, sigmask, rseqPtr, rseqLen, rseqSig), fds, sigactions,
-        pendingPrivate, pendingShared, itimers, ids, attributes);
-    byte[] encoded = image.encode();
-    try (PartOutput out = w.part(ProcessImage.PART, Map.of("kind", "process-state", "version",
-        Integer.toString(ProcessImage.VERSION)))) {
-      out.write(ByteBuffer.wrap(encoded));
-    }
-    w.attribute("kind", "process").attribute("exe", exe).attribute("pid", Integer.toString(pid));
-    return new Result(memory.bytesRead());
+        pendingPrivate, pendingShared, itimers, List.of(), attributes);
   }
 }

@@ -49,10 +49,13 @@ final class ProcessRestorer {
   private static final int PR_SET_MM = Sys.PR_SET_MM, PR_SET_MM_MAP = Sys.PR_SET_MM_MAP;
 
   private final FileIdentities identities;
+  private final boolean verify;
   private String step = "start";
 
-  ProcessRestorer(FileIdentities identities) {
+  /** With {@code verify}, the rebuilt process's state is read back and compared with the image before it runs. */
+  ProcessRestorer(FileIdentities identities, boolean verify) {
     this.identities = identities;
+    this.verify = verify;
   }
 
   static ProcessImage readImage(ImageReader r) throws CheckpointException {
@@ -122,6 +125,16 @@ final class ProcessRestorer {
       step = "seize";
       Launcher.seizeUntilExec(spawned, Sys.PTRACE_O_EXITKILL);
       rebuild(t, r, img);
+      if (verify) {
+        step = "verify";
+        List<String> diff = RestoreCheck.differences(img,
+            new ProcessDumper(identities).capture(t, dev.ckpt.linux.FdPolicy.FAIL, null));
+        if (!diff.isEmpty()) {
+          throw new ProcessException(pid, "the rebuilt process differs from the image, so it was not let run: "
+              + String.join("; ", diff.subList(0, Math.min(5, diff.size())))
+              + (diff.size() > 5 ? "; and " + (diff.size() - 5) + " more" : ""));
+        }
+      }
       step = "resume";
       Sys.ptrace(Sys.PTRACE_SETOPTIONS, pid, 0, 0, "SETOPTIONS");
       Sys.ptrace(Sys.PTRACE_CONT, pid, 0, 0, "CONT");
@@ -266,7 +279,8 @@ final class ProcessRestorer {
     step = "signals";
     for (int sig = 1; sig <= img.sigactions().length; sig++) {
       byte[] act = img.sigactions()[sig - 1];
-      if (sig == Sys.SIGKILL || sig == Sys.SIGSTOP || allZero(act)) {
+      // All-zero is SIG_DFL, set too: a launched process inherits ignored signals from its launcher.
+      if (sig == Sys.SIGKILL || sig == Sys.SIGSTOP) {
         continue;
       }
       t.write(scratch + DATA, act);
@@ -293,6 +307,7 @@ final class ProcessRestorer {
 
     // After the pending signals: an expired timer's signal must already be queued when it fires again.
     step = "timers";
+    TimerState.restore(t, scratch + DATA, img.attributes());
     for (int which = 0; which < img.itimers().length; which++) {
       byte[] val = img.itimers()[which];
       if (!allZero(val)) {
@@ -349,6 +364,11 @@ final class ProcessRestorer {
       }
     } catch (IOException e) {
       throw new ProcessException(pid, "listing fds failed: " + e, 0, e);
+    }
+    for (int fd = 0; fd <= 2; fd++) {
+      if (!wanted.containsKey(fd)) {
+        t.call("close(" + fd + ") (closed in the image)", Sys.SYS_CLOSE, fd);
+      }
     }
     for (FdRecord f : img.fds()) {
       if (f.kind() == FdKind.STDIO || f.kind() == FdKind.PIPE || f.kind() == FdKind.FIFO) {

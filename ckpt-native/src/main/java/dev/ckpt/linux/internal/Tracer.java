@@ -29,6 +29,8 @@ public final class Tracer implements AutoCloseable {
     final int pid;
     final CompletableFuture<Integer> exit = new CompletableFuture<>();
     volatile boolean held;
+    /** In a group-stop (SIGSTOP, SIGTSTP…) that the tracer honoured with PTRACE_LISTEN. */
+    volatile boolean groupStopped;
 
     Traced(int pid) {
       this.pid = pid;
@@ -102,10 +104,12 @@ public final class Tracer implements AutoCloseable {
       int event = Sys.event(st);
       if (event == Sys.PTRACE_EVENT_STOP) {
         boolean groupStop = sig == Sys.SIGSTOP || sig == 20 || sig == 21 || sig == 22;
+        t.groupStopped = groupStop;
         Sys.ptrace(groupStop ? Sys.PTRACE_LISTEN : Sys.PTRACE_CONT, t.pid, 0, 0, groupStop ? "LISTEN" : "CONT");
       } else if (event != 0) {
         Sys.ptrace(Sys.PTRACE_CONT, t.pid, 0, 0, "CONT");
       } else {
+        t.groupStopped = false; // running again: it took a signal (SIGCONT among them)
         if (sig == 4 || sig == 7 || sig == 8 || sig == 11) {
           logFault(t.pid, sig);
         }

@@ -54,6 +54,10 @@ public final class Sys {
   public static final int SYS_PIDFD_GETFD = 438;
   public static final int SYS_TEE = 276;
   public static final int SYS_KCMP = 312;
+  public static final int SYS_TIMER_CREATE = 222;
+  public static final int SYS_TIMER_SETTIME = 223;
+  public static final int SYS_TIMER_GETTIME = 224;
+  public static final int SYS_TIMER_GETOVERRUN = 225;
   public static final int KCMP_FILE = 0;
 
   // prctl options.
@@ -69,6 +73,7 @@ public final class Sys {
   public static final int PR_GET_NO_NEW_PRIVS = 39;
   public static final int PR_SET_THP_DISABLE = 41;
   public static final int PR_GET_THP_DISABLE = 42;
+  public static final int PR_TIMER_CREATE_RESTORE_IDS = 77;
 
   // membarrier commands.
   public static final int MEMBARRIER_CMD_GET_REGISTRATIONS = 1 << 9;

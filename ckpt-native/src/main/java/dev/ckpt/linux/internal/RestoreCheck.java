@@ -1,0 +1,172 @@
+package dev.ckpt.linux.internal;
+
+import dev.ckpt.linux.internal.ProcessImage.FdKind;
+import dev.ckpt.linux.internal.ProcessImage.FdRecord;
+import dev.ckpt.linux.internal.ProcessImage.VmaKind;
+import dev.ckpt.linux.internal.ProcessImage.VmaRecord;
+import dev.ckpt.linux.internal.jna.Sys;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Compares the kernel-visible state of a rebuilt process, read back with the dumper's own code
+ * before it runs an instruction, with the image it was rebuilt from: mappings (address,
+ * protection, madvise flags, kind, backing), the fd table (numbers, kinds, flags, offsets), signal
+ * actions, mask and pending signals, interval timers, process attributes, cwd, umask, mm fields,
+ * auxv and rseq. What the restore re-wires on purpose (stdio) and what differs by nature (pipe
+ * inode numbers, how the kernel merged adjacent mappings, how far a timer has run) is left out.
+ */
+final class RestoreCheck {
+  private static final int[] TIMER_SIGNALS = {14 /* SIGALRM */, 26 /* SIGVTALRM */, 27 /* SIGPROF */};
+
+  private RestoreCheck() {}
+
+  /** One line per difference, "what: image X, process Y"; empty when the process matches. */
+  static List<String> differences(ProcessImage want, ProcessImage got) {
+    List<String> d = new ArrayList<>();
+    same(d, "executable", want.exe(), got.exe());
+    same(d, "cwd", want.cwd(), got.cwd());
+    same(d, "umask", Integer.toOctalString(want.umask()), Integer.toOctalString(got.umask()));
+    same(d, "uid", want.uid(), got.uid());
+    String[] mmNames = {"start_code", "end_code", "start_data", "end_data", "start_brk", "brk", "start_stack",
+        "arg_start", "arg_end", "env_start", "env_end"};
+    for (int i = 0; i < Math.min(want.mm().length, got.mm().length); i++) {
+      same(d, mmNames[i], Long.toHexString(want.mm()[i]), Long.toHexString(got.mm()[i]));
+    }
+    if (!Arrays.equals(want.auxv(), got.auxv())) {
+      d.add("auxv: the image's " + want.auxv().length + " bytes differ from the process's " + got.auxv().length);
+    }
+    mappings(d, coalesce(want.vmas()), coalesce(got.vmas()));
+    fds(d, want.fds(), got.fds());
+    for (int sig = 1; sig <= Math.min(want.sigactions().length, got.sigactions().length); sig++) {
+      if (sig != Sys.SIGKILL && sig != Sys.SIGSTOP && !Arrays.equals(want.sigactions()[sig - 1], got.sigactions()[sig - 1])) {
+        d.add("sigaction of signal " + sig + " differs");
+      }
+    }
+    same(d, "signal mask", Long.toHexString(want.thread().sigmask()), Long.toHexString(got.thread().sigmask()));
+    same(d, "pending private signals", signals(want.pendingPrivate()), signals(got.pendingPrivate()));
+    same(d, "pending shared signals", signals(want.pendingShared()), signals(got.pendingShared()));
+    for (int which = 0; which < Math.min(want.itimers().length, got.itimers().length); which++) {
+      same(d, "interval timer " + which, timer(want, which), timer(got, which));
+    }
+    same(d, "rseq", want.thread().rseqPtr() + "/" + want.thread().rseqLen() + "/" + want.thread().rseqSig(),
+        got.thread().rseqPtr() + "/" + got.thread().rseqLen() + "/" + got.thread().rseqSig());
+    Map<String, String> wa = AttributeState.describe(want.attributes());
+    Map<String, String> ga = AttributeState.describe(got.attributes());
+    for (String k : wa.keySet()) {
+      same(d, k, wa.get(k), ga.get(k));
+    }
+    for (Map.Entry<String, long[]> e : want.attributes().entrySet()) {
+      long[] g = got.attributes().get(e.getKey());
+      if (e.getKey().startsWith(TimerState.PREFIX) && g != null) {
+        int sig = (int) e.getValue()[TimerState.SIGNO];
+        same(d, e.getKey() + " armed", TimerState.armed(e.getValue()), TimerState.armed(g)
+            || signals(got.pendingShared()).contains(sig) || signals(got.pendingPrivate()).contains(sig));
+      }
+    }
+    return d;
+  }
+
+  private static void same(List<String> d, String what, Object want, Object got) {
+    if (!String.valueOf(want).equals(String.valueOf(got))) {
+      d.add(what + ": image " + want + ", process " + got);
+    }
+  }
+
+  /** Adjacent mappings the kernel may show as one or as two are merged, in both lists alike. */
+  static List<VmaRecord> coalesce(List<VmaRecord> vmas) {
+    List<VmaRecord> out = new ArrayList<>();
+    for (VmaRecord v : vmas) {
+      VmaRecord last = out.isEmpty() ? null : out.get(out.size() - 1);
+      boolean file = v.kind() == VmaKind.FILE_PRIVATE || v.kind() == VmaKind.FILE_SHARED;
+      if (last != null && last.end() == v.start() && last.prot() == v.prot() && last.kind() == v.kind()
+          && last.path().equals(v.path()) && (!file || last.offset() + last.length() == v.offset())) {
+        out.set(out.size() - 1, new VmaRecord(last.start(), v.end(), last.prot(), last.kind(), last.offset(), last.path(),
+            new long[0]));
+      } else {
+        out.add(new VmaRecord(v.start(), v.end(), v.prot(), v.kind(), v.kind() == VmaKind.FILE_PRIVATE
+            || v.kind() == VmaKind.FILE_SHARED ? v.offset() : 0, v.path(), new long[0]));
+      }
+    }
+    return out;
+  }
+
+  private static String describe(VmaRecord v) {
+    return String.format("%x-%x prot %d flags 0x%x %s %s+%x", v.start(), v.end(), v.protection(), v.prot() >>> 8,
+        v.kind().name().toLowerCase(java.util.Locale.ROOT), v.path(), v.offset());
+  }
+
+  private static void mappings(List<String> d, List<VmaRecord> want, List<VmaRecord> got) {
+    List<String> w = want.stream().map(RestoreCheck::describe).toList();
+    List<String> g = got.stream().map(RestoreCheck::describe).toList();
+    for (String x : w) {
+      if (!g.contains(x)) {
+        d.add("mapping " + x + " is missing or different");
+      }
+    }
+    for (String x : g) {
+      if (!w.contains(x)) {
+        d.add("mapping " + x + " is not in the image");
+      }
+    }
+  }
+
+  private static void fds(List<String> d, List<FdRecord> want, List<FdRecord> got) {
+    Map<Integer, FdRecord> g = new HashMap<>();
+    for (FdRecord f : got) {
+      g.put(f.fd(), f);
+    }
+    Map<Integer, FdRecord> w = new HashMap<>();
+    for (FdRecord f : want) {
+      w.put(f.fd(), f);
+    }
+    for (FdRecord f : want) {
+      if (f.kind() == FdKind.STDIO) {
+        continue; // re-wired to what the restore was given
+      }
+      FdRecord h = g.get(f.fd());
+      if (h == null) {
+        d.add("fd " + f.fd() + " (" + f.kind() + " " + f.path() + ") is not open");
+        continue;
+      }
+      boolean pipe = f.kind() == FdKind.PIPE;
+      same(d, "fd " + f.fd() + " kind", f.kind(), h.kind());
+      if (!pipe) {
+        same(d, "fd " + f.fd() + " path", f.path(), h.path());
+      }
+      same(d, "fd " + f.fd() + " flags", Integer.toOctalString(f.flags()), Integer.toOctalString(h.flags()));
+      if (f.kind() == FdKind.FILE || f.kind() == FdKind.DIRECTORY) {
+        same(d, "fd " + f.fd() + " offset", f.pos(), h.pos());
+      }
+    }
+    for (FdRecord h : got) {
+      if (!w.containsKey(h.fd())) {
+        d.add("fd " + h.fd() + " (" + h.path() + ") is open but not in the image");
+      }
+    }
+  }
+
+  private static TreeSet<Integer> signals(List<byte[]> infos) {
+    TreeSet<Integer> s = new TreeSet<>();
+    for (byte[] i : infos) {
+      s.add(ByteBuffer.wrap(i).order(ByteOrder.LITTLE_ENDIAN).getInt(0));
+    }
+    return s;
+  }
+
+  /** A timer's interval, and whether it will fire: armed, or expired with its signal waiting. */
+  private static String timer(ProcessImage img, int which) {
+    ByteBuffer b = ByteBuffer.wrap(img.itimers()[which]).order(ByteOrder.LITTLE_ENDIAN);
+    long isec = b.getLong(0), iusec = b.getLong(8), vsec = b.getLong(16), vusec = b.getLong(24);
+    int sig = TIMER_SIGNALS[which];
+    boolean waiting = signals(img.pendingShared()).contains(sig) || signals(img.pendingPrivate()).contains(sig);
+    boolean live = vsec != 0 || vusec != 0 || ((isec != 0 || iusec != 0) && waiting);
+    return "every " + isec + "." + String.format("%06d", iusec) + " s, " + (live ? "armed" : "off");
+  }
+}
