@@ -198,6 +198,48 @@ class NativeLifecycleIT {
     }
   }
 
+  /**
+   * While a CONTINUE checkpoint's chunks and manifest go to a slow store, the process runs and
+   * takes its signals: the tracer thread is not held by the store I/O (a SIGALRM used to stop
+   * the process until the commit ended).
+   */
+  @Test
+  void continueCheckpoint_processTakesItsSignalsWhileTheStoreIsSlow() throws Exception {
+    java.util.concurrent.CountDownLatch committing = new java.util.concurrent.CountDownLatch(1);
+    dev.ckpt.CheckpointStore base = dev.ckpt.CheckpointStore.open(dir.resolve("slow").toUri().resolve("?create=true"));
+    dev.ckpt.spi.BlobStore slow = new dev.ckpt.store.tck.ForwardingBlobStore(base.blobs()) {
+      @Override
+      public boolean putIfAbsent(String key, byte[] data) throws dev.ckpt.StoreException {
+        committing.countDown();
+        try {
+          Thread.sleep(1500);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return super.putIfAbsent(key, data);
+      }
+    };
+    Path out = dir.resolve("slow.out");
+    java.util.concurrent.ExecutorService exec = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try (dev.ckpt.CheckpointStore store = dev.ckpt.CheckpointStore.builder().blobStore(slow).build();
+         NativeCheckpointer ckpt = NativeCheckpointer.builder().store(store).job("slow").build()) {
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), Programs.path("signals"));
+      Thread.sleep(300);
+      java.util.concurrent.Future<CheckpointInfo> f = exec.submit(() -> ckpt.checkpoint(p, Mode.CONTINUE));
+      assertTrue(committing.await(30, TimeUnit.SECONDS), "the checkpoint never reached its commit");
+      long before = Files.readAllLines(out).size();
+      Thread.sleep(1000);
+      long during = Files.readAllLines(out).size();
+      assertTrue(during >= before + 2, "the process printed " + (during - before)
+          + " lines (one per 10 SIGALRMs) during a 1 s stretch of the commit: it was held by the tracer");
+      assertEquals(1, f.get(30, TimeUnit.SECONDS).id());
+      assertEquals(java.util.OptionalInt.of(0), p.waitFor(Duration.ofSeconds(30)));
+    } finally {
+      exec.shutdownNow();
+      base.close();
+    }
+  }
+
   @Test
   void attachToARunningProcess_checkpointsAndItRunsOn() throws Exception {
     Path out = dir.resolve("a.out");

@@ -148,7 +148,11 @@ public final class NativeEngine implements AutoCloseable {
     });
   }
 
-  /** Stops the process with PTRACE_INTERRUPT and waits for the stop, passing on nothing. */
+  /**
+   * Stops the process with PTRACE_INTERRUPT and waits for the stop. A signal that arrives first
+   * has already been taken from its queue: it is passed on (with its own siginfo) and the stop
+   * comes right after, with the handler's frame set up, as if the signal had come just before.
+   */
   private void stop(Tracer.Traced t) throws ProcessException {
     Sys.ptrace(Sys.PTRACE_INTERRUPT, t.pid(), 0, 0, "INTERRUPT");
     while (true) {
@@ -157,26 +161,32 @@ public final class NativeEngine implements AutoCloseable {
         tracer.handle(t, st);
         throw new ProcessException(t.pid(), "exited before it could be checkpointed (status " + st + ")");
       }
+      int sig = Sys.stopSignal(st);
       if (Sys.event(st) == Sys.PTRACE_EVENT_STOP) {
+        if (sig != Sys.SIGTRAP) {
+          // A signal passed on above stopped it (SIGSTOP, SIGTSTP…): leave it stopped, as it would be.
+          Sys.ptrace(Sys.PTRACE_LISTEN, t.pid(), 0, 0, "LISTEN");
+          t.groupStopped = true;
+          throw new ProcessException(t.pid(), "was stopped by signal " + sig + " while ckpt stopped it; checkpoint it once it runs");
+        }
         return;
       }
-      if (Sys.event(st) == 0) {
-        // A signal arrived first: it stays pending in the image and is delivered on resume.
-        int sig = Sys.stopSignal(st);
-        requeue.add(sig);
-      }
-      Sys.ptrace(Sys.PTRACE_CONT, t.pid(), 0, 0, "CONT");
+      Sys.ptrace(Sys.PTRACE_CONT, t.pid(), 0, Sys.event(st) == 0 ? sig : 0, "CONT");
     }
   }
 
-  private final java.util.List<Integer> requeue = new java.util.ArrayList<>();
-
+  /**
+   * Freezes the process and writes its state and memory into {@code w} on the tracer thread. A
+   * CONTINUE checkpoint then resumes it and commits on the caller's thread, so that the tracer is
+   * free to pass on the signals the running process gets while chunks are stored and the
+   * manifest written. A VACATE checkpoint keeps it frozen until the commit, then kills it.
+   */
   public CheckpointInfo checkpoint(TracedProcess process, ImageWriter w, Mode mode) throws CheckpointException {
     if (!(process instanceof Handle h)) {
       throw new IllegalArgumentException("not a process of this checkpointer: " + process);
     }
-    return tracer.call(() -> {
-      Tracer.Traced t = h.traced;
+    Tracer.Traced t = h.traced;
+    tracer.call(() -> {
       if (t.exit().isDone()) {
         throw new ProcessException(t.pid(), "has already exited; nothing to checkpoint");
       }
@@ -186,43 +196,64 @@ public final class NativeEngine implements AutoCloseable {
             + " run instead of waiting for SIGCONT: checkpoint it once it runs");
       }
       t.held = true;
-      requeue.clear();
-      boolean stopped = false;
+      boolean keepFrozen = false;
       try (Tracee tracee = new Tracee(t.pid())) {
         long stopAt = System.nanoTime();
         stop(t);
-        stopped = true;
-        for (int sig : requeue) {
-          // Signals caught in flight by the stop are queued again so the image holds them.
-          LibC.syscall(Sys.SYS_TGKILL, t.pid(), t.pid(), sig, 0, 0, 0);
-        }
         new ProcessDumper(identities).dump(tracee, w, fdPolicy);
-        if (mode == Mode.CONTINUE) {
-          // Every byte is out of the process now: it runs on while chunks are stored and committed.
-          Sys.ptrace(Sys.PTRACE_CONT, t.pid(), 0, 0, "CONT");
-          stopped = false;
-        }
         w.attribute("frozen.nanos", Long.toString(System.nanoTime() - stopAt));
-        CheckpointInfo info = w.commit();
-        if (mode == Mode.VACATE) {
-          // SIGKILL ends a ptrace-stopped process without letting it run another instruction.
-          LibC.kill(t.pid(), Sys.SIGKILL);
-          stopped = false;
-        }
-        return info;
+        keepFrozen = mode == Mode.VACATE;
+        return null;
       } catch (LastErrorException e) {
         throw Sys.error("checkpoint", t.pid(), e);
       } finally {
-        if (stopped && ProcFs.alive(t.pid())) {
-          try {
-            Sys.ptrace(Sys.PTRACE_CONT, t.pid(), 0, 0, "CONT");
-          } catch (ProcessException ignored) {
-            // Exiting, or already resumed by VACATE.
+        if (!keepFrozen) {
+          // CONTINUE: every byte is out of the process; it runs on while chunks are stored and
+          // committed. A failed dump: it runs on as if nothing had happened.
+          if (!t.groupStopped) {
+            resumeIfAlive(t, false);
           }
+          t.held = false;
         }
-        t.held = false;
       }
     });
+    if (mode == Mode.CONTINUE) {
+      return w.commit();
+    }
+    CheckpointInfo info;
+    try {
+      info = w.commit();
+    } catch (CheckpointException | RuntimeException e) {
+      tracer.call(() -> {
+        resumeIfAlive(t, false);
+        t.held = false;
+        return null;
+      });
+      throw e;
+    }
+    tracer.call(() -> {
+      try {
+        // SIGKILL ends a ptrace-stopped process without letting it run another instruction.
+        LibC.kill(t.pid(), Sys.SIGKILL);
+      } catch (LastErrorException e) {
+        // Already gone.
+      }
+      t.held = false;
+      return null;
+    });
+    return info;
+  }
+
+  /** Resumes a frozen process unless {@code keepFrozen} (a VACATE still to be committed). */
+  private static void resumeIfAlive(Tracer.Traced t, boolean keepFrozen) {
+    if (keepFrozen || !ProcFs.alive(t.pid())) {
+      return;
+    }
+    try {
+      Sys.ptrace(Sys.PTRACE_CONT, t.pid(), 0, 0, "CONT");
+    } catch (ProcessException ignored) {
+      // Exiting meanwhile.
+    }
   }
 
   public RestoredProcess restore(ImageReader r, Stdio stdio) throws CheckpointException {
