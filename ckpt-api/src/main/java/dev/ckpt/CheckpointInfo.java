@@ -44,6 +44,36 @@ public record CheckpointInfo(
     attributes = Map.copyOf(attributes);
   }
 
+  /** The attribute a native checkpoint records its frozen time in, in nanoseconds. */
+  public static final String FROZEN_NANOS = "frozen.nanos";
+  /** The attribute a checkpoint records the bytes it read from its source in. */
+  public static final String READ_BYTES = "read.bytes";
+  /** The attribute a checkpoint records how it found what changed in ({@link #changeTracking()}). */
+  public static final String CHANGE_TRACKING = "change.tracking";
+
+  /**
+   * How long the checkpointed process was stopped: from the freeze to the moment it ran on (or,
+   * for a vacate, to the moment it was killed). {@link Duration#ZERO} for application state.
+   */
+  public Duration frozen() {
+    String v = attributes.get(FROZEN_NANOS);
+    return v == null ? Duration.ZERO : Duration.ofNanos(Long.parseLong(v));
+  }
+
+  /** The bytes read from the source (a process's resident memory), or {@link #logicalBytes()} when not recorded. */
+  public long bytesRead() {
+    String v = attributes.get(READ_BYTES);
+    return v == null ? logicalBytes : Long.parseLong(v);
+  }
+
+  /**
+   * How the changes since the parent were found: {@code content-hash} when every byte read was
+   * hashed and looked up (the only method today), as recorded by the writer.
+   */
+  public String changeTracking() {
+    return attributes.getOrDefault(CHANGE_TRACKING, "content-hash");
+  }
+
   /** Fraction of the scanned chunks that were already stored: 0 for a first checkpoint. */
   public double dedupRatio() {
     int total = newChunks + reusedChunks;

@@ -199,9 +199,7 @@ public final class CheckpointScheduler implements AutoCloseable {
       }
       if (error == null) {
         failures = 0;
-        String frozen = info.attributes().get("frozen.nanos");
-        emit(CheckpointEvent.Type.COMMITTED, trigger, info, took, null, null,
-            frozen == null ? Duration.ZERO : Duration.ofNanos(Long.parseLong(frozen)));
+        emit(CheckpointEvent.Type.COMMITTED, trigger, info, took, null, null, info.frozen());
         if (trigger != Trigger.TIMER) {
           done.forEach(f -> f.complete(info));
         }

@@ -155,6 +155,10 @@ final class Cli {
     m.put("newBytes", c.newStoredBytes());
     m.put("storedBytes", c.referencedBytes());
     m.put("kind", c.attributes().getOrDefault("kind", ""));
+    m.put("bytesRead", c.bytesRead());
+    m.put("frozenMillis", c.frozen().toNanos() / 1e6);
+    m.put("changeTracking", c.changeTracking());
+    m.put("durationMillis", c.duration().toNanos() / 1e6);
     return m;
   }
 }

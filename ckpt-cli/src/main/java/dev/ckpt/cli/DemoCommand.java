@@ -65,7 +65,7 @@ final class DemoCommand implements Callable<Integer> {
       }
       CheckpointInfo c1 = ckpt.checkpoint(p, dev.ckpt.linux.Mode.CONTINUE);
       out.printf("%ncheckpoint %s while it runs: %s of memory, %s stored, stopped for %d ms%n%n", c1.ref(),
-          size(c1.logicalBytes()), size(c1.newStoredBytes()), Long.parseLong(c1.attributes().get("frozen.nanos")) / 1_000_000);
+          size(c1.logicalBytes()), size(c1.newStoredBytes()), c1.frozen().toMillis());
       for (int i = 0; i < 6; i++) {
         pause(150);
         shown = follow(out, output, shown, "  pid " + p.pid() + " | ");

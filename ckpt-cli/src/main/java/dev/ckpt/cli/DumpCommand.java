@@ -71,8 +71,10 @@ final class DumpCommand implements Callable<Integer> {
         spec.commandLine().getOut().println(Cli.json(Cli.json(c)));
       } else {
         spec.commandLine().getOut().println(c.ref());
-        spec.commandLine().getErr().printf("checkpointed pid %d as %s: %s of memory, %s stored%s%n", pid, c.ref(),
-            Cli.size(c.logicalBytes()), Cli.size(c.newStoredBytes()), kill ? "; process killed" : "");
+        spec.commandLine().getErr().printf("checkpointed pid %d as %s: %s of memory, %s read, %s stored; frozen %.1f ms"
+            + " of %.1f ms (%s)%s%n", pid, c.ref(), Cli.size(c.logicalBytes()), Cli.size(c.bytesRead()),
+            Cli.size(c.newStoredBytes()), c.frozen().toNanos() / 1e6, c.duration().toNanos() / 1e6, c.changeTracking(),
+            kill ? "; process killed" : "");
       }
       return 0;
     }

@@ -105,12 +105,16 @@ class CliIT {
     Result d1 = ckpt("dump", Integer.toString(pid), "--store", store, "--name", "cjob");
     assertEquals(0, d1.code(), d1.err());
     assertEquals("cjob@1", d1.out().trim());
+    assertTrue(d1.err().matches("(?s).*checkpointed pid \\d+ as cjob@1: .* read, .* stored; frozen \\d+\\.\\d ms of \\d+\\.\\d ms"
+        + " \\(content-hash\\).*"), "dump names its frozen time, bytes read and tracking method: " + d1.err());
 
     Result ls = ckpt("ls", "--store", store);
     assertEquals(0, ls.code(), ls.err());
     assertTrue(ls.out().contains("cjob@1") && ls.out().contains("process"), ls.out());
     Result lsJson = ckpt("ls", "--store", store, "--json");
     assertTrue(lsJson.out().contains("\"job\":\"cjob\"") && lsJson.out().contains("\"id\":1"), lsJson.out());
+    assertTrue(lsJson.out().matches("(?s).*\"bytesRead\":[1-9]\\d*,\"frozenMillis\":[0-9.]+,\"changeTracking\":\"content-hash\".*"),
+        "ls --json carries the typed figures: " + lsJson.out());
 
     Result inspect = ckpt("inspect", "cjob@1", "--store", store);
     assertEquals(0, inspect.code(), inspect.err());

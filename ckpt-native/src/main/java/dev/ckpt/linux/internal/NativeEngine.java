@@ -200,8 +200,10 @@ public final class NativeEngine implements AutoCloseable {
       try (Tracee tracee = new Tracee(t.pid())) {
         long stopAt = System.nanoTime();
         stop(t);
-        new ProcessDumper(identities).dump(tracee, w, fdPolicy);
-        w.attribute("frozen.nanos", Long.toString(System.nanoTime() - stopAt));
+        ProcessDumper.Result dumped = new ProcessDumper(identities).dump(tracee, w, fdPolicy);
+        w.attribute(CheckpointInfo.FROZEN_NANOS, Long.toString(System.nanoTime() - stopAt))
+            .attribute(CheckpointInfo.READ_BYTES, Long.toString(dumped.bytesRead()))
+            .attribute(CheckpointInfo.CHANGE_TRACKING, "content-hash");
         keepFrozen = mode == Mode.VACATE;
         return null;
       } catch (LastErrorException e) {
