@@ -9,6 +9,7 @@ java -jar benchmarks/target/benchmarks.jar AppStateBenchmark -rf json -rff "$out
 java -cp benchmarks/target/benchmarks.jar dev.ckpt.benchmarks.IncrementalDump > "$out/incremental.txt"
 gcc -O2 -o "$out/membench" benchmarks/src/main/c/membench.c
 java -cp benchmarks/target/benchmarks.jar dev.ckpt.benchmarks.NativeDump "$out/membench" 5 > "$out/native.txt"
+java -cp benchmarks/target/benchmarks.jar dev.ckpt.benchmarks.RestoreVerifyCost "$out/membench" 7 > "$out/verify.txt"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, Linux $(uname -r), $(java -version 2>&1 | head -1)"
 python3 - "$out/app.json" <<'PY'
 import json, statistics, sys
@@ -32,4 +33,9 @@ echo "native process, 1 GiB mapped, 512 MiB resident:"
 echo "| what | median | rate | vs process_vm_readv |"
 echo "|---|---|---|---|"
 cat "$out/native.txt"
+echo
+echo "restore self-check (membench):"
+echo "| what | median |"
+echo "|---|---|"
+cat "$out/verify.txt"
 echo "raw JMH output: $out"

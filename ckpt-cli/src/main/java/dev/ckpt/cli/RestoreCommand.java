@@ -39,6 +39,9 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--quiet", description = "No progress bar.")
   boolean quiet;
 
+  @Option(names = "--no-verify", description = "Let the process run without first comparing its rebuilt state with the image.")
+  boolean noVerify;
+
   @Override
   public Integer call() throws Exception {
     CheckpointInfo target;
@@ -48,7 +51,7 @@ final class RestoreCommand implements Callable<Integer> {
     RestoredProcess p;
     try (ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "restore " + target.ref(), target.bytesScanned(), quiet);
          CheckpointStore s = store.open(bar);
-         NativeCheckpointer ckpt = NativeCheckpointer.builder().store(s).job(target.job()).build()) {
+         NativeCheckpointer ckpt = NativeCheckpointer.builder().store(s).job(target.job()).verifyRestore(!noVerify).build()) {
       p = ckpt.restore(target.job(), target.id(), new Stdio(null, stdout, stderr, null));
       bar.close();
       if (detach) {

@@ -198,7 +198,8 @@ public final class NativeCheckpointer implements AutoCloseable {
      * Whether a restore reads the rebuilt process's state back (mappings, descriptors, signals,
      * timers, attributes) and compares it with the image before the process runs an instruction;
      * on any difference the process is killed and the restore fails, naming what differs. On by
-     * default; it costs about a hundred injected system calls (around 10-20 ms).
+     * default; it costs about a hundred injected system calls (5 ms for a small program, 28 ms
+     * for one with 1 GiB mapped, on a 2-core VM).
      */
     public Builder verifyRestore(boolean verify) {
       this.verifyRestore = verify;
