@@ -133,9 +133,10 @@ public final class NativeEngine implements AutoCloseable {
         Sys.ptrace(Sys.PTRACE_SEIZE, pid, 0, 0, "SEIZE");
       } catch (ProcessException e) {
         tracer.untrack(pid);
-        if (e.errno() == Errno.EPERM && !ProcFs.alive(pid)) {
+        if (e.errno() == Errno.ESRCH || (e.errno() == Errno.EPERM && !ProcFs.alive(pid))) {
           // The kernel refuses to seize a task that is already exiting.
-          throw new ProcessException(pid, "exited before it could be traced (PTRACE_SEIZE: EPERM)", Errno.EPERM, e);
+          throw new ProcessException(pid, "exited before it could be traced (PTRACE_SEIZE: " + Errno.name(e.errno()) + ")",
+              e.errno(), e);
         }
         if (e.errno() == Errno.EPERM) {
           throw new ProcessException(pid, "cannot be traced (EPERM): it belongs to another user, is already traced, "
