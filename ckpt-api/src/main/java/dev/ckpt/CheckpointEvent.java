@@ -13,14 +13,17 @@ import java.time.Instant;
  * @param checkpoint the committed checkpoint for {@link Type#COMMITTED}, else null
  * @param duration how long the attempt took ({@code ZERO} for STARTED and SKIPPED)
  * @param frozen how long a native target was stopped (ZERO for application state)
- * @param error why it failed, for FAILED and TERMINAL, else null
+ * @param error why it failed, for FAILED, TERMINAL and RETENTION_FAILED, else null
  * @param reason why it was skipped, for SKIPPED, else null
  */
 public record CheckpointEvent(Type type, String job, Trigger trigger, Instant at, CheckpointInfo checkpoint,
     Duration duration, Duration frozen, Throwable error, String reason) {
 
-  /** Kinds of event. */
-  public enum Type { STARTED, COMMITTED, FAILED, SKIPPED, TERMINAL }
+  /**
+   * Kinds of event. RETENTION_FAILED follows a COMMITTED one whose retention (deleting older
+   * checkpoints) failed: the checkpoint is committed, older ones may be kept longer than asked.
+   */
+  public enum Type { STARTED, COMMITTED, FAILED, SKIPPED, TERMINAL, RETENTION_FAILED }
 
   /** Non-zero bytes read from the target (0 unless COMMITTED). */
   public long bytesRead() {

@@ -48,6 +48,10 @@ public final class CheckpointScheduler implements AutoCloseable {
   private final List<CompletableFuture<CheckpointInfo>> onDemand = new ArrayList<>();
   private final List<CompletableFuture<CheckpointInfo>> onVacate = new ArrayList<>();
   private Thread shutdownHook;
+  private SignalHandlers signals;
+  /** Events made under the lock, delivered to listeners after it is released, in order. */
+  private final List<CheckpointEvent> outbox = new ArrayList<>();
+  private final Object delivery = new Object();
 
   private CheckpointScheduler(Builder b) {
     this.target = b.target;
@@ -87,7 +91,7 @@ public final class CheckpointScheduler implements AutoCloseable {
   private synchronized void begin() {
     scheduleTick(clock.instant().plus(policy.initialDelay()).plus(jitter()));
     if (policy.handleSignals()) {
-      SignalHandlers.install(this);
+      signals = SignalHandlers.install(this);
     }
     if (policy.vacateOnShutdown()) {
       shutdownHook = new Thread(() -> {
@@ -113,6 +117,14 @@ public final class CheckpointScheduler implements AutoCloseable {
   }
 
   private void tick(long gen) {
+    try {
+      tickLocked(gen);
+    } finally {
+      deliver();
+    }
+  }
+
+  private void tickLocked(long gen) {
     synchronized (this) {
       if (gen != generation || stopped || terminal) {
         return; // superseded by a later schedule
@@ -166,6 +178,7 @@ public final class CheckpointScheduler implements AutoCloseable {
       start = clock.instant();
       emit(CheckpointEvent.Type.STARTED, trigger, null, Duration.ZERO, null, null);
     }
+    deliver();
     Instant deadline = policy.timeout() == null ? null : start.plus(policy.timeout());
     CheckpointInfo info = null;
     CheckpointException error = null;
@@ -176,17 +189,26 @@ public final class CheckpointScheduler implements AutoCloseable {
     } catch (RuntimeException e) {
       error = new CheckpointException("checkpoint of job " + target.job() + " failed: " + e, e);
     }
+    CheckpointException retention = null;
     if (info != null && policy.retention() != null) {
       try {
         target.store().retain(target.job(), policy.retention());
       } catch (CheckpointException e) {
-        LoggerFactory.getLogger("dev.ckpt.scheduler").warn("retention of {} failed: {}", target.job(), e.getMessage());
+        retention = e;
       }
     }
-    finish(trigger, start, info, error);
+    List<Runnable> completions = new ArrayList<>();
+    try {
+      finish(trigger, start, info, error, retention, completions);
+    } finally {
+      deliver();
+      // After the events: whoever waits on checkpointNow() or vacate() sees the listeners called.
+      completions.forEach(Runnable::run);
+    }
   }
 
-  private void finish(Trigger trigger, Instant start, CheckpointInfo info, CheckpointException error) {
+  private void finish(Trigger trigger, Instant start, CheckpointInfo info, CheckpointException error,
+      CheckpointException retention, List<Runnable> completions) {
     Trigger next = null;
     synchronized (this) {
       Instant end = clock.instant();
@@ -200,8 +222,11 @@ public final class CheckpointScheduler implements AutoCloseable {
       if (error == null) {
         failures = 0;
         emit(CheckpointEvent.Type.COMMITTED, trigger, info, took, null, null, info.frozen());
+        if (retention != null) {
+          emit(CheckpointEvent.Type.RETENTION_FAILED, trigger, info, took, retention, null);
+        }
         if (trigger != Trigger.TIMER) {
-          done.forEach(f -> f.complete(info));
+          done.forEach(f -> completions.add(() -> f.complete(info)));
         }
         if (trigger == Trigger.VACATE) {
           stopped = true;
@@ -213,7 +238,7 @@ public final class CheckpointScheduler implements AutoCloseable {
         emit(CheckpointEvent.Type.FAILED, trigger, null, took, error, null);
         if (trigger != Trigger.TIMER) {
           final CheckpointException e = error;
-          done.forEach(f -> f.completeExceptionally(e));
+          done.forEach(f -> completions.add(() -> f.completeExceptionally(e)));
         }
         if (failures >= policy.maxConsecutiveFailures()) {
           terminal = true;
@@ -263,12 +288,31 @@ public final class CheckpointScheduler implements AutoCloseable {
   private void emit(CheckpointEvent.Type type, Trigger trigger, CheckpointInfo info, Duration took, Throwable error,
       String reason, Duration frozen) {
     CheckpointEvent e = new CheckpointEvent(type, target.job(), trigger, clock.instant(), info, took, frozen, error, reason);
-    Events.publish(e);
-    for (CheckpointListener l : listeners) {
-      try {
-        l.onEvent(e);
-      } catch (RuntimeException ex) {
-        LoggerFactory.getLogger("dev.ckpt.scheduler").warn("checkpoint listener {} failed: {}", l, ex.toString());
+    synchronized (this) {
+      outbox.add(e);
+    }
+  }
+
+  /**
+   * Hands queued events to SLF4J, JFR and the listeners, outside the scheduler's lock (a listener
+   * may call back into the scheduler, or be slow), one delivery at a time so they keep their order.
+   */
+  private void deliver() {
+    synchronized (delivery) {
+      List<CheckpointEvent> batch;
+      synchronized (this) {
+        batch = new ArrayList<>(outbox);
+        outbox.clear();
+      }
+      for (CheckpointEvent e : batch) {
+        Events.publish(e);
+        for (CheckpointListener l : listeners) {
+          try {
+            l.onEvent(e);
+          } catch (RuntimeException ex) {
+            LoggerFactory.getLogger("dev.ckpt.scheduler").warn("checkpoint listener {} failed: {}", l, ex.toString());
+          }
+        }
       }
     }
   }
@@ -276,10 +320,16 @@ public final class CheckpointScheduler implements AutoCloseable {
   /** Stops scheduling; a checkpoint in flight finishes. Shuts down the owned timer thread. */
   @Override
   public void close() {
+    SignalHandlers installed;
     synchronized (this) {
       stopped = true;
       generation++;
       failPending("the scheduler was closed");
+      installed = signals;
+      signals = null;
+    }
+    if (installed != null) {
+      installed.restore();
     }
     if (shutdownHook != null) {
       try {
@@ -345,20 +395,43 @@ public final class CheckpointScheduler implements AutoCloseable {
     }
   }
 
-  /** HTCondor's signals: SIGTSTP vacates, SIGUSR2 checkpoints and continues. */
+  /**
+   * HTCondor's signals: SIGTSTP vacates, SIGUSR2 checkpoints and continues. The JVM's handlers
+   * are process-wide: the ones they replaced are put back on close.
+   */
   private static final class SignalHandlers {
-    static void install(CheckpointScheduler s) {
-      handle("TSTP", s::vacate);
-      handle("USR2", s::checkpointNow);
+    private final List<sun.misc.Signal> signals = new ArrayList<>();
+    private final List<sun.misc.SignalHandler> previous = new ArrayList<>();
+
+    static SignalHandlers install(CheckpointScheduler s) {
+      SignalHandlers h = new SignalHandlers();
+      try {
+        h.handle("TSTP", s::vacate);
+        h.handle("USR2", s::checkpointNow);
+      } catch (IllegalStateException e) {
+        h.restore();
+        throw e;
+      }
+      return h;
     }
 
-    private static void handle(String name, Runnable action) {
+    private void handle(String name, Runnable action) {
+      sun.misc.Signal sig = new sun.misc.Signal(name);
       try {
-        sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> action.run());
+        previous.add(sun.misc.Signal.handle(sig, x -> action.run()));
+        signals.add(sig);
       } catch (IllegalArgumentException e) {
         throw new IllegalStateException("cannot handle SIG" + name + " in this JVM (" + e.getMessage()
             + "); for SIGUSR2 set the environment variable _JAVA_SR_SIGNUM=40 before starting the JVM", e);
       }
+    }
+
+    void restore() {
+      for (int i = signals.size() - 1; i >= 0; i--) {
+        sun.misc.Signal.handle(signals.get(i), previous.get(i));
+      }
+      signals.clear();
+      previous.clear();
     }
   }
 }

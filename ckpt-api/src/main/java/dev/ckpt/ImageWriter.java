@@ -21,6 +21,14 @@ public interface ImageWriter extends AutoCloseable {
    */
   ImageWriter deadline(java.time.Instant deadline);
 
+  /**
+   * Throws {@link CheckpointTimeoutException} if the store's clock has passed the
+   * {@link #deadline(java.time.Instant) deadline}. Capture sources call it while their target is
+   * held still (a native process frozen, application writers paused), so that a timeout bounds
+   * the pause too, not only the commit.
+   */
+  default void checkDeadline() throws CheckpointTimeoutException {}
+
   /** Sets an image-level attribute, recorded in the manifest. */
   ImageWriter attribute(String key, String value);
 

@@ -187,6 +187,52 @@ class SchedulerIT {
   }
 
   @Test
+  void retentionFailure_isAnEvent_afterTheCommit() throws Exception {
+    dev.ckpt.store.tck.FaultInjectingBlobStore faulty = new dev.ckpt.store.tck.FaultInjectingBlobStore(
+        new dev.ckpt.store.tck.InMemoryBlobStore(clock));
+    try (CheckpointStore failing = CheckpointStore.builder().blobStore(faulty).clock(clock).gcGracePeriod(Duration.ZERO).build();
+         Checkpointer c = Checkpointer.builder().store(failing).job("sim").registerSegment("state", state).build();
+         CheckpointScheduler s = start(CheckpointTarget.of(c), CheckpointPolicy.builder().interval(Duration.ofSeconds(10))
+             .retainLast(1).build())) {
+      faulty.fail(dev.ckpt.store.tck.FaultInjectingBlobStore.Op.DELETE, k -> true, "disk is read-only", Integer.MAX_VALUE);
+      for (int i = 0; i < 25; i++) {
+        state.putLong(0, i);
+        timer.advance(Duration.ofSeconds(1));
+      }
+    }
+    assertEquals(2, of(CheckpointEvent.Type.COMMITTED).size());
+    List<CheckpointEvent> failed = of(CheckpointEvent.Type.RETENTION_FAILED);
+    assertEquals(1, failed.size(), events.toString());
+    assertEquals(2, failed.get(0).checkpoint().id());
+    assertTrue(failed.get(0).error().getMessage().contains("disk is read-only"), failed.get(0).error().getMessage());
+    assertEquals(CheckpointEvent.Type.COMMITTED, events.get(events.indexOf(failed.get(0)) - 1).type(), "it follows its commit");
+  }
+
+  /** Listeners run outside the scheduler's lock: one that asks the scheduler from another thread is not blocked. */
+  @Test
+  void listenerAskingTheSchedulerFromAnotherThread_isNotBlockedByItsLock() throws Exception {
+    java.util.concurrent.atomic.AtomicReference<CheckpointScheduler> self = new java.util.concurrent.atomic.AtomicReference<>();
+    List<Boolean> answers = new ArrayList<>();
+    try (Checkpointer c = checkpointer();
+         CheckpointScheduler s = CheckpointScheduler.builder(CheckpointTarget.of(c))
+             .policy(CheckpointPolicy.builder().interval(Duration.ofSeconds(10)).build())
+             .clock(clock).timer(timer).listener(e -> {
+               if (e.type() == CheckpointEvent.Type.COMMITTED) {
+                 try {
+                   answers.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> self.get().isRunning())
+                       .get(5, TimeUnit.SECONDS));
+                 } catch (Exception ex) {
+                   throw new AssertionError("the scheduler's lock was held while calling the listener: " + ex, ex);
+                 }
+               }
+             }).start()) {
+      self.set(s);
+      timer.advance(Duration.ofSeconds(11));
+    }
+    assertEquals(List.of(true), answers);
+  }
+
+  @Test
   void consecutiveFailures_raiseTheTerminalEvent_andStopTheScheduler() throws Exception {
     duration = () -> -1;
     try (Checkpointer c = checkpointer();

@@ -60,6 +60,18 @@ class SchedulerSignalsIT {
   }
 
   @Test
+  void close_putsBackTheSignalHandlersItReplaced() throws Exception {
+    Path log = dir.resolve("c.log");
+    Process p = start(log, "close-restores-handlers");
+    signal(p, "TSTP");
+    waitFor(log, "the application's SIGTSTP handler ran");
+    assertTrue(p.waitFor(30, TimeUnit.SECONDS), Files.readString(log));
+    try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toUri())) {
+      assertTrue(s.latest("signalled").isEmpty(), "SIGTSTP after close must not vacate");
+    }
+  }
+
+  @Test
   void jvmShutdown_vacatesWhenConfigured() throws Exception {
     Path log = dir.resolve("b.log");
     Process p = start(log, "vacate-on-shutdown");

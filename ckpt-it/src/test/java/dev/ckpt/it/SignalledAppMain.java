@@ -16,13 +16,17 @@ public final class SignalledAppMain {
   private SignalledAppMain() {}
 
   public static void main(String[] args) throws Exception {
+    if (args.length > 1 && args[1].equals("close-restores-handlers")) {
+      closeRestoresHandlers(args[0]);
+      return;
+    }
     ByteBuffer state = ByteBuffer.allocateDirect(1 << 20);
     Checkpointer c = Checkpointer.builder().store(URI.create(args[0])).job("signalled").registerSegment("s", state).build();
     CheckpointScheduler s = CheckpointScheduler.builder(CheckpointTarget.of(c, info -> {
       System.out.println("vacated " + info.ref());
       System.out.flush();
     })).policy(CheckpointPolicy.builder().interval(Duration.ofHours(1)).handleSignals(true)
-        .vacateOnShutdown(args.length > 1).build())
+        .vacateOnShutdown(args.length > 1 && args[1].equals("vacate-on-shutdown")).build())
         .listener(e -> {
           System.out.println("event " + e.type() + " " + e.trigger() + (e.checkpoint() == null ? "" : " " + e.checkpoint().ref()));
           System.out.flush();
@@ -37,5 +41,23 @@ public final class SignalledAppMain {
     System.out.flush();
     s.close();
     c.close();
+  }
+
+  /** The application's own SIGTSTP handler is back once a scheduler that handled SIGTSTP is closed. */
+  private static void closeRestoresHandlers(String store) throws Exception {
+    java.util.concurrent.CountDownLatch got = new java.util.concurrent.CountDownLatch(1);
+    sun.misc.Signal.handle(new sun.misc.Signal("TSTP"), sig -> got.countDown());
+    ByteBuffer state = ByteBuffer.allocateDirect(4096);
+    try (Checkpointer c = Checkpointer.builder().store(URI.create(store)).job("signalled").registerSegment("s", state).build()) {
+      CheckpointScheduler s = CheckpointScheduler.builder(CheckpointTarget.of(c, info -> { }))
+          .policy(CheckpointPolicy.builder().interval(Duration.ofHours(1)).handleSignals(true).build()).start();
+      s.close();
+    }
+    System.out.println("ready");
+    System.out.flush();
+    if (got.await(30, java.util.concurrent.TimeUnit.SECONDS)) {
+      System.out.println("the application's SIGTSTP handler ran");
+    }
+    System.out.flush();
   }
 }

@@ -240,6 +240,58 @@ class NativeLifecycleIT {
     }
   }
 
+  /**
+   * close() lets go of processes still running: detached explicitly on the tracer thread (a
+   * signal caught in a stop is passed on, not dropped as the kernel's detach at tracer exit
+   * would), they run on untraced to their normal end.
+   */
+  @Test
+  void close_detachesRunningProcesses_whichRunOnToTheirEnd() throws Exception {
+    Path out = dir.resolve("detached.out");
+    TracedProcess p;
+    try (NativeCheckpointer ckpt = checkpointer("detached")) {
+      p = ckpt.launch(Stdio.files(DEV_NULL, out, null), Programs.path("signals"));
+      Thread.sleep(300);
+      String tracer = tracerOf(p.pid());
+      assertTrue(Files.exists(Path.of("/proc/self/task", tracer)), "traced by a thread of this JVM while open, not " + tracer);
+    }
+    assertEquals("0", tracerOf(p.pid()), "not traced after close");
+    long deadline = System.currentTimeMillis() + 30_000;
+    while (dev.ckpt.linux.internal.proc.ProcFs.alive(p.pid()) && System.currentTimeMillis() < deadline) {
+      Thread.sleep(20);
+    }
+    List<String> lines = Files.readAllLines(out);
+    assertTrue(lines.get(lines.size() - 1).startsWith("done: usr1 10 usr2 1"), lines.toString());
+  }
+
+  /**
+   * A deadline bounds the freeze, not only the commit: the dump of a 512 MiB process that passes
+   * its deadline stops reading memory, thaws the process, and commits nothing.
+   */
+  @Test
+  void deadlinePassedWhileFrozen_abortsTheDump_andTheProcessRunsOn() throws Exception {
+    Path out = dir.resolve("deadline.out");
+    String prog = Programs.path("heap");
+    byte[] expected = Programs.reference(dir, null, prog, "512", "6");
+    try (NativeCheckpointer ckpt = checkpointer("deadline")) {
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "512", "6");
+      long deadline = System.currentTimeMillis() + 20_000;
+      while (Files.readString(out).isEmpty() && System.currentTimeMillis() < deadline) {
+        Thread.sleep(20); // the heap is filled once the first round is printed
+      }
+      dev.ckpt.CheckpointTimeoutException e = assertThrows(dev.ckpt.CheckpointTimeoutException.class,
+          () -> ckpt.checkpoint(p, Mode.VACATE, java.time.Instant.now().plusMillis(30)));
+      assertTrue(e.getMessage().contains("while its source was captured"), e.getMessage());
+      assertTrue(ckpt.store().checkpoints("deadline").isEmpty(), "nothing committed");
+      assertEquals(OptionalInt.of(0), p.waitFor(Duration.ofSeconds(60)), "the process runs on after the aborted dump");
+    }
+    assertArrayEquals(expected, Files.readAllBytes(out));
+  }
+
+  static String tracerOf(int pid) throws Exception {
+    return dev.ckpt.linux.internal.proc.ProcFs.status(pid).get("TracerPid");
+  }
+
   @Test
   void attachToARunningProcess_checkpointsAndItRunsOn() throws Exception {
     Path out = dir.resolve("a.out");

@@ -64,6 +64,11 @@ public final class DefaultCheckpointStore implements CheckpointStore {
   private final boolean ownsExecutor;
   private final int parallelism;
   private final Clock clock;
+
+  /** The clock deadlines are measured on. */
+  Clock clock() {
+    return clock;
+  }
   private final Compression compression;
   private final int chunkSize;
   private final int packSize;

@@ -182,6 +182,14 @@ final class ImageWriterImpl implements ImageWriter {
   }
 
   @Override
+  public void checkDeadline() throws dev.ckpt.CheckpointTimeoutException {
+    if (deadline != null && store.clock().instant().isAfter(deadline)) {
+      throw new dev.ckpt.CheckpointTimeoutException("checkpoint of job " + job + " passed its deadline " + deadline
+          + " while its source was captured; aborted, nothing committed");
+    }
+  }
+
+  @Override
   public ImageWriter attribute(String key, String value) {
     checkOpen();
     attributes.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));

@@ -21,6 +21,8 @@ public final class Events {
       case SKIPPED -> LOG.debug("checkpoint of {} skipped: {}", e.job(), e.reason());
       case TERMINAL -> LOG.error("checkpoints of {} stopped after repeated failures: {}", e.job(),
           e.error() == null ? "?" : e.error().getMessage());
+      case RETENTION_FAILED -> LOG.warn("retention of {} after {} failed: {}", e.job(),
+          e.checkpoint() == null ? "?" : e.checkpoint().ref(), e.error() == null ? "?" : e.error().getMessage());
       default -> throw new IllegalStateException(e.type().toString());
     }
     CheckpointJfrEvent j = new CheckpointJfrEvent();

@@ -68,6 +68,10 @@ final class MemoryDumper {
     return new VmaRecord(v.start(), v.end(), v.prot(), kind(v), v.offset(), path, new long[0]);
   }
 
+  /** How often, in bytes read, the deadline is looked at. */
+  private static final long DEADLINE_EVERY = 16L << 20;
+  private long checkedAt;
+
   /** Dumps one mapping and returns its record (with the page runs whose contents it wrote). */
   VmaRecord dump(Tracee t, Vma v, ImageWriter image) throws CheckpointException {
     VmaRecord empty = record(v);
@@ -129,6 +133,10 @@ final class MemoryDumper {
         out.writeZeros(from - pos);
         for (long off = 0; off < len; off += BUFFER) {
           int n = (int) Math.min(BUFFER, len - off);
+          if (bytesRead - checkedAt >= DEADLINE_EVERY) {
+            image.checkDeadline(); // the process is frozen: a timeout must bound that too
+            checkedAt = bytesRead;
+          }
           t.read(v.start() + from + off, buffer, n);
           out.write(buffer.getByteBuffer(0, n));
           bytesRead += n;

@@ -50,6 +50,7 @@ final class ProcessDumper {
     for (VmaRecord r : state.vmas()) {
       captured.put(r.start(), r);
     }
+    w.checkDeadline();
     for (Vma v : maps) {
       VmaRecord r = memory.dump(t, v, w);
       VmaRecord c = captured.get(v.start());

@@ -184,8 +184,52 @@ public final class Tracer implements AutoCloseable {
     }
   }
 
+  /**
+   * Detaches every process still traced, on the tracer thread: each is interrupted into a stop
+   * and let go with PTRACE_DETACH, passing on a signal that arrived meanwhile, so it runs on
+   * untraced. A process that stays in a group-stop is detached stopped, as it was.
+   */
+  private void detachAll() {
+    for (Traced t : traced.values()) {
+      if (t.exit.isDone()) {
+        continue;
+      }
+      try {
+        Sys.ptrace(Sys.PTRACE_INTERRUPT, t.pid, 0, 0, "INTERRUPT");
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (System.nanoTime() < deadline) {
+          int st = Sys.waitpid(t.pid, false);
+          if (Sys.exited(st) || Sys.signaled(st)) {
+            handle(t, st);
+            break;
+          }
+          int sig = Sys.event(st) == 0 ? Sys.stopSignal(st) : 0;
+          if (Sys.event(st) == Sys.PTRACE_EVENT_STOP || sig != 0) {
+            Sys.ptrace(Sys.PTRACE_DETACH, t.pid, 0, sig, "DETACH");
+            t.exit.completeExceptionally(new IllegalStateException("pid " + t.pid + " was detached when its checkpointer closed"));
+            break;
+          }
+          Sys.ptrace(Sys.PTRACE_CONT, t.pid, 0, 0, "CONT");
+        }
+      } catch (ProcessException e) {
+        LOG.warn("detaching pid {} failed: {}", t.pid, e.getMessage());
+      }
+      traced.remove(t.pid);
+    }
+  }
+
   @Override
   public void close() {
+    if (running && Thread.currentThread() != thread) {
+      try {
+        call(() -> {
+          detachAll();
+          return null;
+        });
+      } catch (CheckpointException | RuntimeException e) {
+        LOG.warn("detaching traced processes failed: {}", e.toString());
+      }
+    }
     running = false;
     thread.interrupt();
     try {
