@@ -89,10 +89,10 @@ public final class CheckpointScheduler implements AutoCloseable {
   }
 
   private synchronized void begin() {
-    scheduleTick(clock.instant().plus(policy.initialDelay()).plus(jitter()));
     if (policy.handleSignals()) {
       signals = SignalHandlers.install(this);
     }
+    scheduleTick(clock.instant().plus(policy.initialDelay()).plus(jitter()));
     if (policy.vacateOnShutdown()) {
       shutdownHook = new Thread(() -> {
         try {
@@ -390,7 +390,12 @@ public final class CheckpointScheduler implements AutoCloseable {
 
     public CheckpointScheduler start() {
       CheckpointScheduler s = new CheckpointScheduler(this);
-      s.begin();
+      try {
+        s.begin();
+      } catch (RuntimeException e) {
+        s.close(); // no timer thread or handler left behind by a scheduler that did not start
+        throw e;
+      }
       return s;
     }
   }
@@ -404,6 +409,14 @@ public final class CheckpointScheduler implements AutoCloseable {
     private final List<sun.misc.SignalHandler> previous = new ArrayList<>();
 
     static SignalHandlers install(CheckpointScheduler s) {
+      String sr = System.getenv("_JAVA_SR_SIGNUM");
+      if (sr == null || sr.isBlank() || sr.trim().equals("12")) {
+        // HotSpot suspends threads (JFR sampling, safepoints in some builds) with SIGUSR2 unless
+        // told otherwise: every such suspend would look like "checkpoint now".
+        throw new IllegalStateException("handleSignals(true) needs SIGUSR2, which this JVM uses to suspend threads;"
+            + " start the JVM with the environment variable _JAVA_SR_SIGNUM=40 (any free signal from 32 to 64), or"
+            + " use handleSignals(false) and call checkpointNow()/vacate() yourself");
+      }
       SignalHandlers h = new SignalHandlers();
       try {
         h.handle("TSTP", s::vacate);

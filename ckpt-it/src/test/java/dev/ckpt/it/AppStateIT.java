@@ -286,4 +286,63 @@ class AppStateIT {
       assertTrue(ckpt.latest().isEmpty());
     }
   }
+
+  /** A state class not registered with Kryo: a CheckpointException, and every after-hook still runs. */
+  @Test
+  void unregisteredStateClass_isACheckpointException_andAfterHooksStillRun() throws Exception {
+    List<String> events = new ArrayList<>();
+    ModelHolder holder = new ModelHolder(events);
+    holder.model.counters = null;
+    try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("unregistered").register("model", holder)
+        .kryoClasses(double[].class).build()) {
+      CheckpointException e = assertThrows(CheckpointException.class, ckpt::checkpoint);
+      assertTrue(e.getMessage().contains("Model") && e.getMessage().contains("kryoClasses"), e.getMessage());
+      assertTrue(ckpt.latest().isEmpty(), "nothing committed");
+    }
+    assertEquals(List.of("model.before", "model.after:false"), events);
+  }
+
+  @Test
+  void useAfterClose_isAnIllegalStateExceptionSayingSo() throws Exception {
+    Checkpointer ckpt = Checkpointer.builder().store(store()).job("closed").registerSegment("s", ByteBuffer.allocateDirect(64))
+        .build();
+    ckpt.close();
+    IllegalStateException e = assertThrows(IllegalStateException.class, ckpt::checkpoint);
+    assertEquals("this Checkpointer (job closed) is closed", e.getMessage());
+    assertThrows(IllegalStateException.class, ckpt::restoreLatest);
+  }
+
+  /**
+   * State written by one shape of a class and read by another (here a serializer that expects one
+   * more field) is a StateSchemaException naming the state and its class, not corruption; and the
+   * segments are not touched, because objects are read back first.
+   */
+  @Test
+  void changedStateClass_isAStateSchemaException_andNoSegmentIsTouched() throws Exception {
+    ModelHolder holder = new ModelHolder(new ArrayList<>());
+    holder.model.name = "v1";
+    ByteBuffer grid = ByteBuffer.allocateDirect(1 << 16);
+    grid.put(0, (byte) 1);
+    try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("schema").register("model", holder)
+        .registerSegment("grid", grid).kryoClasses(Model.class, double[].class, HashMap.class).build()) {
+      ckpt.checkpoint();
+    }
+    ByteBuffer live = ByteBuffer.allocateDirect(1 << 16);
+    live.put(0, (byte) 99);
+    ModelHolder v2 = new ModelHolder(new ArrayList<>());
+    try (Checkpointer ckpt = Checkpointer.builder().store(store()).job("schema").register("model", v2)
+        .registerSegment("grid", live).kryoClasses(Model.class, double[].class, HashMap.class)
+        .kryoConfig(k -> k.register(Model.class, new com.esotericsoftware.kryo.serializers.FieldSerializer<Model>(k, Model.class) {
+          @Override
+          public Model read(com.esotericsoftware.kryo.Kryo kryo, com.esotericsoftware.kryo.io.Input in, Class<? extends Model> type) {
+            Model m = super.read(kryo, in, type);
+            in.readLong(); // a field the written shape did not have
+            return m;
+          }
+        })).build()) {
+      dev.ckpt.StateSchemaException e = assertThrows(dev.ckpt.StateSchemaException.class, ckpt::restoreLatest);
+      assertTrue(e.getMessage().contains("state 'model'") && e.getMessage().contains(Model.class.getName()), e.getMessage());
+    }
+    assertEquals(99, live.get(0), "the segment was left as it was");
+  }
 }

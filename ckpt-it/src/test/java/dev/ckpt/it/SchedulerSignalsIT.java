@@ -20,11 +20,15 @@ class SchedulerSignalsIT {
   Path dir;
 
   private Process start(Path log, String... extra) throws Exception {
+    return startWith(log, "40", extra);
+  }
+
+  private Process startWith(Path log, String srSignum, String... extra) throws Exception {
     Path store = Files.createDirectories(dir.resolve("store"));
     String[] args = new String[1 + extra.length];
     args[0] = store.toUri().toString();
     System.arraycopy(extra, 0, args, 1, extra.length);
-    Process p = ChildJvm.start(log, List.of("-Xmx128m"), SignalledAppMain.class, args, Map.of("_JAVA_SR_SIGNUM", "40"));
+    Process p = ChildJvm.start(log, List.of("-Xmx128m"), SignalledAppMain.class, args, Map.of("_JAVA_SR_SIGNUM", srSignum));
     waitFor(log, "ready");
     return p;
   }
@@ -57,6 +61,16 @@ class SchedulerSignalsIT {
     try (CheckpointStore s = CheckpointStore.open(dir.resolve("store").toUri())) {
       assertEquals(2, s.latest("signalled").orElseThrow().id());
     }
+  }
+
+  /** Without a free SIGUSR2, HotSpot's own thread suspends would look like "checkpoint now": refused, with the fix. */
+  @Test
+  void handleSignals_inAJvmThatSuspendsThreadsWithSigusr2_isRefusedWithTheFix() throws Exception {
+    Path log = dir.resolve("d.log");
+    Process p = startWith(log, "", "no-free-sigusr2");
+    assertTrue(p.waitFor(30, TimeUnit.SECONDS), Files.readString(log));
+    assertTrue(Files.readString(log).contains("refused: handleSignals(true) needs SIGUSR2")
+        && Files.readString(log).contains("_JAVA_SR_SIGNUM=40"), Files.readString(log));
   }
 
   @Test

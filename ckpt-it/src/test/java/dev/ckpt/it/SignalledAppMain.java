@@ -16,6 +16,18 @@ public final class SignalledAppMain {
   private SignalledAppMain() {}
 
   public static void main(String[] args) throws Exception {
+    if (args.length > 1 && args[1].equals("no-free-sigusr2")) {
+      ByteBuffer state = ByteBuffer.allocateDirect(4096);
+      try (Checkpointer c = Checkpointer.builder().store(URI.create(args[0])).job("signalled").registerSegment("s", state).build()) {
+        CheckpointScheduler.builder(CheckpointTarget.of(c)).policy(CheckpointPolicy.builder().interval(Duration.ofHours(1))
+            .handleSignals(true).build()).start().close();
+        System.out.println("started");
+      } catch (IllegalStateException e) {
+        System.out.println("refused: " + e.getMessage());
+      }
+      System.out.println("ready");
+      return;
+    }
     if (args.length > 1 && args[1].equals("close-restores-handlers")) {
       closeRestoresHandlers(args[0]);
       return;

@@ -12,7 +12,6 @@ import dev.ckpt.CheckpointNotFoundException;
 import dev.ckpt.CheckpointStore;
 import dev.ckpt.Checkpointable;
 import dev.ckpt.Checkpointer;
-import dev.ckpt.CorruptImageException;
 import dev.ckpt.ImageReader;
 import dev.ckpt.ImageWriter;
 import dev.ckpt.PartInfo;
@@ -40,6 +39,7 @@ public final class AppCheckpointer implements Checkpointer {
   private final Kryo kryo;
   private final String kryoFingerprint;
   private final Retention retention;
+  private volatile boolean closed;
 
   public AppCheckpointer(CheckpointStore store, boolean ownsStore, String job, List<StateRegistration> states,
       List<CheckpointHook> hooks, List<Class<?>> kryoClasses, Consumer<Kryo> kryoConfig, Retention retention) {
@@ -89,6 +89,7 @@ public final class AppCheckpointer implements Checkpointer {
 
   @Override
   public Optional<CheckpointInfo> latest() throws CheckpointException {
+    checkOpen();
     return store.latest(job);
   }
 
@@ -97,8 +98,15 @@ public final class AppCheckpointer implements Checkpointer {
     return checkpoint(null);
   }
 
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("this Checkpointer (job " + job + ") is closed");
+    }
+  }
+
   @Override
   public synchronized CheckpointInfo checkpoint(java.time.Instant deadline) throws CheckpointException {
+    checkOpen();
     List<CheckpointHook> prepared = new ArrayList<>();
     boolean committed = false;
     CheckpointInfo info = null;
@@ -117,6 +125,9 @@ public final class AppCheckpointer implements Checkpointer {
       committed = true;
     } catch (CheckpointException e) {
       failure = e;
+    } catch (RuntimeException e) {
+      // Whatever went wrong, it is a failed checkpoint, and the hooks still get their after-call.
+      failure = new CheckpointException("checkpoint of job " + job + " failed: " + e, e);
     }
     for (int i = prepared.size() - 1; i >= 0; i--) {
       CheckpointHook h = prepared.get(i);
@@ -176,7 +187,8 @@ public final class AppCheckpointer implements Checkpointer {
       try {
         kryo.writeClassAndObject(kout, state);
         kout.flush();
-      } catch (KryoException e) {
+      } catch (KryoException | IllegalArgumentException e) {
+        // Kryo throws IllegalArgumentException for a class that is not registered.
         CheckpointException cause = unwrap(e);
         if (cause != null) {
           throw cause;
@@ -207,6 +219,7 @@ public final class AppCheckpointer implements Checkpointer {
 
   @Override
   public CheckpointInfo restoreLatest() throws CheckpointException {
+    checkOpen();
     try (ImageReader r = store.openLatest(job)) {
       return restore(r);
     }
@@ -214,6 +227,7 @@ public final class AppCheckpointer implements Checkpointer {
 
   @Override
   public CheckpointInfo restore(long id) throws CheckpointException {
+    checkOpen();
     try (ImageReader r = store.open(job, id)) {
       return restore(r);
     }
@@ -239,21 +253,26 @@ public final class AppCheckpointer implements Checkpointer {
             + "); register the same classes in the same order");
       }
     }
+    // Objects first: a state that cannot be read back must fail the restore before a single
+    // segment byte is overwritten.
     List<Object> restored = new ArrayList<>();
-    for (StateRegistration s : states) {
-      if (s instanceof StateRegistration.Segment seg) {
-        r.read(seg.partName(), seg);
-      }
-    }
     for (StateRegistration s : states) {
       if (s instanceof StateRegistration.ObjectState o) {
         byte[] bytes = r.readBytes(o.partName());
         try (Input in = new Input(bytes)) {
           restored.add(kryo.readClassAndObject(in));
-        } catch (KryoException e) {
-          throw new CorruptImageException("checkpoint " + ref + ": state '" + o.name + "' cannot be read back: "
-              + e.getMessage(), e);
+        } catch (KryoException | IllegalArgumentException | IndexOutOfBoundsException e) {
+          // The bytes passed their hash check: they are what was written, so the class changed.
+          throw new dev.ckpt.StateSchemaException("checkpoint " + ref + ": state '" + o.name + "' (written as "
+              + r.part(o.partName()).map(p -> p.attributes().get("type")).orElse("?") + ") cannot be read with the"
+              + " classes as they are now: " + e.getMessage() + ". A class changed since the checkpoint (a field added,"
+              + " removed or retyped); register it with Kryo's CompatibleFieldSerializer to allow that", e);
         }
+      }
+    }
+    for (StateRegistration s : states) {
+      if (s instanceof StateRegistration.Segment seg) {
+        r.read(seg.partName(), seg);
       }
     }
     int i = 0;
@@ -284,6 +303,7 @@ public final class AppCheckpointer implements Checkpointer {
 
   @Override
   public void close() {
+    closed = true;
     if (ownsStore) {
       store.close();
     }

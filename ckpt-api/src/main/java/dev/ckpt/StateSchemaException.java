@@ -1,0 +1,14 @@
+package dev.ckpt;
+
+/**
+ * Application state in a checkpoint cannot be read with the classes as they are now: a class
+ * changed since the checkpoint was written (a field added, removed or retyped). The image itself
+ * is intact (its hashes matched); it is not corruption. Nothing was restored.
+ */
+public class StateSchemaException extends CheckpointException {
+  private static final long serialVersionUID = 1L;
+
+  public StateSchemaException(String message, Throwable cause) {
+    super(message, cause);
+  }
+}
