@@ -56,7 +56,10 @@ final class DemoCommand implements Callable<Integer> {
     java.net.URI store = java.net.URI.create(work.resolve("store").toUri() + "?create=true");
     out.printf("store: %s%n%n", work.resolve("store").toUri());
     try (dev.ckpt.linux.NativeCheckpointer ckpt = dev.ckpt.linux.NativeCheckpointer.builder().store(store).job("demo").build()) {
-      dev.ckpt.linux.TracedProcess p = ckpt.launch(dev.ckpt.linux.Stdio.files(java.nio.file.Path.of("/dev/null"), output, null), python, script.toString());
+      dev.ckpt.linux.TracedProcess p = ckpt.launch(
+          // Files of its own: a stderr shared with the demo's would be cut back to its checkpoint length on restore.
+          dev.ckpt.linux.Stdio.files(java.nio.file.Path.of("/dev/null"), output, work.resolve("count.err")), python,
+          script.toString());
       out.printf("started %s %s as pid %d; it counts to %d, one line every 150 ms:%n", python, script.getFileName(), p.pid(), COUNT);
       int shown = 0;
       for (int i = 0; i < 8; i++) {

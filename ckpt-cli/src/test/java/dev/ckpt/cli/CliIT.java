@@ -218,11 +218,27 @@ class CliIT {
     assertEquals(expectedCount(400), Files.readString(out));
   }
 
+  /** {@code ckpt demo > file 2>&1}: a clean file (no NUL bytes), each count once, the process continuing after restore. */
   @Test
-  void demo_showsTheProcessContinueAfterRestore() {
-    Result demo = ckpt("demo");
-    assertEquals(0, demo.code(), demo.out() + demo.err());
-    assertTrue(demo.out().contains("with no line lost or repeated") && demo.out().contains("restored demo@2"), demo.out());
+  void demoRedirectedToAFile_showsTheProcessContinueAfterRestore_inACleanFile() throws Exception {
+    Path log = dir.resolve("demo.log");
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+        System.getProperty("java.class.path"), Main.class.getName(), "demo");
+    pb.environment().put("_JAVA_SR_SIGNUM", "40");
+    pb.redirectErrorStream(true).redirectOutput(log.toFile()).redirectInput(new File("/dev/null"));
+    Process jvm = pb.start();
+    assertTrue(jvm.waitFor(90, TimeUnit.SECONDS), Files.readString(log));
+    byte[] bytes = Files.readAllBytes(log);
+    String text = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(0, jvm.exitValue(), text);
+    for (byte b : bytes) {
+      assertTrue(b != 0, "a NUL byte in the demo's output:\n" + text);
+    }
+    assertTrue(text.contains("with no line lost or repeated") && text.contains("restored demo@2"), text);
+    for (int i = 1; i <= 40; i++) {
+      int n = i;
+      assertEquals(1, text.lines().filter(l -> l.endsWith("| count " + n)).count(), "count " + n + " once:\n" + text);
+    }
   }
 
   @Test

@@ -288,6 +288,30 @@ class NativeLifecycleIT {
     assertArrayEquals(expected, Files.readAllBytes(out));
   }
 
+  /**
+   * A file the process was writing has grown since the checkpoint while another process holds
+   * it open for writing: cutting it back would destroy that process's data, so restore refuses
+   * before anything is touched, and the file keeps every byte.
+   */
+  @Test
+  void restore_refusesToCutBackAFileAnotherProcessIsWriting() throws Exception {
+    Path out = dir.resolve("shared.out");
+    try (NativeCheckpointer ckpt = checkpointer("shared")) {
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), Programs.path("counter"), "100", "5");
+      Thread.sleep(200);
+      ckpt.checkpoint(p, Mode.VACATE);
+      p.waitFor(Duration.ofSeconds(10));
+      try (java.io.FileOutputStream other = new java.io.FileOutputStream(out.toFile(), true)) {
+        other.write("written by another process\n".getBytes());
+        other.flush();
+        CheckpointException e = assertThrows(CheckpointException.class, () -> ckpt.restore("shared", Stdio.files(DEV_NULL, null, null)));
+        assertTrue(e.getMessage().contains("has grown since the checkpoint and pid " + ProcessHandle.current().pid())
+            && e.getMessage().contains("holds it open for writing"), e.getMessage());
+      }
+      assertTrue(Files.readString(out).endsWith("written by another process\n"), "the file keeps every byte");
+    }
+  }
+
   static String tracerOf(int pid) throws Exception {
     return dev.ckpt.linux.internal.proc.ProcFs.status(pid).get("TracerPid");
   }

@@ -79,6 +79,7 @@ final class ProcessRestorer {
         throw new CheckpointException("checkpoint " + ref + " needs " + f.path() + " as it was at checkpoint time: " + why);
       }
     }
+    writtenFilesCanBeFitted(img, ref);
     Map<String, Long> here = specials(ownMaps());
     Map<String, Long> saved = new HashMap<>();
     for (VmaRecord v : img.vmas()) {
@@ -386,6 +387,48 @@ final class ProcessRestorer {
       }
       if (f.kind() == FdKind.FILE) {
         t.call("lseek(" + f.fd() + ")", Sys.SYS_LSEEK, f.fd(), f.pos(), 0);
+      }
+    }
+  }
+
+  /**
+   * Before anything is changed: every file the process was writing must still hold what it held
+   * at checkpoint time, and one that grew since may be cut back only if nobody else has it open
+   * for writing (truncating it would destroy what that writer wrote, a log shared with the
+   * launcher for instance).
+   */
+  private static void writtenFilesCanBeFitted(ProcessImage img, String ref) throws CheckpointException {
+    java.util.Set<String> grown = new java.util.LinkedHashSet<>();
+    for (FdRecord f : img.fds()) {
+      if (f.kind() != FdKind.FILE || (f.flags() & O_ACCMODE) == 0) {
+        continue;
+      }
+      long size;
+      try {
+        size = Files.size(Path.of(f.path()));
+      } catch (IOException e) {
+        throw new CheckpointException("checkpoint " + ref + ": fd " + f.fd() + " was writing " + f.path()
+            + ", which cannot be read now: " + e, e);
+      }
+      if (size < f.size()) {
+        throw new CheckpointException("checkpoint " + ref + ": fd " + f.fd() + " was writing " + f.path() + ", which has "
+            + size + " bytes now, fewer than the " + f.size() + " it had at checkpoint time: its data was lost meanwhile");
+      }
+      if (size > f.size()) {
+        grown.add(f.path());
+      }
+    }
+    if (grown.isEmpty()) {
+      return;
+    }
+    Map<String, List<PipeState.Holder>> holders = PipeState.holders(-1, grown);
+    for (Map.Entry<String, List<PipeState.Holder>> e : holders.entrySet()) {
+      for (PipeState.Holder h : e.getValue()) {
+        if (h.writes()) {
+          throw new CheckpointException("checkpoint " + ref + ": " + e.getKey() + " has grown since the checkpoint and "
+              + h + " holds it open for writing; cutting it back to its length at checkpoint time would destroy what that"
+              + " process wrote. Let it finish, or give the restored process other files");
+        }
       }
     }
   }
