@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "ckpt", mixinStandardHelpOptions = true, version = "ckpt 0.1.0-SNAPSHOT",
     description = "Checkpoint and restore running programs.",
     subcommands = {RunCommand.class, DumpCommand.class, RestoreCommand.class, LsCommand.class, InspectCommand.class,
-        VerifyCommand.class, GcCommand.class, DemoCommand.class},
+        VerifyCommand.class, GcCommand.class, DemoCommand.class, TrainCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:success", "1:error (one line on stderr saying what, where and what to do; --debug for a stack trace)",
         "2:usage error", "N:restore and run exit with the restored or launched process's own exit code"})
