@@ -25,7 +25,7 @@ for prog in small membench; do
   for ((i = 0; i < rounds; i++)); do
     for cds in 1 0; do
       store="$work/store-$prog-$cds-$i"
-      setsid "$work/$prog" </dev/null >/dev/null 2>&1 &
+      setsid bash -c 'for f in /proc/$$/fd/*; do f=${f##*/}; [ "$f" -gt 2 ] && eval "exec $f>&-"; done; exec "$0"' "$work/$prog" </dev/null >/dev/null 2>&1 &
       sleep 1.5
       pid=$(pgrep -n -f "$work/$prog")
       t=$(date +%s%N); CKPT_CDS=$cds ./ckpt dump "$pid" --store "$store" --name b --kill --quiet >/dev/null
