@@ -218,6 +218,95 @@ class CliIT {
     assertEquals(expectedCount(400), Files.readString(out));
   }
 
+  /** Starts {@code ckpt run} in a JVM of its own, as a batch system would, with stdout and stderr to {@code log}. */
+  Process runJvm(Path log, String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+        System.getProperty("java.class.path"), Main.class.getName(), "run"));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().put("_JAVA_SR_SIGNUM", "40");
+    pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .redirectInput(new File("/dev/null"));
+    return pb.start();
+  }
+
+  /** A counter that ends with exit code 3, so the job's own code can be told from ckpt's. */
+  Path counterExiting3() throws Exception {
+    Path src = dir.resolve("counter3.c");
+    Files.writeString(src, Files.readString(dir.resolve("counter.c")).replace("return 0;", "return 3;"));
+    Path exe = dir.resolve("counter3");
+    assertEquals(0, new ProcessBuilder("gcc", "-O2", "-o", exe.toString(), src.toString()).inheritIO().start().waitFor());
+    return exe;
+  }
+
+  /**
+   * HTCondor's self-checkpointing protocol, without HTCondor: a driver starts the same
+   * {@code ckpt run --vacate-exit-code 85} again each time it exits with 85, and sends SIGTERM
+   * (as an eviction does) a while after each start. The job resumes each time from its newest
+   * checkpoint; its output is that of an uninterrupted run, and the last exit code is its own.
+   */
+  @Test
+  void runVacatedBySigtermRepeatedly_resumesEachTime_withTheProgramsOwnOutputAndExitCode() throws Exception {
+    Path exe = counterExiting3();
+    Path out = dir.resolve("condor.out");
+    Path log = dir.resolve("condor.log");
+    String[] args = {"--every", "300ms", "--keep", "2", "--vacate-exit-code", "85", "--store", store, "--name", "condor", "--",
+        "sh", "-c", "exec \"$0\" 500 > \"$1\"", exe.toString(), out.toString()};
+    int starts = 0;
+    int vacates = 0;
+    int code = -1;
+    java.util.Random random = new java.util.Random();
+    while (starts < 15) {
+      starts++;
+      Process jvm = runJvm(log, args);
+      if (vacates < 3) {
+        long deadline = System.currentTimeMillis() + 30_000;
+        int want = Files.readString(log).split("checkpoint condor@").length + 1;
+        while (Files.readString(log).split("checkpoint condor@").length < want && jvm.isAlive()
+            && System.currentTimeMillis() < deadline) {
+          Thread.sleep(50);
+        }
+        Thread.sleep(random.nextInt(300));
+        new ProcessBuilder("kill", "-TERM", Long.toString(jvm.pid())).start().waitFor();
+      }
+      assertTrue(jvm.waitFor(60, TimeUnit.SECONDS), Files.readString(log));
+      code = jvm.exitValue();
+      if (code != 85) {
+        break;
+      }
+      vacates++;
+    }
+    String text = Files.readString(log);
+    assertEquals(3, vacates, "three evictions, each answered with the vacate code:\n" + text);
+    assertEquals(3, code, "the job's own exit code after three resumes:\n" + text);
+    assertEquals(3, text.split("ckpt run: resumed condor@").length - 1, text);
+    assertEquals(expectedCount(500), Files.readString(out));
+  }
+
+  @Test
+  void runOfAJobWhoseCheckpointCannotBeRestored_failsNamingIt_andNeverStartsOver() throws Exception {
+    Path exe = dir.resolve("counter-copy");
+    Files.copy(counter, exe);
+    Path out = dir.resolve("broken.out");
+    Path log = dir.resolve("broken.log");
+    String[] args = {"--every", "200ms", "--store", store, "--name", "broken", "--", exe.toString(), "400"};
+    Process jvm = runJvm(log, args);
+    long deadline = System.currentTimeMillis() + 30_000;
+    while (!Files.readString(log).contains("checkpoint broken@1") && System.currentTimeMillis() < deadline) {
+      Thread.sleep(50);
+    }
+    new ProcessBuilder("kill", "-TERM", Long.toString(jvm.pid())).start().waitFor();
+    assertTrue(jvm.waitFor(60, TimeUnit.SECONDS));
+    Files.writeString(exe, "#!/bin/sh\necho changed\n"); // the executable changed since the checkpoint
+    Process again = runJvm(log, args);
+    assertTrue(again.waitFor(60, TimeUnit.SECONDS));
+    String text = Files.readString(log);
+    assertEquals(1, again.exitValue(), text);
+    assertTrue(text.contains("job broken has checkpoint broken@") && text.contains("--fresh"), text);
+    assertTrue(!text.contains("changed"), "it must not start the command over: " + text);
+    Files.deleteIfExists(out);
+  }
+
   /** {@code ckpt demo > file 2>&1}: a clean file (no NUL bytes), each count once, the process continuing after restore. */
   @Test
   void demoRedirectedToAFile_showsTheProcessContinueAfterRestore_inACleanFile() throws Exception {

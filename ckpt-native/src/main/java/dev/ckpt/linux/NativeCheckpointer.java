@@ -148,6 +148,20 @@ public final class NativeCheckpointer implements AutoCloseable {
     }
   }
 
+  /**
+   * Resumes the job's newest checkpoint if it has one, else launches {@code command}: what
+   * {@code ckpt run} does, for a job that a batch system may stop and start again. A checkpoint
+   * that cannot be restored (its executable changed, say) is an error, never a silent start
+   * from the beginning; {@link #launch} is the way to start over.
+   */
+  public TracedProcess launchOrResume(Stdio stdio, String... command) throws CheckpointException {
+    java.util.Optional<dev.ckpt.CheckpointInfo> newest = store.latest(job);
+    if (newest.isPresent()) {
+      return restore(job, newest.get().id(), stdio);
+    }
+    return launch(stdio, command);
+  }
+
   /** Describes the process image {@code r} (a checkpoint written by a NativeCheckpointer). */
   public static ProcessSummary describe(ImageReader r) throws CheckpointException {
     return NativeEngine.describe(r);

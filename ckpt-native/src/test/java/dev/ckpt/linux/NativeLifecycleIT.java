@@ -312,6 +312,24 @@ class NativeLifecycleIT {
     }
   }
 
+  @Test
+  void launchOrResume_launchesAFreshJob_thenResumesItFromItsNewestCheckpoint() throws Exception {
+    Path out = dir.resolve("resume.out");
+    String prog = Programs.path("counter");
+    byte[] expected = Programs.reference(dir, null, prog, "150", "5");
+    try (NativeCheckpointer ckpt = checkpointer("resume")) {
+      TracedProcess first = ckpt.launchOrResume(Stdio.files(DEV_NULL, out, null), prog, "150", "5");
+      assertFalse(first instanceof RestoredProcess, "no checkpoint yet: launched");
+      Thread.sleep(300);
+      ckpt.checkpoint(first, Mode.VACATE);
+      first.waitFor(Duration.ofSeconds(10));
+      TracedProcess second = ckpt.launchOrResume(Stdio.files(DEV_NULL, null, null), prog, "150", "5");
+      assertTrue(second instanceof RestoredProcess, "resumed from " + ckpt.store().latest("resume"));
+      assertEquals(OptionalInt.of(0), second.waitFor(Duration.ofSeconds(30)));
+    }
+    assertArrayEquals(expected, Files.readAllBytes(out));
+  }
+
   static String tracerOf(int pid) throws Exception {
     return dev.ckpt.linux.internal.proc.ProcFs.status(pid).get("TracerPid");
   }

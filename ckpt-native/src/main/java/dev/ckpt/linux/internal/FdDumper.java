@@ -66,6 +66,32 @@ final class FdDumper {
     return out;
   }
 
+  /**
+   * Stdout or stderr written to a file that another process writes too (the launcher's own log,
+   * a batch system's output file shared with ckpt) is the caller's stream, like a terminal: it
+   * is re-wired at restore to the restoring side's stream instead of being cut back to its
+   * checkpoint length, which would destroy what the other process wrote.
+   */
+  static List<FdRecord> rewireSharedStdio(int pid, List<FdRecord> fds) {
+    java.util.Set<String> files = new java.util.HashSet<>();
+    for (FdRecord f : fds) {
+      if (f.fd() <= 2 && f.kind() == FdKind.FILE && (f.flags() & Sys.O_ACCMODE) != Sys.O_RDONLY) {
+        files.add(f.path());
+      }
+    }
+    if (files.isEmpty()) {
+      return fds;
+    }
+    Map<String, List<PipeState.Holder>> holders = PipeState.holders(pid, files);
+    List<FdRecord> out = new ArrayList<>();
+    for (FdRecord f : fds) {
+      boolean shared = files.contains(f.path()) && f.fd() <= 2
+          && holders.getOrDefault(f.path(), List.of()).stream().anyMatch(PipeState.Holder::writes);
+      out.add(shared ? new FdRecord(f.fd(), FdKind.STDIO, f.path(), f.flags(), 0, 0) : f);
+    }
+    return out;
+  }
+
   /** What a descriptor holds that no record reproduces, or null. */
   static String refusal(int fd, String target, int flags, Map<String, String> fdinfo) {
     if ((flags & Sys.O_PATH) != 0) {

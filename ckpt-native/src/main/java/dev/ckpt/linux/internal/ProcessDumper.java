@@ -135,7 +135,7 @@ final class ProcessDumper {
     }
     List<ProcessImage.FdRecord> fds = FdDumper.dump(pid, policy);
     if (w != null) {
-      fds = PipeState.dump(pid, fds, policy, w);
+      fds = FdDumper.rewireSharedStdio(pid, PipeState.dump(pid, fds, policy, w));
     }
     byte[][] sigactions;
     byte[][] itimers;
