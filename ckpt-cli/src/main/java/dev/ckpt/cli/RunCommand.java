@@ -82,6 +82,7 @@ final class RunCommand implements Callable<Integer> {
     });
     CompletableFuture<Boolean> vacated = new CompletableFuture<>();
     try (CheckpointStore s = store.open();
+         RunLock lock = RunLock.acquire(s, job);
          NativeCheckpointer ckpt = NativeCheckpointer.builder().store(s).job(job)
              .fdPolicy(closeFds ? dev.ckpt.linux.FdPolicy.CLOSE : dev.ckpt.linux.FdPolicy.FAIL).build()) {
       TracedProcess p;

@@ -307,6 +307,31 @@ class CliIT {
     Files.deleteIfExists(out);
   }
 
+  @Test
+  void secondRunOfTheSameJob_isRefusedNamingTheFirst_andALockLeftByAKilledRunIsTakenOver() throws Exception {
+    Path log = dir.resolve("lock.log");
+    String[] args = {"--every", "10s", "--store", store, "--name", "locked", "--", counter.toString(), "3000"};
+    Process first = runJvm(log, args);
+    long deadline = System.currentTimeMillis() + 30_000;
+    while (!Files.readString(log).contains("started as pid") && System.currentTimeMillis() < deadline) {
+      Thread.sleep(50);
+    }
+    Path log2 = dir.resolve("lock2.log");
+    Process second = runJvm(log2, args);
+    assertTrue(second.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(1, second.exitValue(), Files.readString(log2));
+    assertTrue(Files.readString(log2).contains("job locked is already run by ckpt pid " + first.pid()), Files.readString(log2));
+    // The first ckpt dies without a word (its job with it): its lock is stale and the next run takes over.
+    String jobPid = Files.readString(log).replaceAll("(?s).*started as pid (\\d+).*", "$1");
+    new ProcessBuilder("kill", "-KILL", Long.toString(first.pid()), jobPid).start().waitFor();
+    assertTrue(first.waitFor(30, TimeUnit.SECONDS));
+    Path log3 = dir.resolve("lock3.log");
+    Process third = runJvm(log3, "--every", "10s", "--store", store, "--name", "locked", "--fresh", "--", counter.toString(), "5");
+    assertTrue(third.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, third.exitValue(), Files.readString(log3));
+    assertFalse(Files.exists(Path.of(store, "locked", "run.lock")), "released when the run ends");
+  }
+
   /** {@code ckpt demo > file 2>&1}: a clean file (no NUL bytes), each count once, the process continuing after restore. */
   @Test
   void demoRedirectedToAFile_showsTheProcessContinueAfterRestore_inACleanFile() throws Exception {
