@@ -160,7 +160,7 @@ final class ProcessDumper {
     if (w != null) {
       List<byte[]> pending = new ArrayList<>(pendingPrivate);
       pending.addAll(pendingShared);
-      TimerState.refusePendingTimerSignals(t.pid, attributes, pending);
+      TimerState.markPendingTimerSignals(t.pid, attributes, pending);
     }
     long[] mm = {
       Long.parseUnsignedLong(stat[26]), Long.parseUnsignedLong(stat[27]), Long.parseUnsignedLong(stat[45]),

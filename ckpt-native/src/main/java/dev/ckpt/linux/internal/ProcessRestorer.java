@@ -296,11 +296,17 @@ final class ProcessRestorer {
 
     step = "pending signals";
     for (byte[] info : img.pendingPrivate()) {
+      if (TimerState.requeuedByTimer(info, img.attributes())) {
+        continue; // its timer queues it again below
+      }
       t.write(scratch + DATA, info);
       int sig = ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
       t.call("rt_tgsigqueueinfo(" + sig + ")", Sys.SYS_RT_TGSIGQUEUEINFO, pid, pid, sig, scratch + DATA);
     }
     for (byte[] info : img.pendingShared()) {
+      if (TimerState.requeuedByTimer(info, img.attributes())) {
+        continue;
+      }
       t.write(scratch + DATA, info);
       int sig = ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
       t.call("rt_sigqueueinfo(" + sig + ")", Sys.SYS_RT_SIGQUEUEINFO, pid, sig, scratch + DATA);

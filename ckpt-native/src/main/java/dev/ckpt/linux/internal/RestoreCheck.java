@@ -66,8 +66,9 @@ final class RestoreCheck {
       long[] g = got.attributes().get(e.getKey());
       if (e.getKey().startsWith(TimerState.PREFIX) && g != null) {
         int sig = (int) e.getValue()[TimerState.SIGNO];
-        same(d, e.getKey() + " armed", TimerState.armed(e.getValue()), TimerState.armed(g)
-            || signals(got.pendingShared()).contains(sig) || signals(got.pendingPrivate()).contains(sig));
+        same(d, e.getKey() + " will fire", TimerState.armed(e.getValue())
+            || signals(want.pendingShared()).contains(sig) || signals(want.pendingPrivate()).contains(sig),
+            TimerState.armed(g) || signals(got.pendingShared()).contains(sig) || signals(got.pendingPrivate()).contains(sig));
       }
     }
     return d;

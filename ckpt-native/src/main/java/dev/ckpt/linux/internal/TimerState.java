@@ -16,14 +16,16 @@ import java.util.Map;
  * POSIX timers (timer_create): their ids, clocks and notifications from /proc/PID/timers, their
  * interval and remaining time from an injected timer_gettime. Restore creates each with its own id
  * (PR_TIMER_CREATE_RESTORE_IDS, Linux 6.17+) and arms it with its remaining time. Kept in the image
- * as attributes {@code posix_timer.<id>}. A timer whose signal is pending, or that has overruns,
- * is refused: a re-created timer could not carry that state.
+ * as attributes {@code posix_timer.<id>}. A timer that has fired with its signal still pending
+ * (likely for a fast periodic timer, since the process is frozen while it fires) is re-created
+ * to fire at once, so that the kernel queues the timer's own signal again; a timer with unread
+ * overruns is refused, since a re-created timer could not carry them.
  */
 final class TimerState {
   static final String PREFIX = "posix_timer.";
   // Indexes into an attribute's values.
   static final int CLOCK = 0, SIGNO = 1, SIGVAL = 2, NOTIFY = 3, TID = 4, INTERVAL_SEC = 5, INTERVAL_NSEC = 6,
-      VALUE_SEC = 7, VALUE_NSEC = 8, COUNT = 9;
+      VALUE_SEC = 7, VALUE_NSEC = 8, SIGNAL_PENDING = 9, COUNT = 10;
   private static final int SI_TIMER = -2;
 
   private TimerState() {}
@@ -101,16 +103,30 @@ final class TimerState {
     }
   }
 
-  /** A pending signal sent by a POSIX timer belongs to that timer; a re-created one could not carry it. */
-  static void refusePendingTimerSignals(int pid, Map<String, long[]> attributes, List<byte[]> pending)
-      throws ProcessException {
+  /**
+   * A pending signal sent by a POSIX timer belongs to that timer: it is marked on the timer,
+   * which restore makes fire again, instead of being queued as a plain signal.
+   */
+  static void markPendingTimerSignals(int pid, Map<String, long[]> attributes, List<byte[]> pending) throws ProcessException {
     for (byte[] info : pending) {
       ByteBuffer b = ByteBuffer.wrap(info).order(ByteOrder.LITTLE_ENDIAN);
-      if (b.getInt(8) == SI_TIMER && attributes.containsKey(PREFIX + b.getInt(12))) {
-        throw new ProcessException(pid, "has the signal " + b.getInt(0) + " of POSIX timer " + b.getInt(12)
-            + " pending; a re-created timer could not carry it (checkpoint again once it is delivered)");
+      long[] v = b.getInt(8) == SI_TIMER ? attributes.get(PREFIX + b.getInt(16)) : null;
+      if (v == null) {
+        continue;
       }
+      if (b.getInt(20) != 0) {
+        throw new ProcessException(pid, "has the signal " + b.getInt(0) + " of POSIX timer " + b.getInt(16) + " pending with "
+            + b.getInt(20) + " overruns, which a re-created timer could not carry");
+      }
+      v[SIGNAL_PENDING] = 1;
     }
+  }
+
+  /** Whether {@code info} is a pending signal that a re-created timer of the image queues itself. */
+  static boolean requeuedByTimer(byte[] info, Map<String, long[]> attributes) {
+    ByteBuffer b = ByteBuffer.wrap(info).order(ByteOrder.LITTLE_ENDIAN);
+    long[] v = b.getInt(8) == SI_TIMER ? attributes.get(PREFIX + b.getInt(16)) : null;
+    return v != null && v.length > SIGNAL_PENDING && v[SIGNAL_PENDING] != 0;
   }
 
   /** Re-creates the image's timers, each with its own id, and arms them. */
@@ -139,9 +155,13 @@ final class TimerState {
       if (got != id) {
         throw new ProcessException(t.pid, "timer_create gave POSIX timer id " + got + " instead of " + id);
       }
-      if (v[VALUE_SEC] != 0 || v[VALUE_NSEC] != 0) {
+      boolean fired = v.length > SIGNAL_PENDING && v[SIGNAL_PENDING] != 0;
+      if (fired || v[VALUE_SEC] != 0 || v[VALUE_NSEC] != 0) {
         ByteBuffer its = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN);
-        its.putLong(0, v[INTERVAL_SEC]).putLong(8, v[INTERVAL_NSEC]).putLong(16, v[VALUE_SEC]).putLong(24, v[VALUE_NSEC]);
+        // A timer whose signal was pending fires at once (1 ns): the kernel queues its own signal,
+        // with its id and value, and a periodic one goes on from there.
+        its.putLong(0, v[INTERVAL_SEC]).putLong(8, v[INTERVAL_NSEC]).putLong(16, fired ? 0 : v[VALUE_SEC])
+            .putLong(24, fired ? 1 : v[VALUE_NSEC]);
         t.write(scratch, its.array());
         t.call("timer_settime(" + id + ")", Sys.SYS_TIMER_SETTIME, id, 0, scratch, 0);
       }
