@@ -8,20 +8,16 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.constraints.Size;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
 
 /**
  * A manifest is read from a store anyone with write access could have written: whatever its
  * bytes, the decoder answers with a manifest, a CorruptImageException or an
  * UnsupportedFormatException, and nothing else (no other exception, no huge allocation). The
  * body decoder is reached with a valid checksum, as a forger would compute it. Bounded: a few
- * thousand tries per property, seconds in all.
+ * thousand inputs per test, seconds in all; each run draws new ones, and a failure names the seed
+ * that replays it.
  */
 class ManifestDecoderFuzzTest {
   private static final MessageDigest SHA = Hash256.newDigest();
@@ -56,64 +52,74 @@ class ManifestDecoderFuzzTest {
     return data;
   }
 
-  static void decodeOnlyFailsAsDamage(byte[] data) {
+  static void decodeOnlyFailsAsDamage(byte[] data, long seed) {
     try {
       ManifestCodec.decode("fuzz", data);
     } catch (CorruptImageException | UnsupportedFormatException expected) {
       // A refusal by name is the right answer to damage.
     } catch (RuntimeException | OutOfMemoryError e) {
-      throw new AssertionError("decoding " + data.length + " bytes threw " + e + " instead of CorruptImageException: "
-          + Arrays.toString(Arrays.copyOf(data, Math.min(64, data.length))), e);
+      throw new AssertionError("seed " + seed + ": decoding " + data.length + " bytes threw " + e
+          + " instead of CorruptImageException: " + Arrays.toString(Arrays.copyOf(data, Math.min(64, data.length))), e);
     }
   }
 
-  @net.jqwik.api.Example
+  @Test
   void theUnmutatedManifest_decodes() throws Exception {
     Manifest m = ManifestCodec.decode("valid", valid());
     org.junit.jupiter.api.Assertions.assertEquals(3, m.chunks().size());
   }
 
-  @Property(tries = 1000)
-  void anyBytes_areAManifestOrNamedDamage(@ForAll @Size(max = 600) byte[] data) {
-    decodeOnlyFailsAsDamage(data);
+  @Test
+  void anyBytes_areAManifestOrNamedDamage() {
+    long seed = System.nanoTime();
+    Random r = new Random(seed);
+    for (int i = 0; i < 1000; i++) {
+      byte[] data = new byte[r.nextInt(601)];
+      r.nextBytes(data);
+      decodeOnlyFailsAsDamage(data, seed);
+    }
   }
 
-  @Property(tries = 3000)
-  void aForgedBodyWithAValidChecksum_isAManifestOrNamedDamage(@ForAll("mutated") byte[] data) {
-    decodeOnlyFailsAsDamage(resealed(data));
-  }
-
-  @Property(tries = 1000)
-  void aTruncatedManifestResealed_isNamedDamage(@ForAll @IntRange(min = 8, max = 400) int keep) {
-    byte[] v = valid();
-    decodeOnlyFailsAsDamage(resealed(Arrays.copyOf(v, Math.min(keep, v.length))));
-  }
-
-  /** Valid manifests with bytes flipped, overwritten with extreme values, inserted or cut. */
-  @Provide
-  Arbitrary<byte[]> mutated() {
+  @Test
+  void aForgedBodyWithAValidChecksum_isAManifestOrNamedDamage() {
+    long seed = System.nanoTime();
+    Random r = new Random(seed);
     byte[] base = valid();
-    Arbitrary<Integer> pos = Arbitraries.integers().between(8, base.length - Hash256.BYTES - 1);
-    Arbitrary<byte[]> flips = pos.list().ofMinSize(1).ofMaxSize(6).flatMap(ps -> Arbitraries.bytes().list().ofSize(ps.size())
-        .map(vals -> {
-          byte[] b = base.clone();
-          for (int i = 0; i < ps.size(); i++) {
-            b[ps.get(i)] = vals.get(i);
+    for (int i = 0; i < 3000; i++) {
+      decodeOnlyFailsAsDamage(resealed(Mutations.of(base, 8, base.length - Hash256.BYTES, r)), seed);
+    }
+  }
+
+  @Test
+  void aTruncatedManifestResealed_isNamedDamage() {
+    byte[] v = valid();
+    for (int keep = 8; keep < v.length; keep++) {
+      decodeOnlyFailsAsDamage(resealed(Arrays.copyOf(v, keep)), 0);
+    }
+  }
+
+  /** Damage as a forger or a faulty disk makes it: bytes flipped, counts made extreme, a byte cut. */
+  static final class Mutations {
+    private static final int[] EXTREMES = {0x7fffffff, 0x80000000, 0xffffffff, 0x40000000, 65537, -1, 0};
+
+    static byte[] of(byte[] base, int from, int to, Random r) {
+      byte[] b = base.clone();
+      switch (r.nextInt(3)) {
+        case 0 -> {
+          for (int n = 1 + r.nextInt(6); n > 0; n--) {
+            b[from + r.nextInt(to - from)] = (byte) r.nextInt(256);
           }
-          return b;
-        }));
-    Arbitrary<byte[]> extremes = pos.flatMap(p -> Arbitraries.of(0x7fffffff, 0x80000000, 0xffffffff, 0x40000000, 65537)
-        .map(v -> {
-          byte[] b = base.clone();
-          ByteBuffer.wrap(b).putInt(Math.min(p, b.length - Hash256.BYTES - 4), v);
-          return b;
-        }));
-    Arbitrary<byte[]> cuts = pos.map(p -> {
-      byte[] b = new byte[base.length - 1];
-      System.arraycopy(base, 0, b, 0, p);
-      System.arraycopy(base, p + 1, b, p, base.length - p - 1);
+        }
+        case 1 -> ByteBuffer.wrap(b).putInt(from + r.nextInt(to - from - 4), EXTREMES[r.nextInt(EXTREMES.length)]);
+        default -> {
+          int p = from + r.nextInt(to - from);
+          byte[] cut = new byte[b.length - 1];
+          System.arraycopy(b, 0, cut, 0, p);
+          System.arraycopy(b, p + 1, cut, p, b.length - p - 1);
+          b = cut;
+        }
+      }
       return b;
-    });
-    return Arbitraries.oneOf(flips, extremes, cuts);
+    }
   }
 }
