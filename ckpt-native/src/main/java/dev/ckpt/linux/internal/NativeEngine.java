@@ -199,6 +199,10 @@ public final class NativeEngine implements AutoCloseable {
       t.held = true;
       boolean keepFrozen = false;
       try (Tracee tracee = new Tracee(t.pid())) {
+        // The census first on the running process: what it refuses is refused without stopping
+        // it at all, and the work (and, in a fresh JVM, the class loading) is done before the
+        // freeze. It runs again while frozen, where it decides.
+        ProcessDumper.precheck(t.pid(), fdPolicy);
         long stopAt = System.nanoTime();
         stop(t);
         ProcessDumper.Result dumped = new ProcessDumper(identities).dump(tracee, w, fdPolicy);

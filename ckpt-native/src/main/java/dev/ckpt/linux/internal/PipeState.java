@@ -60,6 +60,11 @@ final class PipeState {
     }
   }
 
+  /** The refusals of {@link #dump} alone, without copying any bytes: for the census before the freeze. */
+  static void checkPeers(int pid, List<FdRecord> fds, FdPolicy policy) throws CheckpointException {
+    dump(pid, fds, policy, null);
+  }
+
   /**
    * Resolves the provisional PIPE and FIFO records: re-wires or refuses those with a live peer
    * outside, and stores the unread bytes of the rest. Returns the final fd list.
@@ -125,6 +130,9 @@ final class PipeState {
       }
       byte[] data = new byte[0];
       long capacity = 0;
+      if (w == null) {
+        continue; // checking only
+      }
       if (reader != null) {
         long[] cap = new long[1];
         data = peek(pid, reader.fd(), cap);

@@ -85,6 +85,28 @@ final class ProcessDumper {
   }
 
   /**
+   * The parts of the census that need no stop, run on the running process: /proc state, the fd
+   * table and who else holds its pipes. A refusal here leaves the process untouched.
+   */
+  static void precheck(int pid, FdPolicy policy) throws CheckpointException {
+    Map<String, String> status;
+    String[] stat;
+    List<Vma> maps;
+    Map<Long, Set<String>> vmFlags;
+    try {
+      status = ProcFs.status(pid);
+      stat = ProcFs.stat(pid);
+      maps = ProcFs.maps(pid);
+      vmFlags = ProcFs.vmFlags(pid);
+    } catch (IOException e) {
+      throw new ProcessException(pid, "reading /proc/" + pid + " failed (did it exit?): " + e, 0, e);
+    }
+    Census.check(pid, status, stat, maps, vmFlags);
+    List<ProcessImage.FdRecord> fds = FdDumper.dump(pid, policy);
+    PipeState.checkPeers(pid, fds, policy);
+  }
+
+  /**
    * Everything about a stopped process but its memory contents and file identities, after the
    * census has accepted it. With a writer, pipes are resolved and their unread bytes stored;
    * without one (verifying a restore) pipe descriptors are listed as they are.
