@@ -32,6 +32,35 @@ final class SignalDumper {
     return out;
   }
 
+  /**
+   * As {@link #sigactions(Tracee, long)} in one batch of injected calls (see
+   * {@link Tracee#callBatch}): {@code area} is 8 KiB of executable, writable tracee memory.
+   */
+  static byte[][] sigactionsBatched(Tracee t, long area) throws ProcessException {
+    long code = area;
+    long table = area + 256;
+    long buffers = table + (long) Tracee.BATCH_ENTRY * (NSIG + 1);
+    long[][] calls = new long[NSIG][];
+    for (int sig = 1; sig <= NSIG; sig++) {
+      boolean fixed = sig == Sys.SIGKILL || sig == Sys.SIGSTOP;
+      // SIGKILL and SIGSTOP have no action to read: a getpid stands in so the table stays indexed by signal.
+      calls[sig - 1] = fixed ? new long[] {Sys.SYS_GETPID, 0, 0, 0, 0, 0, 0}
+          : new long[] {Sys.SYS_RT_SIGACTION, sig, 0, buffers + (long) (sig - 1) * SIGACTION_BYTES, 8, 0, 0};
+    }
+    long[] results = t.callBatch("rt_sigaction(1..64)", code, table, calls);
+    byte[] all = t.read(buffers, NSIG * SIGACTION_BYTES);
+    byte[][] out = new byte[NSIG][];
+    for (int sig = 1; sig <= NSIG; sig++) {
+      if (sig != Sys.SIGKILL && sig != Sys.SIGSTOP && results[sig - 1] < 0) {
+        throw new ProcessException(t.pid, "rt_sigaction(" + sig + ") (injected) failed: "
+            + dev.ckpt.linux.internal.jna.Errno.name((int) -results[sig - 1]), (int) -results[sig - 1], null);
+      }
+      out[sig - 1] = sig == Sys.SIGKILL || sig == Sys.SIGSTOP ? new byte[SIGACTION_BYTES]
+          : java.util.Arrays.copyOfRange(all, (sig - 1) * SIGACTION_BYTES, sig * SIGACTION_BYTES);
+    }
+    return out;
+  }
+
   static byte[][] itimers(Tracee t, long scratch) throws ProcessException {
     byte[][] out = new byte[3][];
     for (int which = 0; which < 3; which++) {
