@@ -38,6 +38,7 @@ static void die(const char *what) { perror(what); exit(2); }
 
 static char *advised, *shared_file;
 static timer_t periodic, oneshot;
+static int selfpipe[2] = {-1, -1};
 static volatile sig_atomic_t timer_signals, wrong_value;
 
 static void on_timer(int sig, siginfo_t *si, void *ctx) {
@@ -103,6 +104,47 @@ int main(int argc, char **argv) {
   else if (!strcmp(mode, "inotify")) fd = inotify_init1(0);
   else if (!strcmp(mode, "opath")) fd = open("/tmp", O_PATH);
   else if (!strcmp(mode, "plain")) fd = 0;
+  else if (!strcmp(mode, "schedbatch")) {
+    struct sched_param sp = {0};
+    if (sched_setscheduler(0, SCHED_BATCH, &sp)) die("sched_setscheduler");
+    fd = 0;
+  } else if (!strcmp(mode, "sigtrap")) {
+    sigset_t s; sigemptyset(&s); sigaddset(&s, SIGTRAP);
+    sigprocmask(SIG_BLOCK, &s, NULL);
+    raise(SIGTRAP); /* stays pending: blocked */
+    fd = 0;
+  } else if (!strcmp(mode, "oasync")) {
+    int p[2];
+    if (pipe(p) || fcntl(p[0], F_SETFL, O_ASYNC)) die("O_ASYNC");
+    fd = p[0];
+  } else if (!strcmp(mode, "mseal")) {
+    void *m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED || syscall(462, m, 4096, 0)) die("mseal");
+    fd = 0;
+  } else if (!strcmp(mode, "chroot")) {
+    if (chroot("/tmp")) die("chroot");
+    fd = 0;
+  } else if (!strcmp(mode, "gid")) {
+    if (setresgid(-1, 65534, -1)) die("setresgid");
+    fd = 0;
+  } else if (!strcmp(mode, "selfpipe")) {
+    /* Both ends held: bytes written before the checkpoint are read after it, then more go round. */
+    int p[2];
+    if (pipe(p)) die("pipe");
+    selfpipe[0] = p[0]; selfpipe[1] = p[1];
+    unsigned char buf[30000];
+    for (int i = 0; i < (int) sizeof buf; i++) buf[i] = (unsigned char) (i * 7 + i / 251);
+    if (write(p[1], buf, sizeof buf) != (ssize_t) sizeof buf) die("write");
+    fd = 0;
+  } else if (!strcmp(mode, "brokenpipe")) {
+    /* A write end whose read end is closed: every write fails with EPIPE, before and after. */
+    int p[2];
+    if (pipe(p)) die("pipe");
+    close(p[0]);
+    signal(SIGPIPE, SIG_IGN);
+    selfpipe[1] = p[1];
+    fd = 0;
+  }
   else if (!strcmp(mode, "pipereopen")) {
     int p[2];
     if (pipe(p)) die("pipe");
@@ -200,6 +242,16 @@ int main(int argc, char **argv) {
     while (nanosleep(&ts, &ts) != 0) {}
     if (!strcmp(mode, "attrs")) {
       if (tick % 10 == 0) attrs_report(tick);
+    } else if (!strcmp(mode, "selfpipe") && tick % 10 == 0) {
+      unsigned char buf[2000];
+      ssize_t n = read(selfpipe[0], buf, sizeof buf);
+      unsigned long sum = 0;
+      for (ssize_t i = 0; i < n; i++) sum = sum * 31 + buf[i];
+      if (write(selfpipe[1], buf, 100) != 100) die("write back");
+      printf("tick %d: read %zd bytes, sum %016lx\n", tick, n, sum);
+    } else if (!strcmp(mode, "brokenpipe") && tick % 10 == 0) {
+      ssize_t n = write(selfpipe[1], "x", 1);
+      printf("tick %d: write %zd (%s)\n", tick, n, n < 0 ? strerror(errno) : "ok");
     } else if (!strcmp(mode, "posixtimer") && tick % 10 == 0) {
       struct itimerspec p, o;
       timer_gettime(periodic, &p);

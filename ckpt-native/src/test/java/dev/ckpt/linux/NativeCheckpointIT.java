@@ -160,6 +160,18 @@ class NativeCheckpointIT {
     interruptedRunMatches("pipe-self", List.of(Programs.path("pipeconsumer"), "self", "60000"), 150, 1200);
   }
 
+  /** A pipe whose both ends the process holds, with bytes in flight before and after the checkpoint. */
+  @Test
+  void pipeHeldAtBothEnds_bytesInFlightAreReadAfterRestore() throws Exception {
+    interruptedRunMatches("selfpipe", List.of(Programs.path("holder"), "selfpipe"), 150, 1300);
+  }
+
+  /** A write end whose read end is closed stays broken: writes fail with EPIPE before and after. */
+  @Test
+  void pipeWhoseReaderIsGone_writesStillFailWithEpipeAfterRestore() throws Exception {
+    interruptedRunMatches("brokenpipe", List.of(Programs.path("holder"), "brokenpipe"), 150, 1300);
+  }
+
   /**
    * A named FIFO on stdin, filled and closed by its only writer before the checkpoint: the bytes
    * still unread live only in the pipe, and must be read after restore, then EOF.

@@ -54,6 +54,12 @@ class RefusalIT {
       "sysvshm    | maps SysV shared memory segment",
       "mlock      | of memory locked with mlock",
       "userns     | runs in another user namespace",
+      "schedbatch | has scheduling policy 3 (SCHED_BATCH)",
+      "sigtrap    | has a SIGTRAP pending",
+      "oasync     | has O_ASYNC",
+      "mseal      | with mseal (smaps flag sl)",
+      "chroot     | has its root directory at /tmp (chroot)",
+      "gid        | has Gid '0 65534 0 65534' where the checkpointer has '0 0 0 0'",
       "zombie     | (zombie)",
       "child      | has child processes"})
   void heldResource_isRefusedByNameAndTheProcessRunsOn(String mode, String expected) throws Exception {

@@ -53,8 +53,9 @@ final class Census {
     }
     Map<String, String> self = self();
     for (String key : CREDENTIALS) {
-      String theirs = status.getOrDefault(key, "");
-      String ours = self.getOrDefault(key, "");
+      // /proc separates the real, effective, saved and filesystem ids with tabs.
+      String theirs = status.getOrDefault(key, "").replaceAll("\\s+", " ");
+      String ours = self.getOrDefault(key, "").replaceAll("\\s+", " ");
       if (!theirs.equals(ours)) {
         refuse(pid, "has " + key + " '" + theirs + "' where the checkpointer has '" + ours
             + "'; a restored process would run with the checkpointer's credentials");

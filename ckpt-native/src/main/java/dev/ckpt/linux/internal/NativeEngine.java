@@ -218,7 +218,7 @@ public final class NativeEngine implements AutoCloseable {
           // CONTINUE: every byte is out of the process; it runs on while chunks are stored and
           // committed. A failed dump: it runs on as if nothing had happened.
           if (!t.groupStopped) {
-            resumeIfAlive(t, false);
+            resumeIfAlive(t);
           }
           t.held = false;
         }
@@ -232,7 +232,7 @@ public final class NativeEngine implements AutoCloseable {
       info = w.commit();
     } catch (CheckpointException | RuntimeException e) {
       tracer.call(() -> {
-        resumeIfAlive(t, false);
+        resumeIfAlive(t);
         t.held = false;
         return null;
       });
@@ -251,9 +251,9 @@ public final class NativeEngine implements AutoCloseable {
     return info;
   }
 
-  /** Resumes a frozen process unless {@code keepFrozen} (a VACATE still to be committed). */
-  private static void resumeIfAlive(Tracer.Traced t, boolean keepFrozen) {
-    if (keepFrozen || !ProcFs.alive(t.pid())) {
+  /** Resumes a frozen process, unless it is gone. */
+  private static void resumeIfAlive(Tracer.Traced t) {
+    if (!ProcFs.alive(t.pid())) {
       return;
     }
     try {

@@ -11,6 +11,7 @@ import dev.ckpt.linux.internal.ProcessImage.FdRecord;
 import dev.ckpt.linux.internal.ProcessImage.FileIdentity;
 import dev.ckpt.linux.internal.ProcessImage.VmaKind;
 import dev.ckpt.linux.internal.ProcessImage.VmaRecord;
+import dev.ckpt.linux.internal.jna.Errno;
 import dev.ckpt.linux.internal.jna.LibC;
 import dev.ckpt.linux.internal.jna.Sys;
 import dev.ckpt.linux.internal.proc.ProcFs;
@@ -40,6 +41,8 @@ final class ProcessRestorer {
   private static final long SCRATCH_SIZE = 1 << 20;
   private static final long DATA = PAGE;
   private static final long TEMP = 64 * 1024;
+  /** Where the batched injected calls run: clear of the vDSO parking at TEMP and the pipe bytes above DATA + 256 KiB. */
+  private static final long BATCH = 192 * 1024;
   private static final int PROT_RW = 3;
   private static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANON = 0x20, MAP_GROWSDOWN = 0x100;
   private static final int MAP_FIXED_NOREPLACE = 0x100000;
@@ -278,15 +281,7 @@ final class ProcessRestorer {
     AttributeState.restore(t, scratch + DATA, img.attributes());
 
     step = "signals";
-    for (int sig = 1; sig <= img.sigactions().length; sig++) {
-      byte[] act = img.sigactions()[sig - 1];
-      // All-zero is SIG_DFL, set too: a launched process inherits ignored signals from its launcher.
-      if (sig == Sys.SIGKILL || sig == Sys.SIGSTOP) {
-        continue;
-      }
-      t.write(scratch + DATA, act);
-      t.call("rt_sigaction(" + sig + ")", Sys.SYS_RT_SIGACTION, sig, scratch + DATA, 0, 8);
-    }
+    restoreSigactions(t, img.sigactions(), scratch + BATCH);
 
     step = "rseq";
     ProcessImage.ThreadRecord th = img.thread();
@@ -460,6 +455,32 @@ final class ProcessRestorer {
       }
     } catch (IOException e) {
       throw new ProcessException(pid, "fd " + f.fd() + ": " + p + " cannot be reopened: " + e, 0, e);
+    }
+  }
+
+  /**
+   * Every sigaction of the image, SIG_DFL ones too (a launched process inherits ignored signals
+   * from its launcher), in one batch of injected calls; {@code area} is executable scratch.
+   */
+  private static void restoreSigactions(Tracee t, byte[][] actions, long area) throws ProcessException {
+    long table = area + 256;
+    long buffers = table + (long) Tracee.BATCH_ENTRY * (actions.length + 1);
+    byte[] all = new byte[actions.length * SignalDumper.SIGACTION_BYTES];
+    long[][] calls = new long[actions.length][];
+    for (int sig = 1; sig <= actions.length; sig++) {
+      System.arraycopy(actions[sig - 1], 0, all, (sig - 1) * SignalDumper.SIGACTION_BYTES,
+          Math.min(actions[sig - 1].length, SignalDumper.SIGACTION_BYTES));
+      // SIGKILL and SIGSTOP take no action: a getpid stands in so the table stays indexed by signal.
+      calls[sig - 1] = sig == Sys.SIGKILL || sig == Sys.SIGSTOP ? new long[] {Sys.SYS_GETPID, 0, 0, 0, 0, 0, 0}
+          : new long[] {Sys.SYS_RT_SIGACTION, sig, buffers + (long) (sig - 1) * SignalDumper.SIGACTION_BYTES, 0, 8, 0, 0};
+    }
+    t.write(buffers, all);
+    long[] results = t.callBatch("rt_sigaction(1.." + actions.length + ")", area, table, calls);
+    for (int sig = 1; sig <= actions.length; sig++) {
+      if (results[sig - 1] < 0) {
+        throw new ProcessException(t.pid, "rt_sigaction(" + sig + ") (injected) failed: " + Errno.name((int) -results[sig - 1]),
+            (int) -results[sig - 1], null);
+      }
     }
   }
 
