@@ -43,9 +43,16 @@ class NativeCheckpointIT {
     Path run = Files.createDirectories(dir.resolve("run"));
     setup.prepare(ref);
     setup.prepare(run);
+    long started = System.nanoTime();
     byte[] expected = Programs.reference(ref, stdinName == null ? null : ref.resolve(stdinName), command.toArray(String[]::new));
+    long referenceMs = (System.nanoTime() - started) / 1_000_000;
     Path out = run.resolve("stdout");
-    int delay = minDelayMs + random.nextInt(maxDelayMs - minDelayMs);
+    // Machines differ in speed: the checkpoint falls in the first 60% of this machine's own
+    // reference run, so a fast machine never finishes the program before the checkpoint.
+    int upper = (int) Math.min(maxDelayMs, referenceMs * 6 / 10);
+    int lower = Math.min(minDelayMs, upper / 2);
+    assertTrue(upper > lower, job + " ran only " + referenceMs + " ms uninterrupted; lengthen its run");
+    int delay = lower + random.nextInt(upper - lower);
     try (NativeCheckpointer ckpt = checkpointer(job)) {
       Stdio stdio = new Stdio(stdinName == null ? Path.of("/dev/null") : run.resolve(stdinName), out, null, run);
       TracedProcess p = ckpt.launch(stdio, command.toArray(String[]::new));
@@ -283,7 +290,7 @@ class NativeCheckpointIT {
   void python3Loop_resumes() throws Exception {
     String script = "import hashlib, time\n"
         + "h = hashlib.sha256()\n"
-        + "for i in range(60):\n"
+        + "for i in range(100):\n"
         + "    for j in range(20000):\n"
         + "        h.update(str(i * j).encode())\n"
         + "    print(i, h.hexdigest()[:16], flush=True)\n"
