@@ -83,6 +83,16 @@ class NativeCheckpointIT {
     interruptedRunMatches(job, command, null, List.of(), minDelayMs, maxDelayMs, d -> { });
   }
 
+  /**
+   * Eight threads, caught in futex, read, poll, nanosleep, a barrier and a contended mutex, one
+   * about to die holding a robust mutex: restored with their pid and tids, each checks its
+   * cached tid, name and mask, and main joins them all.
+   */
+  @Test
+  void multiThreadedProcess_resumesWithItsPidAndTids() throws Exception {
+    interruptedRunMatches("mtworkers", List.of(Programs.path("mtworkers"), "200"), 300, 2500);
+  }
+
   @Test
   void counter_resumesWhereItStopped() throws Exception {
     interruptedRunMatches("counter", List.of(Programs.path("counter"), "200", "5"), 100, 800);

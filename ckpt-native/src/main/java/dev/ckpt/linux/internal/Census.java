@@ -25,13 +25,38 @@ final class Census {
   /** Credentials and capability sets that restore does not change: they must equal the checkpointer's. */
   static final String[] CREDENTIALS = {"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"};
 
+  /** The namespaces a restore of a multi-threaded process makes (PidNamespace), and a restore makes again. */
+  static final java.util.Set<String> RESTORE_NAMESPACES = java.util.Set.of("user", "pid", "pid_for_children", "mnt");
+
   private Census() {}
+
+  /**
+   * Whether the process runs where a restore put it: one pid namespace below the checkpointer's,
+   * not as its pid 1, in a user namespace that maps only the checkpointer's own uid and gid to
+   * themselves. A new restore makes such a namespace again, so the process may be checkpointed.
+   */
+  static boolean inRestoreNamespace(int pid, Path proc, Map<String, String> status) {
+    String[] nspid = status.getOrDefault("NSpid", "").trim().split("\\s+");
+    if (nspid.length != 2 || nspid[1].equals("1")) {
+      return false;
+    }
+    try {
+      String uid = Integer.toString(dev.ckpt.linux.internal.jna.LibC.getuid());
+      String[] uidMap = Files.readString(proc.resolve("uid_map")).trim().split("\\s+");
+      String[] gidMap = Files.readString(proc.resolve("gid_map")).trim().split("\\s+");
+      String gid = self().getOrDefault("Gid", "").split("\\s+")[0];
+      return uidMap.length == 3 && uidMap[0].equals(uid) && uidMap[1].equals(uid) && uidMap[2].equals("1")
+          && gidMap.length == 3 && gidMap[0].equals(gid) && gidMap[1].equals(gid) && gidMap[2].equals("1");
+    } catch (IOException | ProcessException e) {
+      return false;
+    }
+  }
 
   /** Refuses what a restore could not reproduce; runs while the process is stopped. */
   static void check(int pid, Map<String, String> status, String[] stat, List<Vma> maps,
       Map<Long, java.util.Set<String>> vmFlags) throws ProcessException {
     Path proc = ProcFs.dir(pid);
-    threads(pid, proc);
+    threads(pid, proc, status, stat);
     children(pid, proc);
     long trap = 1L << (Sys.SIGTRAP - 1);
     if (((Long.parseUnsignedLong(status.getOrDefault("SigPnd", "0"), 16)
@@ -43,9 +68,13 @@ final class Census {
       refuse(pid, "has seccomp mode " + seccomp + " (" + status.getOrDefault("Seccomp_filters", "?")
           + " filters), which an unprivileged process cannot read back to install again");
     }
+    boolean restored = inRestoreNamespace(pid, proc, status);
     for (String ns : NAMESPACES) {
       String theirs = link(proc.resolve("ns").resolve(ns));
       String ours = link(Path.of("/proc/self/ns").resolve(ns));
+      if (restored && RESTORE_NAMESPACES.contains(ns)) {
+        continue;
+      }
       if (theirs != null && !theirs.equals(ours)) {
         refuse(pid, "runs in another " + ns + " namespace (" + theirs + ", the checkpointer's is " + ours
             + "); ckpt restores into the checkpointer's namespaces");
@@ -100,12 +129,44 @@ final class Census {
     }
   }
 
-  private static void threads(int pid, Path proc) throws ProcessException {
-    List<String> tids = list(pid, proc.resolve("task"));
-    if (tids.size() != 1) {
-      tids.remove(Integer.toString(pid));
-      refuse(pid, "has " + (tids.size() + 1) + " threads (other tids " + abbreviate(tids)
-          + "); ckpt checkpoints single-threaded processes only");
+  /** Per-thread settings that restore gives each thread from the main thread's: they must agree. */
+  static final String[] THREAD_SETTINGS = {"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapAmb", "Seccomp",
+      "NoNewPrivs", "Cpus_allowed_list"};
+
+  /**
+   * Every thread is captured, but restore creates the others from the main thread, so they
+   * inherit its scheduling, credentials and seccomp state: a thread that differs is refused.
+   */
+  private static void threads(int pid, Path proc, Map<String, String> status, String[] stat) throws ProcessException {
+    for (String t : list(pid, proc.resolve("task"))) {
+      int tid = Integer.parseInt(t);
+      if (tid == pid) {
+        continue;
+      }
+      Map<String, String> ts;
+      String[] tstat;
+      try {
+        Path task = proc.resolve("task").resolve(t);
+        ts = ProcFs.parseStatus(Files.readString(task.resolve("status")));
+        tstat = ProcFs.parseStat(Files.readString(task.resolve("stat")));
+      } catch (IOException e) {
+        continue; // it exited meanwhile; the freeze decides which threads are dumped
+      }
+      for (String key : THREAD_SETTINGS) {
+        String mine = ts.getOrDefault(key, "").replaceAll("\\s+", " ");
+        String main = status.getOrDefault(key, "").replaceAll("\\s+", " ");
+        if (!mine.equals(main)) {
+          refuse(pid, "has thread " + tid + " with " + key + " '" + mine + "' where its main thread has '" + main
+              + "'; restored threads take the main thread's");
+        }
+      }
+      if (tstat.length > 41 && stat.length > 41 && !tstat[41].equals(stat[41])) {
+        refuse(pid, "has thread " + tid + " with scheduling policy " + policyName(tstat[41]) + "; ckpt restores SCHED_OTHER only");
+      }
+      if (tstat.length > 19 && !tstat[19].equals(stat[19])) {
+        refuse(pid, "has thread " + tid + " at nice " + tstat[19] + " where its main thread is at nice " + stat[19]
+            + "; restored threads take the main thread's");
+      }
     }
   }
 

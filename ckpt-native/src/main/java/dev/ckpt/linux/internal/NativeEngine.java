@@ -187,6 +187,7 @@ public final class NativeEngine implements AutoCloseable {
       throw new IllegalArgumentException("not a process of this checkpointer: " + process);
     }
     Tracer.Traced t = h.traced;
+    List<Integer> frozenThreads = new java.util.ArrayList<>();
     tracer.call(() -> {
       if (t.exit().isDone()) {
         throw new ProcessException(t.pid(), "has already exited; nothing to checkpoint");
@@ -205,6 +206,7 @@ public final class NativeEngine implements AutoCloseable {
         ProcessDumper.precheck(t.pid(), fdPolicy);
         long stopAt = System.nanoTime();
         stop(t);
+        frozenThreads.addAll(ThreadDumper.freeze(t.pid()));
         ProcessDumper.Result dumped = new ProcessDumper(identities).dump(tracee, w, fdPolicy);
         w.attribute(CheckpointInfo.FROZEN_NANOS, Long.toString(System.nanoTime() - stopAt))
             .attribute(CheckpointInfo.READ_BYTES, Long.toString(dumped.bytesRead()))
@@ -217,6 +219,7 @@ public final class NativeEngine implements AutoCloseable {
         if (!keepFrozen) {
           // CONTINUE: every byte is out of the process; it runs on while chunks are stored and
           // committed. A failed dump: it runs on as if nothing had happened.
+          ThreadDumper.release(frozenThreads);
           if (!t.groupStopped) {
             resumeIfAlive(t);
           }
@@ -232,6 +235,7 @@ public final class NativeEngine implements AutoCloseable {
       info = w.commit();
     } catch (CheckpointException | RuntimeException e) {
       tracer.call(() -> {
+        ThreadDumper.release(frozenThreads);
         resumeIfAlive(t);
         t.held = false;
         return null;
@@ -245,6 +249,7 @@ public final class NativeEngine implements AutoCloseable {
       } catch (LastErrorException e) {
         // Already gone.
       }
+      ThreadDumper.reap(frozenThreads);
       t.held = false;
       return null;
     });

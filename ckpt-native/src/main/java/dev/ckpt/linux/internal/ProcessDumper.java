@@ -75,7 +75,7 @@ final class ProcessDumper {
       }
     }
     ProcessImage image = new ProcessImage(state.uid(), state.exe(), state.cwd(), state.umask(), state.mm(), state.auxv(),
-        vmas, state.thread(), state.fds(), state.sigactions(), state.pendingPrivate(), state.pendingShared(),
+        vmas, state.threads(), state.fds(), state.sigactions(), state.pendingPrivate(), state.pendingShared(),
         state.itimers(), ids, state.attributes());
     byte[] encoded = image.encode();
     try (PartOutput out = w.part(ProcessImage.PART, Map.of("kind", "process-state", "version",
@@ -165,7 +165,10 @@ final class ProcessDumper {
     byte[][] itimers;
     long brk;
     Map<String, long[]> attributes;
-    t.beginInjection(t.findVdsoSyscall(maps));
+    long clearTid;
+    List<ThreadRecord> threads = new ArrayList<>();
+    long site = t.findVdsoSyscall(maps);
+    t.beginInjection(site);
     try {
       // Executable too, for the batch of 64 rt_sigaction calls: one round trip instead of 64.
       // Where writable code is forbidden (an LSM's execmem rule), one call at a time.
@@ -186,6 +189,13 @@ final class ProcessDumper {
       brk = t.call("brk(0)", 12, 0);
       attributes = AttributeState.dump(t, scratch, stat);
       TimerState.dump(t, scratch, attributes, w != null);
+      clearTid = ThreadDumper.clearTid(t, scratch);
+      threads.add(null); // the main thread, below
+      for (int tid : ThreadDumper.tids(pid)) {
+        if (tid != pid) {
+          threads.add(ThreadDumper.capture(pid, tid, site, scratch));
+        }
+      }
       t.call("munmap(scratch)", Sys.SYS_MUNMAP, scratch, SCRATCH);
     } finally {
       t.endInjection();
@@ -212,8 +222,10 @@ final class ProcessDumper {
             r.kind() == ProcessImage.VmaKind.FILE_SHARED)));
       }
     }
-    return new ProcessImage(uid, exe, cwd, umask, mm, auxv, vmas,
-        new ThreadRecord(pid, regs.bytes(), xstate, sigmask, rseqPtr, rseqLen, rseqSig), fds, sigactions,
+    long[] robust = ThreadDumper.robustList(pid, pid);
+    threads.set(0, new ThreadRecord(ThreadDumper.namespaceId(status, pid), regs.bytes(), xstate, sigmask, rseqPtr, rseqLen,
+        rseqSig, clearTid, robust[0], robust[1], new byte[0], ThreadDumper.name(pid, pid), List.of()));
+    return new ProcessImage(uid, exe, cwd, umask, mm, auxv, vmas, threads, fds, sigactions,
         pendingPrivate, pendingShared, itimers, List.of(), attributes);
   }
 }

@@ -26,7 +26,7 @@ record ProcessImage(
     long[] mm,
     byte[] auxv,
     List<VmaRecord> vmas,
-    ThreadRecord thread,
+    List<ThreadRecord> threads,
     List<FdRecord> fds,
     byte[][] sigactions,
     List<byte[]> pendingPrivate,
@@ -35,8 +35,12 @@ record ProcessImage(
     List<FileIdentity> files,
     Map<String, long[]> attributes) {
 
-  /** Version 2 adds the process attributes, pipe and FIFO descriptors; version 1 is still read. */
-  static final int VERSION = 2;
+  /**
+   * Version 3 adds every thread beside the main one and the per-thread state of all (clear_child_tid,
+   * robust list, sigaltstack, name, private pending signals); version 2 added the process
+   * attributes, pipe and FIFO descriptors. Versions 1 and 2 are still read.
+   */
+  static final int VERSION = 3;
   static final String PART = "process";
 
   // mm[] indexes: the prctl_mm_map fields in order.
@@ -69,7 +73,30 @@ record ProcessImage(
     }
   }
 
-  record ThreadRecord(int tid, byte[] regs, byte[] xstate, long sigmask, long rseqPtr, int rseqLen, int rseqSig) {}
+  ProcessImage {
+    if (threads.isEmpty()) {
+      throw new IllegalArgumentException("a process has at least one thread");
+    }
+  }
+
+  /** The main thread (its tid is the pid); the image's other threads follow it in {@link #threads}. */
+  ThreadRecord thread() {
+    return threads.get(0);
+  }
+
+  /**
+   * One thread. {@code tid} is the id the process itself sees (the last of /proc's NSpid).
+   * {@code altstack} is the thread's stack_t, empty for the main thread, whose sigaltstack is a
+   * process attribute; {@code pending} are its private pending signals, empty for the main thread,
+   * whose private signals are the image's {@code pendingPrivate}.
+   */
+  record ThreadRecord(int tid, byte[] regs, byte[] xstate, long sigmask, long rseqPtr, int rseqLen, int rseqSig,
+      long clearTid, long robustHead, long robustLen, byte[] altstack, String name, List<byte[]> pending) {
+    /** A thread as images before version 3 describe it: only its registers, mask and rseq. */
+    ThreadRecord(int tid, byte[] regs, byte[] xstate, long sigmask, long rseqPtr, int rseqLen, int rseqSig) {
+      this(tid, regs, xstate, sigmask, rseqPtr, rseqLen, rseqSig, 0, 0, 0, new byte[0], "", List.of());
+    }
+  }
 
   /** PIPE and FIFO are new in version 2: pos is the pipe's capacity, size its unread bytes in the image. */
   enum FdKind { FILE, DIRECTORY, DEVNULL, STDIO, PIPE, FIFO }
@@ -104,13 +131,7 @@ record ProcessImage(
           o.writeLong(x);
         }
       }
-      o.writeInt(thread.tid());
-      blob(o, thread.regs());
-      blob(o, thread.xstate());
-      o.writeLong(thread.sigmask());
-      o.writeLong(thread.rseqPtr());
-      o.writeInt(thread.rseqLen());
-      o.writeInt(thread.rseqSig());
+      cpu(o, thread());
       o.writeInt(fds.size());
       for (FdRecord f : fds) {
         o.writeInt(f.fd());
@@ -145,6 +166,19 @@ record ProcessImage(
           o.writeLong(x);
         }
       }
+      o.writeInt(threads.size());
+      for (int i = 0; i < threads.size(); i++) {
+        ThreadRecord t = threads.get(i);
+        if (i > 0) {
+          cpu(o, t);
+        }
+        o.writeLong(t.clearTid());
+        o.writeLong(t.robustHead());
+        o.writeLong(t.robustLen());
+        blob(o, t.altstack());
+        str(o, t.name());
+        list(o, t.pending());
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -155,7 +189,7 @@ record ProcessImage(
     ByteBuffer in = ByteBuffer.wrap(data);
     try {
       int version = in.getShort() & 0xffff;
-      if (version != 1 && version != VERSION) {
+      if (version < 1 || version > VERSION) {
         throw new UnsupportedFormatException("process record of " + ref + " has version " + version
             + "; this ckpt reads versions 1 to " + VERSION);
       }
@@ -186,7 +220,7 @@ record ProcessImage(
         }
         vmas.add(new VmaRecord(start, end, prot, VmaKind.values()[kind], offset, path, dumped));
       }
-      ThreadRecord thread = new ThreadRecord(in.getInt(), blob(in), blob(in), in.getLong(), in.getLong(), in.getInt(), in.getInt());
+      ThreadRecord thread = cpu(in);
       int nf = count(in);
       List<FdRecord> fds = new ArrayList<>(nf);
       for (int i = 0; i < nf; i++) {
@@ -224,14 +258,46 @@ record ProcessImage(
           attributes.put(key, v);
         }
       }
-      if (thread.regs().length != Regs.SIZE) {
-        throw new CorruptImageException("process record of " + ref + ": registers are " + thread.regs().length + " bytes");
+      List<ThreadRecord> threads = new ArrayList<>();
+      if (version >= 3) {
+        int nt = count(in);
+        if (nt < 1) {
+          throw new CorruptImageException("process record of " + ref + " lists no thread");
+        }
+        for (int i = 0; i < nt; i++) {
+          ThreadRecord cpu = i == 0 ? thread : cpu(in);
+          threads.add(new ThreadRecord(cpu.tid(), cpu.regs(), cpu.xstate(), cpu.sigmask(), cpu.rseqPtr(), cpu.rseqLen(),
+              cpu.rseqSig(), in.getLong(), in.getLong(), in.getLong(), blob(in), str(in), list(in)));
+        }
+      } else {
+        threads.add(thread);
       }
-      return new ProcessImage(uid, exe, cwd, umask, mm, auxv, vmas, thread, fds, sigactions, pendingPrivate,
+      for (ThreadRecord t : threads) {
+        if (t.regs().length != Regs.SIZE) {
+          throw new CorruptImageException("process record of " + ref + ": registers of thread " + t.tid() + " are "
+              + t.regs().length + " bytes");
+        }
+      }
+      return new ProcessImage(uid, exe, cwd, umask, mm, auxv, vmas, threads, fds, sigactions, pendingPrivate,
           pendingShared, itimers, files, attributes);
     } catch (BufferUnderflowException | IllegalArgumentException e) {
       throw new CorruptImageException("process record of " + ref + " is malformed: " + e, e);
     }
+  }
+
+  /** A thread's registers, mask and rseq: the thread record of versions 1 and 2. */
+  private static void cpu(DataOutputStream o, ThreadRecord t) throws IOException {
+    o.writeInt(t.tid());
+    blob(o, t.regs());
+    blob(o, t.xstate());
+    o.writeLong(t.sigmask());
+    o.writeLong(t.rseqPtr());
+    o.writeInt(t.rseqLen());
+    o.writeInt(t.rseqSig());
+  }
+
+  private static ThreadRecord cpu(ByteBuffer in) {
+    return new ThreadRecord(in.getInt(), blob(in), blob(in), in.getLong(), in.getLong(), in.getInt(), in.getInt());
   }
 
   private static int count(ByteBuffer in) {

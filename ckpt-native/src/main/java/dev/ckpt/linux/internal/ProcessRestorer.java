@@ -119,42 +119,83 @@ final class ProcessRestorer {
     return k == VmaKind.VDSO || k == VmaKind.VVAR || k == VmaKind.VVAR_VCLOCK;
   }
 
-  /** On the tracer thread: launches the executable and rebuilds the image in it. */
+  /** Whether the image is restored in a user and pid namespace of its own, with its pid and tids. */
+  static boolean namespaced(ProcessImage img) {
+    return img.threads().size() > 1;
+  }
+
+  /**
+   * On the tracer thread: launches the executable and rebuilds the image in it. A multi-threaded
+   * image is rebuilt in a user and pid namespace of its own, where its pid and tids are given
+   * back; a single-threaded one runs under a new pid, as in the checkpointer's namespace.
+   */
   int restore(ImageReader r, ProcessImage img, Stdio stdio) throws CheckpointException {
     String ref = r.info().ref();
-    step = "launch";
-    Launcher.Spawned spawned = Launcher.spawnStopped(List.of(img.exe()), stdio);
-    int pid = spawned.pid();
-    try (Tracee t = new Tracee(pid)) {
-      step = "seize";
-      Launcher.seizeUntilExec(spawned, Sys.PTRACE_O_EXITKILL);
-      rebuild(t, r, img);
-      if (verify) {
-        step = "verify";
-        List<String> diff = RestoreCheck.differences(img,
-            new ProcessDumper(identities).capture(t, dev.ckpt.linux.FdPolicy.FAIL, null));
-        if (!diff.isEmpty()) {
-          throw new ProcessException(pid, "the rebuilt process differs from the image, so it was not let run: "
-              + String.join("; ", diff.subList(0, Math.min(5, diff.size())))
-              + (diff.size() > 5 ? "; and " + (diff.size() - 5) + " more" : ""));
+    int pid = 0;
+    List<Integer> others = new ArrayList<>();
+    int launched = 0;
+    try {
+      Tracee t;
+      long[] caps = null;
+      if (namespaced(img)) {
+        List<Integer> ids = img.threads().stream().map(ProcessImage.ThreadRecord::tid).toList();
+        boolean host = PidNamespace.mayChooseHostIds() && PidNamespace.hostIdsFree(ids);
+        if (!host) {
+          step = "check namespace";
+          PidNamespace.check(ref);
         }
+        LOG.info("restoring {} threads of pid {} {}", ids.size(), img.thread().tid(),
+            host ? "with their host ids" : "in a user and pid namespace of their own");
+        step = host ? "launch" : "namespace";
+        PidNamespace.Launched ns = host ? PidNamespace.launchHost(img.exe(), stdio) : PidNamespace.launch(img.exe(), stdio);
+        launched = ns.unshare() != 0 ? ns.unshare() : ns.init(); // killing it ends what was made
+        caps = PidNamespace.ownCapabilities();
+        step = "create pid " + img.thread().tid();
+        pid = PidNamespace.createProcess(ns.init(), img.thread().tid());
+        t = new Tracee(pid, img.thread().tid());
+      } else {
+        step = "launch";
+        Launcher.Spawned spawned = Launcher.spawnStopped(List.of(img.exe()), stdio);
+        pid = spawned.pid();
+        t = new Tracee(pid);
+        step = "seize";
+        Launcher.seizeUntilExec(spawned, Sys.PTRACE_O_EXITKILL);
       }
-      step = "resume";
-      Sys.ptrace(Sys.PTRACE_SETOPTIONS, pid, 0, 0, "SETOPTIONS");
-      Sys.ptrace(Sys.PTRACE_CONT, pid, 0, 0, "CONT");
-      return pid;
+      try (t) {
+        List<ThreadRestorer.Created> threads = rebuild(t, r, img, caps);
+        threads.forEach(c -> others.add(c.hostTid()));
+        if (verify) {
+          step = "verify";
+          List<String> diff = RestoreCheck.differences(img,
+              new ProcessDumper(identities).capture(t, dev.ckpt.linux.FdPolicy.FAIL, null));
+          if (!diff.isEmpty()) {
+            throw new ProcessException(pid, "the rebuilt process differs from the image, so it was not let run: "
+                + String.join("; ", diff.subList(0, Math.min(5, diff.size())))
+                + (diff.size() > 5 ? "; and " + (diff.size() - 5) + " more" : ""));
+          }
+        }
+        step = "resume";
+        ThreadRestorer.release(threads);
+        Sys.ptrace(Sys.PTRACE_SETOPTIONS, pid, 0, 0, "SETOPTIONS");
+        Sys.ptrace(Sys.PTRACE_CONT, pid, 0, 0, "CONT");
+        return pid;
+      }
     } catch (CheckpointException | RuntimeException e) {
-      try {
-        LibC.kill(pid, Sys.SIGKILL);
-      } catch (LastErrorException ignored) {
-        // Already gone.
+      if (pid != 0) {
+        PidNamespace.kill(pid);
+        ThreadDumper.reap(others);
       }
-      throw new CheckpointException("restore of " + ref + " failed at step '" + step + "' (half-built pid " + pid
-          + " killed): " + e.getMessage(), e);
+      if (launched != 0) {
+        PidNamespace.kill(launched);
+      }
+      throw new CheckpointException("restore of " + ref + " failed at step '" + step + "'"
+          + (pid != 0 ? " (half-built pid " + pid + " killed)" : "") + ": " + e.getMessage(), e);
     }
   }
 
-  private void rebuild(Tracee t, ImageReader r, ProcessImage img) throws CheckpointException {
+  /** With {@code caps}, every task is given those capability sets last (see ThreadRestorer#setCapabilities). */
+  private List<ThreadRestorer.Created> rebuild(Tracee t, ImageReader r, ProcessImage img, long[] caps)
+      throws CheckpointException {
     int pid = t.pid;
     step = "scratch";
     List<Vma> current = t.maps();
@@ -283,20 +324,21 @@ final class ProcessRestorer {
     step = "signals";
     restoreSigactions(t, img.sigactions(), scratch + BATCH);
 
-    step = "rseq";
+    step = "main thread";
     ProcessImage.ThreadRecord th = img.thread();
-    if (th.rseqPtr() != 0) {
-      t.call("rseq", Sys.SYS_RSEQ, th.rseqPtr(), th.rseqLen(), 0, th.rseqSig() & 0xffffffffL);
-    }
+    ThreadRestorer.perThread(t, th, scratch + DATA);
+    step = "threads";
+    List<ThreadRestorer.Created> threads = ThreadRestorer.create(t, img, scratch, scratch + DATA);
 
     step = "pending signals";
+    ThreadRestorer.queuePending(t, threads, img.attributes(), scratch + DATA);
     for (byte[] info : img.pendingPrivate()) {
       if (TimerState.requeuedByTimer(info, img.attributes())) {
         continue; // its timer queues it again below
       }
       t.write(scratch + DATA, info);
       int sig = ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
-      t.call("rt_tgsigqueueinfo(" + sig + ")", Sys.SYS_RT_TGSIGQUEUEINFO, pid, pid, sig, scratch + DATA);
+      t.call("rt_tgsigqueueinfo(" + sig + ")", Sys.SYS_RT_TGSIGQUEUEINFO, t.self, t.self, sig, scratch + DATA);
     }
     for (byte[] info : img.pendingShared()) {
       if (TimerState.requeuedByTimer(info, img.attributes())) {
@@ -304,7 +346,7 @@ final class ProcessRestorer {
       }
       t.write(scratch + DATA, info);
       int sig = ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
-      t.call("rt_sigqueueinfo(" + sig + ")", Sys.SYS_RT_SIGQUEUEINFO, pid, sig, scratch + DATA);
+      t.call("rt_sigqueueinfo(" + sig + ")", Sys.SYS_RT_SIGQUEUEINFO, t.self, sig, scratch + DATA);
     }
 
     // After the pending signals: an expired timer's signal must already be queued when it fires again.
@@ -316,6 +358,17 @@ final class ProcessRestorer {
         t.write(scratch + DATA, armable(val));
         t.call("setitimer(" + which + ")", Sys.SYS_SETITIMER, which, scratch + DATA, 0);
       }
+    }
+
+    if (caps != null) {
+      step = "capabilities";
+      for (ThreadRestorer.Created c : threads) {
+        try (Tracee each = new Tracee(c.hostTid(), c.image().tid())) {
+          each.beginInjection(scratch);
+          ThreadRestorer.setCapabilities(each, caps, scratch + DATA);
+        }
+      }
+      ThreadRestorer.setCapabilities(t, caps, scratch + DATA);
     }
 
     step = "unmap scratch";
@@ -332,6 +385,8 @@ final class ProcessRestorer {
     step = "registers";
     t.setRegset(Sys.NT_X86_XSTATE, th.xstate());
     t.setRegs(restartAdjusted(Regs.of(th.regs())));
+    ThreadRestorer.finish(threads);
+    return threads;
   }
 
   /**

@@ -147,7 +147,7 @@ final class TimerState {
       ByteBuffer ev = ByteBuffer.allocate(72).order(ByteOrder.LITTLE_ENDIAN);
       ev.putLong(0, v[SIGVAL]).putInt(8, (int) v[SIGNO]).putInt(12, (int) v[NOTIFY]);
       // A timer aimed at the process's only thread follows it to its new tid.
-      ev.putInt(16, (v[NOTIFY] & 4) != 0 ? t.pid : 0);
+      ev.putInt(16, (v[NOTIFY] & 4) != 0 ? t.self : 0);
       ev.putInt(64, id);
       t.write(scratch, ev.array());
       t.call("timer_create(id " + id + ", clock " + v[CLOCK] + ")", Sys.SYS_TIMER_CREATE, v[CLOCK], scratch, scratch + 64);

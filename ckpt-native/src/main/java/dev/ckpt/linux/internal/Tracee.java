@@ -23,14 +23,22 @@ import java.util.List;
 final class Tracee implements AutoCloseable {
   static final int O_RDWR = 2;
 
+  /** The host id, for ptrace and /proc. */
   final int pid;
+  /** The id the task has in its own pid namespace, for ids passed to calls injected into it. */
+  final int self;
   private int memFd = -1;
   private long syscallSite;
   private Regs saved;
   private final Memory regBuf = new Memory(Regs.SIZE);
 
   Tracee(int pid) {
+    this(pid, pid);
+  }
+
+  Tracee(int pid, int self) {
     this.pid = pid;
+    this.self = self;
   }
 
   Regs getRegs() throws ProcessException {
@@ -216,6 +224,69 @@ final class Tracee implements AutoCloseable {
       throw new ProcessException(pid, what + " (injected syscall " + nr + ") failed: " + Errno.name((int) -ret), (int) -ret, null);
     }
     return ret;
+  }
+
+  /**
+   * Runs a system call that creates a task (clone3) with the tracee's PTRACE_O_TRACE{FORK,CLONE}
+   * options set, so that the new task starts traced and stopped. Returns {the call's result as
+   * the tracee sees it, the new task's host id}. The new task's first stop is left to the caller.
+   */
+  long[] callCreating(String what, int nr, long... args) throws ProcessException {
+    Regs r = saved.copy();
+    r.set(Regs.RAX, nr).set(Regs.ORIG_RAX, -1).set(Regs.RIP, syscallSite);
+    int[] order = {Regs.RDI, Regs.RSI, Regs.RDX, Regs.R10, Regs.R8, Regs.R9};
+    for (int i = 0; i < args.length; i++) {
+      r.set(order[i], args[i]);
+    }
+    setRegs(r);
+    long child = 0;
+    Sys.ptrace(Sys.PTRACE_SINGLESTEP, pid, 0, 0, "SINGLESTEP");
+    for (int stops = 0; stops < 4; stops++) {
+      int st = Sys.waitpid(pid, false);
+      if (!Sys.stopped(st)) {
+        throw new ProcessException(pid, "process ended while running injected " + what + " (status " + st + ")");
+      }
+      int event = Sys.event(st);
+      if (event == Sys.PTRACE_EVENT_FORK || event == Sys.PTRACE_EVENT_VFORK || event == Sys.PTRACE_EVENT_CLONE) {
+        try (Memory m = new Memory(8)) {
+          Sys.ptrace(Sys.PTRACE_GETEVENTMSG, pid, 0, m, "GETEVENTMSG");
+          child = m.getLong(0);
+        }
+        Sys.ptrace(Sys.PTRACE_SINGLESTEP, pid, 0, 0, "SINGLESTEP");
+        continue;
+      }
+      if (Sys.stopSignal(st) != Sys.SIGTRAP) {
+        throw new ProcessException(pid, "injected " + what + " stopped with signal " + Sys.stopSignal(st) + " instead of SIGTRAP");
+      }
+      Regs after = getRegs();
+      if (after.get(Regs.RIP) != syscallSite + 2) {
+        // The single-step trap of a syscall exit path the tracee was stopped in: step again.
+        setRegs(r);
+        Sys.ptrace(Sys.PTRACE_SINGLESTEP, pid, 0, 0, "SINGLESTEP");
+        continue;
+      }
+      long ret = after.get(Regs.RAX);
+      if (ret < 0 && ret > -4096) {
+        throw new ProcessException(pid, what + " (injected syscall " + nr + ") failed: " + Errno.name((int) -ret), (int) -ret, null);
+      }
+      if (child == 0) {
+        throw new ProcessException(pid, "injected " + what + " returned " + ret + " but reported no new task");
+      }
+      return new long[] {ret, child};
+    }
+    throw new ProcessException(pid, "injected " + what + " did not complete");
+  }
+
+  /**
+   * Waits for the first stop of a task created traced by {@link #callCreating}. It inherits the
+   * injection's blocked mask, so nothing but that stop can come first.
+   */
+  static void awaitNewTask(int owner, int tid) throws ProcessException {
+    int st = Sys.waitpid(tid, false);
+    if (!Sys.stopped(st) || Sys.event(st) != Sys.PTRACE_EVENT_STOP) {
+      throw new ProcessException(owner, "new task " + tid + " reported status 0x" + Integer.toHexString(st)
+          + " instead of its first stop");
+    }
   }
 
   /**

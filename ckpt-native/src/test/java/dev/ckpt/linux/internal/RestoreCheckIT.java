@@ -53,7 +53,7 @@ class RestoreCheckIT {
 
   static ProcessImage with(ProcessImage i, List<VmaRecord> vmas, List<FdRecord> fds, Map<String, long[]> attributes,
       byte[][] itimers) {
-    return new ProcessImage(i.uid(), i.exe(), i.cwd(), i.umask(), i.mm(), i.auxv(), vmas, i.thread(), fds, i.sigactions(),
+    return new ProcessImage(i.uid(), i.exe(), i.cwd(), i.umask(), i.mm(), i.auxv(), vmas, i.threads(), fds, i.sigactions(),
         i.pendingPrivate(), i.pendingShared(), itimers, i.files(), attributes);
   }
 

@@ -58,6 +58,13 @@ public final class Sys {
   public static final int SYS_TIMER_SETTIME = 223;
   public static final int SYS_TIMER_GETTIME = 224;
   public static final int SYS_TIMER_GETOVERRUN = 225;
+  public static final int SYS_CAPSET = 126;
+  public static final int SYS_SET_TID_ADDRESS = 218;
+  public static final int SYS_WAIT4 = 61;
+  public static final int SYS_EXIT_GROUP = 231;
+  public static final int SYS_SET_ROBUST_LIST = 273;
+  public static final int SYS_GET_ROBUST_LIST = 274;
+  public static final int SYS_CLONE3 = 435;
   public static final int KCMP_FILE = 0;
 
   // prctl options.
@@ -65,7 +72,9 @@ public final class Sys {
   public static final int PR_GET_PDEATHSIG = 2;
   public static final int PR_GET_DUMPABLE = 3;
   public static final int PR_SET_DUMPABLE = 4;
+  public static final int PR_SET_NAME = 15;
   public static final int PR_SET_MM = 35;
+  public static final int PR_GET_TID_ADDRESS = 40;
   public static final int PR_SET_MM_MAP = 14;
   public static final int PR_SET_CHILD_SUBREAPER = 36;
   public static final int PR_GET_CHILD_SUBREAPER = 37;
@@ -125,8 +134,14 @@ public final class Sys {
   public static final int PTRACE_GETSIGMASK = 0x420a;
   public static final int PTRACE_SETSIGMASK = 0x420b;
   public static final int PTRACE_GET_RSEQ_CONFIGURATION = 0x420f;
+  public static final int PTRACE_O_TRACEFORK = 0x2;
+  public static final int PTRACE_O_TRACEVFORK = 0x4;
+  public static final int PTRACE_O_TRACECLONE = 0x8;
   public static final int PTRACE_O_TRACEEXEC = 0x10;
   public static final int PTRACE_O_EXITKILL = 0x100000;
+  public static final int PTRACE_EVENT_FORK = 1;
+  public static final int PTRACE_EVENT_VFORK = 2;
+  public static final int PTRACE_EVENT_CLONE = 3;
   public static final int PTRACE_EVENT_EXEC = 4;
   public static final int PTRACE_EVENT_STOP = 128;
   public static final int NT_X86_XSTATE = 0x202;
@@ -137,6 +152,15 @@ public final class Sys {
   public static final int SIGTRAP = 5;
   public static final int SIGSTOP = 19;
   public static final int SIGCONT = 18;
+  public static final int SIGCHLD = 17;
+
+  // clone3 flags: a thread as glibc's pthread_create makes it, less what ckpt sets by injection
+  // (CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID).
+  public static final long CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800,
+      CLONE_THREAD = 0x10000, CLONE_SYSVSEM = 0x40000;
+  public static final int CLONE_ARGS_SIZE = 88;
+  /** capset's header version 3 (64-bit capability sets). */
+  public static final int LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 
   public static ProcessException error(String call, int pid, LastErrorException e) {
     return new ProcessException(pid, call + " failed: " + Errno.name(e.getErrorCode()), e.getErrorCode(), e);
