@@ -93,6 +93,26 @@ class NativeCheckpointIT {
     interruptedRunMatches("mtworkers", List.of(Programs.path("mtworkers"), "200"), 300, 2500);
   }
 
+  /**
+   * As user nobody, without privileges: the restore makes a user and pid namespace of its own
+   * to give the pid and tids back.
+   */
+  @Test
+  void multiThreadedProcess_resumesWithItsPidAndTids_asAnUnprivilegedUser() throws Exception {
+    try (AsNobody nobody = new AsNobody("this test")) {
+      Path program = nobody.copy(Programs.path("mtworkers"));
+      Path ref = Files.createDirectories(dir.resolve("reference"));
+      byte[] expected = Programs.reference(ref, null, program.toString(), "200");
+      Path work = nobody.directory("work");
+      Path store = nobody.directory("store");
+      int delay = 300 + random.nextInt(1500);
+      AsNobody.Result r = nobody.run(InterruptedRunMain.class, 120, store.toUri() + "?create=true", work.toString(),
+          Integer.toString(delay), program.toString(), "200");
+      assertEquals(0, r.exitCode(), "checkpoint at " + delay + " ms:\n" + r.output());
+      assertArrayEquals(expected, Files.readAllBytes(work.resolve("stdout")), "stdout after a checkpoint at " + delay + " ms");
+    }
+  }
+
   @Test
   void counter_resumesWhereItStopped() throws Exception {
     interruptedRunMatches("counter", List.of(Programs.path("counter"), "200", "5"), 100, 800);

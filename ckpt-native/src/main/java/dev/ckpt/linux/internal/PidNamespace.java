@@ -133,12 +133,12 @@ final class PidNamespace {
     return new Launched(0, spawned.pid());
   }
 
-  /** The checkpointer's own capability sets {effective, permitted, inheritable}, to give restored tasks. */
+  /** The checkpointer's own capability sets {effective, permitted, inheritable, bounding}, to give restored tasks. */
   static long[] ownCapabilities() throws CheckpointException {
     try {
       java.util.Map<String, String> s = ProcFsSelf.status();
       return new long[] {Long.parseUnsignedLong(s.get("CapEff").trim(), 16), Long.parseUnsignedLong(s.get("CapPrm").trim(), 16),
-          Long.parseUnsignedLong(s.get("CapInh").trim(), 16)};
+          Long.parseUnsignedLong(s.get("CapInh").trim(), 16), Long.parseUnsignedLong(s.get("CapBnd").trim(), 16)};
     } catch (IOException | RuntimeException e) {
       throw new CheckpointException("reading the checkpointer's own capabilities from /proc/self/status failed: " + e, e);
     }

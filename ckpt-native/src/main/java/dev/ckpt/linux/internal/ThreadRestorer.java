@@ -98,12 +98,19 @@ final class ThreadRestorer {
   }
 
   /**
-   * Gives one task the capability sets {effective, permitted, inheritable} that the checkpointed
-   * process had, which the census made sure were the checkpointer's own (none, for an
-   * unprivileged user). Those it had to create tasks with chosen ids, granted by the restore's
-   * user namespace, go; ambient ones go with them.
+   * Gives one task the capability sets {effective, permitted, inheritable, bounding} that the
+   * checkpointed process had, which the census made sure were the checkpointer's own (none but
+   * the bounding set, for an unprivileged user). Those it had to create tasks with chosen ids,
+   * granted by the restore's user namespace, go; ambient ones go with them. The bounding set is
+   * cut first, while the task still holds CAP_SETPCAP.
    */
   static void setCapabilities(Tracee t, long[] caps, long data) throws ProcessException {
+    long bounding = currentBounding(t);
+    for (int cap = 0; cap < 64; cap++) {
+      if ((caps[3] & (1L << cap)) == 0 && (bounding & (1L << cap)) != 0) {
+        t.call("prctl(PR_CAPBSET_DROP, " + cap + ") in task " + t.self, Sys.SYS_PRCTL, Sys.PR_CAPBSET_DROP, cap, 0, 0, 0);
+      }
+    }
     ByteBuffer b = Tracee.le(8 + 24).putInt(0, Sys.LINUX_CAPABILITY_VERSION_3).putInt(4, 0);
     for (int word = 0; word < 2; word++) {
       for (int set = 0; set < 3; set++) {
@@ -112,6 +119,16 @@ final class ThreadRestorer {
     }
     t.write(data, b.array());
     t.call("capset in task " + t.self, Sys.SYS_CAPSET, data, data + 8);
+  }
+
+  private static long currentBounding(Tracee t) throws ProcessException {
+    try {
+      java.util.Map<String, String> s = dev.ckpt.linux.internal.proc.ProcFs.parseStatus(java.nio.file.Files.readString(
+          java.nio.file.Path.of("/proc", Integer.toString(t.pid), "task", Integer.toString(t.pid), "status")));
+      return Long.parseUnsignedLong(s.getOrDefault("CapBnd", "0").trim(), 16);
+    } catch (java.io.IOException e) {
+      throw new ProcessException(t.pid, "reading its bounding set failed: " + e, 0, e);
+    }
   }
 
   /** Last: each thread's mask, extended state and registers (a call it was in is re-entered). */

@@ -73,6 +73,7 @@ public final class Sys {
   public static final int PR_GET_DUMPABLE = 3;
   public static final int PR_SET_DUMPABLE = 4;
   public static final int PR_SET_NAME = 15;
+  public static final int PR_CAPBSET_DROP = 24;
   public static final int PR_SET_MM = 35;
   public static final int PR_GET_TID_ADDRESS = 40;
   public static final int PR_SET_MM_MAP = 14;
