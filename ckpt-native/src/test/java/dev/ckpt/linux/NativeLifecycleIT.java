@@ -144,18 +144,44 @@ class NativeLifecycleIT {
     }
   }
 
+  private TracedProcess launchThreaded(NativeCheckpointer ckpt, Path out, String... args) throws Exception {
+    List<String> cmd = new java.util.ArrayList<>(List.of(Programs.path("threaded")));
+    cmd.addAll(List.of(args));
+    TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), cmd.toArray(String[]::new));
+    long deadline = System.currentTimeMillis() + 10_000;
+    while (!Files.readString(out).contains("two threads") && System.currentTimeMillis() < deadline) {
+      Thread.sleep(10);
+    }
+    return p;
+  }
+
   @Test
-  void multiThreadedProcess_isRefusedNamingTheThreadCount() throws Exception {
+  void multiThreadedProcess_runsOnAfterAContinueCheckpoint_andItsCopyRestoresBesideIt() throws Exception {
     try (NativeCheckpointer ckpt = checkpointer("threads")) {
-      Path out = dir.resolve("t.out");
-      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), Programs.path("threaded"));
-      long deadline = System.currentTimeMillis() + 10_000;
-      while (!Files.readString(out).contains("two threads") && System.currentTimeMillis() < deadline) {
-        Thread.sleep(10);
-      }
+      TracedProcess p = launchThreaded(ckpt, dir.resolve("t.out"));
+      ckpt.checkpoint(p, Mode.CONTINUE);
+      Thread.sleep(100);
+      assertTrue(p.isAlive());
+      String stat = Files.readString(Path.of("/proc", Integer.toString(p.pid()), "stat"));
+      assertEquals('S', stat.charAt(stat.lastIndexOf(')') + 2), "the original runs on (asleep in its own call): " + stat);
+      // Its pid and tids are taken by the original: the copy gets them in a namespace of its own.
+      RestoredProcess r = ckpt.restore("threads");
+      Thread.sleep(100);
+      assertTrue(r.isAlive());
+      assertTrue(p.isAlive());
+      r.kill();
+      p.kill();
+      assertEquals(OptionalInt.of(137), r.waitFor(Duration.ofSeconds(10)));
+    }
+  }
+
+  @Test
+  void threadAtAnotherNiceThanItsMainThread_isRefusedNamingTheThread() throws Exception {
+    try (NativeCheckpointer ckpt = checkpointer("nice")) {
+      TracedProcess p = launchThreaded(ckpt, dir.resolve("n.out"), "nice");
       ProcessException e = assertThrows(ProcessException.class, () -> ckpt.checkpoint(p, Mode.CONTINUE));
-      assertTrue(e.getMessage().contains("2 threads"), e.getMessage());
-      assertTrue(ckpt.store().latest("threads").isEmpty());
+      assertTrue(e.getMessage().contains("has thread ") && e.getMessage().contains("at nice 5"), e.getMessage());
+      assertTrue(ckpt.store().latest("nice").isEmpty());
       assertTrue(p.isAlive());
       p.kill();
     }

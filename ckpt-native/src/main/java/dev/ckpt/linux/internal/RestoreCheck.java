@@ -62,6 +62,7 @@ final class RestoreCheck {
     }
     same(d, "rseq", want.thread().rseqPtr() + "/" + want.thread().rseqLen() + "/" + want.thread().rseqSig(),
         got.thread().rseqPtr() + "/" + got.thread().rseqLen() + "/" + got.thread().rseqSig());
+    threads(d, want, got, timerSignals);
     Map<String, String> wa = AttributeState.describe(want.attributes());
     Map<String, String> ga = AttributeState.describe(got.attributes());
     for (String k : wa.keySet()) {
@@ -77,6 +78,63 @@ final class RestoreCheck {
       }
     }
     return d;
+  }
+
+  /**
+   * Every thread by its tid: the same set, and each with its mask, rseq, clear_child_tid, robust
+   * list, sigaltstack, name, TLS base, stack pointer and private pending signals. Images before
+   * version 3 hold none of the per-thread items, and a single-threaded image gets a new pid.
+   */
+  private static void threads(List<String> d, ProcessImage want, ProcessImage got, java.util.Set<Integer> timerSignals) {
+    ProcessImage.ThreadRecord wm = want.thread();
+    ProcessImage.ThreadRecord gm = got.thread();
+    boolean v3 = !wm.name().isEmpty();
+    if (v3) {
+      same(d, "main thread clear_child_tid", Long.toHexString(wm.clearTid()), Long.toHexString(gm.clearTid()));
+      same(d, "main thread robust list", Long.toHexString(wm.robustHead()) + "/" + wm.robustLen(),
+          Long.toHexString(gm.robustHead()) + "/" + gm.robustLen());
+      same(d, "main thread name", wm.name(), gm.name());
+    }
+    if (want.threads().size() == 1 && got.threads().size() == 1) {
+      return;
+    }
+    same(d, "pid", wm.tid(), gm.tid());
+    Map<Integer, ProcessImage.ThreadRecord> g = new HashMap<>();
+    for (ProcessImage.ThreadRecord t : got.threads().subList(1, got.threads().size())) {
+      g.put(t.tid(), t);
+    }
+    for (ProcessImage.ThreadRecord w : want.threads().subList(1, want.threads().size())) {
+      ProcessImage.ThreadRecord h = g.remove(w.tid());
+      String who = "thread " + w.tid() + " ";
+      if (h == null) {
+        d.add(who + "is missing");
+        continue;
+      }
+      same(d, who + "signal mask", Long.toHexString(w.sigmask()), Long.toHexString(h.sigmask()));
+      same(d, who + "rseq", w.rseqPtr() + "/" + w.rseqLen() + "/" + w.rseqSig(), h.rseqPtr() + "/" + h.rseqLen() + "/" + h.rseqSig());
+      same(d, who + "clear_child_tid", Long.toHexString(w.clearTid()), Long.toHexString(h.clearTid()));
+      same(d, who + "robust list", Long.toHexString(w.robustHead()) + "/" + w.robustLen(),
+          Long.toHexString(h.robustHead()) + "/" + h.robustLen());
+      same(d, who + "sigaltstack", altstack(w.altstack()), altstack(h.altstack()));
+      same(d, who + "name", w.name(), h.name());
+      Regs wr = Regs.of(w.regs());
+      Regs hr = Regs.of(h.regs());
+      same(d, who + "fs_base", Long.toHexString(wr.get(Regs.FS_BASE)), Long.toHexString(hr.get(Regs.FS_BASE)));
+      same(d, who + "stack pointer", Long.toHexString(wr.get(Regs.RSP)), Long.toHexString(hr.get(Regs.RSP)));
+      same(d, who + "pending signals", without(signals(w.pending()), timerSignals), without(signals(h.pending()), timerSignals));
+    }
+    for (int tid : g.keySet()) {
+      d.add("thread " + tid + " is not in the image");
+    }
+  }
+
+  /** A stack_t as "sp/size/flags", without SS_ONSTACK (a new thread is not on it yet). */
+  private static String altstack(byte[] ss) {
+    if (ss.length < 24) {
+      return "none";
+    }
+    ByteBuffer b = ByteBuffer.wrap(ss).order(ByteOrder.LITTLE_ENDIAN);
+    return Long.toHexString(b.getLong(0)) + "/" + b.getLong(16) + "/" + (b.getInt(8) & ~Sys.SS_ONSTACK);
   }
 
   private static void same(List<String> d, String what, Object want, Object got) {
