@@ -329,6 +329,59 @@ class NativeCheckpointIT {
         d -> Files.writeString(d.resolve("loop.py"), script));
   }
 
+  /**
+   * A thread pool: the workers wait in futexes on the work queue, the GIL passes between them.
+   */
+  @Test
+  void python3ThreadPoolExecutor_resumes() throws Exception {
+    String script = "import hashlib, time\n"
+        + "from concurrent.futures import ThreadPoolExecutor\n"
+        + "def work(i):\n"
+        + "    h = hashlib.sha256()\n"
+        + "    for j in range(3000):\n"
+        + "        h.update(str(i * j).encode())\n"
+        + "    return h.hexdigest()[:16]\n"
+        + "with ThreadPoolExecutor(max_workers=4) as pool:\n"
+        + "    for step in range(80):\n"
+        + "        print(step, ' '.join(pool.map(work, range(step * 8, step * 8 + 8))), flush=True)\n"
+        + "        time.sleep(0.02)\n";
+    interruptedRunMatches("pythonpool", List.of(Programs.require("python3"), "pool.py"), null, List.of(), 300, 2000,
+        d -> Files.writeString(d.resolve("pool.py"), script));
+  }
+
+  /**
+   * An unmodified OpenJDK 17, running a program with a thread pool: about 20 threads, its own
+   * signal handlers, and its performance-counter file in /tmp/hsperfdata_USER, which the image
+   * carries. (Compiled here: the source launcher holds a socket, which ckpt refuses.)
+   */
+  @Test
+  void unmodifiedJvmWithAThreadPool_resumes() throws Exception {
+    String source = "import java.util.concurrent.*;\n"
+        + "public class Count {\n"
+        + "  public static void main(String[] a) throws Exception {\n"
+        + "    ExecutorService pool = Executors.newFixedThreadPool(3);\n"
+        + "    long total = 0;\n"
+        + "    for (int i = 0; i < 300; i++) {\n"
+        + "      final int k = i;\n"
+        + "      Future<Long> f1 = pool.submit(() -> { long s = 0; for (int j = 0; j < 200000; j++) s += (long) j * k % 7; return s; });\n"
+        + "      Future<Long> f2 = pool.submit(() -> { long s = 1; for (int j = 0; j < 200000; j++) s = s * 31 + j + k; return s; });\n"
+        + "      total += f1.get() + f2.get();\n"
+        + "      System.out.println(i + \" \" + total);\n"
+        + "      Thread.sleep(10);\n"
+        + "    }\n"
+        + "    pool.shutdown();\n"
+        + "    System.out.println(\"done \" + total);\n"
+        + "  }\n"
+        + "}\n";
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    interruptedRunMatches("jvm", List.of(java, "-Xmx64m", "-cp", ".", "Count"), null, List.of(), 300, 3000, d -> {
+      Files.writeString(d.resolve("Count.java"), source);
+      Process javac = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "javac").toString(), "Count.java")
+          .directory(d.toFile()).inheritIO().start();
+      assertTrue(javac.waitFor(60, TimeUnit.SECONDS) && javac.exitValue() == 0, "javac Count.java");
+    });
+  }
+
   @Test
   void bcComputingDigits_resumes() throws Exception {
     interruptedRunMatches("bc", List.of(Programs.require("bc"), "-l", "pi.bc"), null, List.of(), 100, 600,

@@ -51,12 +51,25 @@ final class MemoryDumper {
         if (v.sharedAnonymous() || v.memfd()) {
           yield VmaKind.SHARED_ANON;
         }
+        if (v.fileBacked() && v.shared() && ownedFile(v.path())) {
+          yield VmaKind.OWNED_FILE;
+        }
         if (v.fileBacked()) {
           yield v.shared() ? VmaKind.FILE_SHARED : VmaKind.FILE_PRIVATE;
         }
         yield VmaKind.ANON;
       }
     };
+  }
+
+  private static final java.util.regex.Pattern OWNED = java.util.regex.Pattern.compile("/tmp/hsperfdata_[^/]+/[0-9]+");
+
+  /**
+   * A file only its process uses, named after its pid: the JVM's performance counters, which it
+   * maps shared and rewrites all the time, and which no other program writes (jstat reads them).
+   */
+  static boolean ownedFile(String path) {
+    return OWNED.matcher(path).matches();
   }
 
   /** The record of a mapping without contents, or null for one that is not part of an image ([vsyscall]). */
@@ -100,7 +113,7 @@ final class MemoryDumper {
           boolean present = (e & (PM_PRESENT | PM_SWAPPED)) != 0;
           boolean wanted = switch (kind) {
             case FILE_PRIVATE -> present && (e & PM_FILE) == 0;
-            case SHARED_ANON -> true;
+            case SHARED_ANON, OWNED_FILE -> true;
             default -> present;
           };
           long page = p0 + i;

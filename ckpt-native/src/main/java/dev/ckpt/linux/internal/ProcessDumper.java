@@ -62,7 +62,7 @@ final class ProcessDumper {
         }
         vmas.add(r.withFlags(c.prot() & ~7));
       }
-      if (v.fileBacked() && !v.memfd() && !v.sharedAnonymous()) {
+      if (v.fileBacked() && !v.memfd() && !v.sharedAnonymous() && MemoryDumper.kind(v) != ProcessImage.VmaKind.OWNED_FILE) {
         files.add(v.path());
       }
     }

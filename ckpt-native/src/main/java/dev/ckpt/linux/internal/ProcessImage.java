@@ -47,8 +47,12 @@ record ProcessImage(
   static final int START_CODE = 0, END_CODE = 1, START_DATA = 2, END_DATA = 3, START_BRK = 4, BRK = 5,
       START_STACK = 6, ARG_START = 7, ARG_END = 8, ENV_START = 9, ENV_END = 10;
 
-  /** Kinds of VMA, by how restore recreates them. */
-  enum VmaKind { ANON, FILE_PRIVATE, FILE_SHARED, SHARED_ANON, HEAP, STACK, VDSO, VVAR, VVAR_VCLOCK }
+  /**
+   * Kinds of VMA, by how restore recreates them. OWNED_FILE (version 3) is a shared mapping of a
+   * file that belongs to the process alone, named after its pid (the JVM's
+   * /tmp/hsperfdata_USER/PID): its contents are in the image and restore writes the file again.
+   */
+  enum VmaKind { ANON, FILE_PRIVATE, FILE_SHARED, SHARED_ANON, HEAP, STACK, VDSO, VVAR, VVAR_VCLOCK, OWNED_FILE }
 
   /**
    * A mapping; {@code dumped} lists [startPage, pageCount] pairs whose contents are in the image.

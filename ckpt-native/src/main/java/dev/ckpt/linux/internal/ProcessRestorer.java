@@ -83,6 +83,16 @@ final class ProcessRestorer {
       }
     }
     writtenFilesCanBeFitted(img, ref);
+    for (VmaRecord v : img.vmas()) {
+      if (v.kind() == VmaKind.OWNED_FILE) {
+        String owner = Path.of(v.path()).getFileName().toString();
+        if (ProcFs.alive(Integer.parseInt(owner))) {
+          throw new CheckpointException("checkpoint " + ref + " maps " + v.path() + ", its own performance-counter file,"
+              + " but pid " + owner + " on this host is alive and owns that file now: restore once it is gone, or run"
+              + " the JVM with -XX:+PerfDisableSharedMem");
+        }
+      }
+    }
     Map<String, Long> here = specials(ownMaps());
     Map<String, Long> saved = new HashMap<>();
     for (VmaRecord v : img.vmas()) {
@@ -235,6 +245,13 @@ final class ProcessRestorer {
       }
     }
 
+    step = "owned files";
+    for (VmaRecord v : img.vmas()) {
+      if (v.kind() == VmaKind.OWNED_FILE) {
+        writeOwnedFile(pid, v);
+      }
+    }
+
     step = "map";
     Map<String, Long> openFiles = new HashMap<>();
     List<VmaRecord> reprotect = new ArrayList<>();
@@ -264,6 +281,13 @@ final class ProcessRestorer {
           }
           fd = open;
           flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
+        }
+        case OWNED_FILE -> {
+          long at = scratch + DATA;
+          t.write(at, Tracee.cString(v.path()));
+          fd = t.call("open(" + v.path() + ")", Sys.SYS_OPEN, at, Sys.O_RDWR, 0);
+          openFiles.put("owned:" + v.path() + ":" + v.start(), fd);
+          flags = MAP_SHARED | MAP_FIXED;
         }
         case SHARED_ANON -> flags = MAP_SHARED | MAP_ANON | MAP_FIXED;
         case STACK -> flags = MAP_PRIVATE | MAP_ANON | MAP_FIXED | MAP_GROWSDOWN;
@@ -510,6 +534,34 @@ final class ProcessRestorer {
       }
     } catch (IOException e) {
       throw new ProcessException(pid, "fd " + f.fd() + ": " + p + " cannot be reopened: " + e, 0, e);
+    }
+  }
+
+  /**
+   * Creates a file the process owns (OWNED_FILE) at its length at checkpoint time; its contents
+   * come with the memory. The file of the checkpointed process itself, left behind when it was
+   * killed, is taken over; one whose pid belongs to a live process is another program's and is
+   * refused by {@link #preflight}.
+   */
+  private static void writeOwnedFile(int pid, VmaRecord v) throws ProcessException {
+    Path p = Path.of(v.path());
+    try {
+      Path dir = p.getParent();
+      if (!Files.isDirectory(dir)) {
+        Files.createDirectories(dir);
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+      }
+      try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+        Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        if (ch.size() > v.offset() + v.length()) {
+          ch.truncate(v.offset() + v.length());
+        }
+        if (ch.size() < v.offset() + v.length()) {
+          ch.write(ByteBuffer.wrap(new byte[1]), v.offset() + v.length() - 1);
+        }
+      }
+    } catch (IOException e) {
+      throw new ProcessException(pid, "writing " + p + ", a file the process owns, failed: " + e, 0, e);
     }
   }
 

@@ -148,14 +148,14 @@ final class RestoreCheck {
     List<VmaRecord> out = new ArrayList<>();
     for (VmaRecord v : vmas) {
       VmaRecord last = out.isEmpty() ? null : out.get(out.size() - 1);
-      boolean file = v.kind() == VmaKind.FILE_PRIVATE || v.kind() == VmaKind.FILE_SHARED;
+      boolean file = v.kind() == VmaKind.FILE_PRIVATE || v.kind() == VmaKind.FILE_SHARED || v.kind() == VmaKind.OWNED_FILE;
       if (last != null && last.end() == v.start() && last.prot() == v.prot() && last.kind() == v.kind()
           && last.path().equals(v.path()) && (!file || last.offset() + last.length() == v.offset())) {
         out.set(out.size() - 1, new VmaRecord(last.start(), v.end(), last.prot(), last.kind(), last.offset(), last.path(),
             new long[0]));
       } else {
         out.add(new VmaRecord(v.start(), v.end(), v.prot(), v.kind(), v.kind() == VmaKind.FILE_PRIVATE
-            || v.kind() == VmaKind.FILE_SHARED ? v.offset() : 0, v.path(), new long[0]));
+            || v.kind() == VmaKind.FILE_SHARED || v.kind() == VmaKind.OWNED_FILE ? v.offset() : 0, v.path(), new long[0]));
       }
     }
     return out;
