@@ -382,6 +382,12 @@ class NativeCheckpointIT {
     });
   }
 
+  /** A tree of four: sh waiting for a pipeline of three, joined by two pipes with data in flight. */
+  @Test
+  void shellPipelineOfFourProcesses_producesTheSameDigest() throws Exception {
+    interruptedRunMatches("pipeline", List.of(Programs.require("sh"), "-c", "seq 1 30000000 | gzip -1 | md5sum"), 300, 2000);
+  }
+
   @Test
   void bcComputingDigits_resumes() throws Exception {
     interruptedRunMatches("bc", List.of(Programs.require("bc"), "-l", "pi.bc"), null, List.of(), 100, 600,

@@ -55,9 +55,17 @@ final class Census {
   /** Refuses what a restore could not reproduce; runs while the process is stopped. */
   static void check(int pid, Map<String, String> status, String[] stat, List<Vma> maps,
       Map<Long, java.util.Set<String>> vmFlags) throws ProcessException {
+    check(pid, status, stat, maps, vmFlags, false);
+  }
+
+  /** With {@code inTree}, the process is checkpointed with its children, which are then allowed. */
+  static void check(int pid, Map<String, String> status, String[] stat, List<Vma> maps,
+      Map<Long, java.util.Set<String>> vmFlags, boolean inTree) throws ProcessException {
     Path proc = ProcFs.dir(pid);
     threads(pid, proc, status, stat);
-    children(pid, proc);
+    if (!inTree) {
+      children(pid, proc);
+    }
     long trap = 1L << (Sys.SIGTRAP - 1);
     if (((Long.parseUnsignedLong(status.getOrDefault("SigPnd", "0"), 16)
         | Long.parseUnsignedLong(status.getOrDefault("ShdPnd", "0"), 16)) & trap) != 0) {

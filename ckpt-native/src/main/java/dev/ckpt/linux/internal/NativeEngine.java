@@ -188,6 +188,7 @@ public final class NativeEngine implements AutoCloseable {
     }
     Tracer.Traced t = h.traced;
     List<Integer> frozenThreads = new java.util.ArrayList<>();
+    List<ProcessTree.Member> members = new java.util.ArrayList<>();
     tracer.call(() -> {
       if (t.exit().isDone()) {
         throw new ProcessException(t.pid(), "has already exited; nothing to checkpoint");
@@ -203,13 +204,21 @@ public final class NativeEngine implements AutoCloseable {
         // The census first on the running process: what it refuses is refused without stopping
         // it at all, and the work (and, in a fresh JVM, the class loading) is done before the
         // freeze. It runs again while frozen, where it decides.
-        ProcessDumper.precheck(t.pid(), fdPolicy);
+        java.util.Set<Integer> running = new java.util.TreeSet<>(ProcessTree.descendants(t.pid()));
+        running.add(t.pid());
+        for (int p : running) {
+          if (p == t.pid() || ProcFs.alive(p)) {
+            ProcessDumper.precheck(p, fdPolicy, running);
+          }
+        }
         long stopAt = System.nanoTime();
         stop(t);
         frozenThreads.addAll(ThreadDumper.freeze(t.pid()));
-        ProcessDumper.Result dumped = new ProcessDumper(identities).dump(tracee, w, fdPolicy);
+        members.addAll(ProcessTree.freeze(t.pid(), frozenThreads));
+        long bytesRead = members.size() == 1 ? new ProcessDumper(identities).dump(tracee, w, fdPolicy).bytesRead()
+            : dumpTree(members, w);
         w.attribute(CheckpointInfo.FROZEN_NANOS, Long.toString(System.nanoTime() - stopAt))
-            .attribute(CheckpointInfo.READ_BYTES, Long.toString(dumped.bytesRead()))
+            .attribute(CheckpointInfo.READ_BYTES, Long.toString(bytesRead))
             .attribute(CheckpointInfo.CHANGE_TRACKING, "content-hash");
         keepFrozen = mode == Mode.VACATE;
         return null;
@@ -219,6 +228,9 @@ public final class NativeEngine implements AutoCloseable {
         if (!keepFrozen) {
           // CONTINUE: every byte is out of the process; it runs on while chunks are stored and
           // committed. A failed dump: it runs on as if nothing had happened.
+          if (!members.isEmpty()) {
+            ProcessTree.release(members);
+          }
           ThreadDumper.release(frozenThreads);
           if (!t.groupStopped) {
             resumeIfAlive(t);
@@ -235,6 +247,7 @@ public final class NativeEngine implements AutoCloseable {
       info = w.commit();
     } catch (CheckpointException | RuntimeException e) {
       tracer.call(() -> {
+        ProcessTree.release(members);
         ThreadDumper.release(frozenThreads);
         resumeIfAlive(t);
         t.held = false;
@@ -250,10 +263,39 @@ public final class NativeEngine implements AutoCloseable {
         // Already gone.
       }
       ThreadDumper.reap(frozenThreads);
+      ProcessTree.killAndReap(members);
       t.held = false;
       return null;
     });
     return info;
+  }
+
+  /**
+   * A frozen tree: each process's memory and pipes under its prefix, then, once every process
+   * is captured, the open file descriptions they share, the process parts and the tree part.
+   */
+  private long dumpTree(List<ProcessTree.Member> members, ImageWriter w) throws CheckpointException {
+    java.util.Set<Integer> hosts = new java.util.HashSet<>();
+    members.forEach(m -> hosts.add(m.host()));
+    ProcessDumper dumper = new ProcessDumper(identities, hosts);
+    List<ProcessTree.Member> live = members.stream().filter(m -> !m.zombie()).toList();
+    List<ProcessImage> images = new java.util.ArrayList<>();
+    long bytes = 0;
+    for (ProcessTree.Member m : live) {
+      try (Tracee tr = new Tracee(m.host())) {
+        ProcessDumper.Dumped d = dumper.dumpImage(tr, PartPrefix.writer(w, m.prefix(m == members.get(0))), fdPolicy);
+        images.add(d.image());
+        bytes += d.bytesRead();
+      }
+    }
+    images = ProcessTree.shareDescriptions(live, images);
+    for (int i = 0; i < live.size(); i++) {
+      ProcessDumper.write(PartPrefix.writer(w, live.get(i).prefix(i == 0)), images.get(i));
+    }
+    ProcessTree.write(w, members);
+    w.attribute("kind", "process").attribute("exe", images.get(0).exe()).attribute("pid", Integer.toString(members.get(0).host()))
+        .attribute("processes", Integer.toString(members.size()));
+    return bytes;
   }
 
   /** Resumes a frozen process, unless it is gone. */
@@ -271,6 +313,26 @@ public final class NativeEngine implements AutoCloseable {
   public RestoredProcess restore(ImageReader r, Stdio stdio) throws CheckpointException {
     ProcessImage img = ProcessRestorer.readImage(r);
     ProcessRestorer restorer = new ProcessRestorer(identities, verifyRestore);
+    List<ProcessTree.Member> tree = ProcessTree.read(r);
+    if (tree != null) {
+      List<ProcessImage> images = new java.util.ArrayList<>();
+      boolean first = true;
+      for (ProcessTree.Member m : tree) {
+        if (!m.zombie()) {
+          ProcessImage i = first ? img : ProcessImage.decode(r.info().ref(),
+              r.readBytes(m.prefix(false) + ProcessImage.PART));
+          restorer.preflight(i, r.info().ref());
+          images.add(i);
+          first = false;
+        }
+      }
+      return tracer.call(() -> {
+        int pid = restorer.restoreTree(r, tree, images, stdio);
+        Tracer.Traced t = tracer.track(pid);
+        t.held = false;
+        return new Restored(t, r.info());
+      });
+    }
     restorer.preflight(img, r.info().ref());
     return tracer.call(() -> {
       int pid = restorer.restore(r, img, stdio);

@@ -225,10 +225,21 @@ final class PidNamespace {
   }
 
   /**
+   * The restored process made by {@link #createProcess}: its host pid, and a page of scratch it
+   * inherited from pid 1 at {@code page}, which it and the processes it makes can use until they
+   * are rebuilt.
+   */
+  record Created(int host, long page) {}
+
+  /**
    * In pid 1, held at its exec stop: creates the process to restore with pid {@code pid}, traced
    * and stopped, and turns pid 1 into the reaper, let go. Returns the new process's host pid.
    */
   static int createProcess(int init, int pid) throws ProcessException {
+    return create(init, pid).host();
+  }
+
+  static Created create(int init, int pid) throws ProcessException {
     try (Tracee t = new Tracee(init)) {
       t.beginInjection(t.findVdsoSyscall(t.maps()));
       long page = t.call("mmap(pid 1 scratch)", Sys.SYS_MMAP, 0, ProcessRestorer.PAGE, 3, 0x22, -1, 0);
@@ -251,7 +262,7 @@ final class PidNamespace {
       r.set(Regs.RIP, page).set(Regs.ORIG_RAX, -1);
       t.setRegs(r);
       Sys.ptrace(Sys.PTRACE_DETACH, init, 0, 0, "DETACH(pid 1)");
-      return host;
+      return new Created(host, page);
     }
   }
 

@@ -61,15 +61,16 @@ final class PipeState {
   }
 
   /** The refusals of {@link #dump} alone, without copying any bytes: for the census before the freeze. */
-  static void checkPeers(int pid, List<FdRecord> fds, FdPolicy policy) throws CheckpointException {
-    dump(pid, fds, policy, null);
+  static void checkPeers(int pid, List<FdRecord> fds, FdPolicy policy, java.util.Set<Integer> tree) throws CheckpointException {
+    dump(pid, fds, policy, null, tree);
   }
 
   /**
    * Resolves the provisional PIPE and FIFO records: re-wires or refuses those with a live peer
    * outside, and stores the unread bytes of the rest. Returns the final fd list.
    */
-  static List<FdRecord> dump(int pid, List<FdRecord> fds, FdPolicy policy, ImageWriter w) throws CheckpointException {
+  static List<FdRecord> dump(int pid, List<FdRecord> fds, FdPolicy policy, ImageWriter w, java.util.Set<Integer> tree)
+      throws CheckpointException {
     Map<String, List<FdRecord>> byPipe = new LinkedHashMap<>();
     for (FdRecord f : fds) {
       if (f.kind() == FdKind.PIPE || f.kind() == FdKind.FIFO) {
@@ -79,7 +80,7 @@ final class PipeState {
     if (byPipe.isEmpty()) {
       return fds;
     }
-    Map<String, List<Holder>> outside = holders(pid, byPipe.keySet());
+    Map<String, List<Holder>> outside = holders(tree, byPipe.keySet());
     Map<Integer, FdRecord> replaced = new LinkedHashMap<>();
     for (Map.Entry<String, List<FdRecord>> e : byPipe.entrySet()) {
       String id = e.getKey();
@@ -249,13 +250,16 @@ final class PipeState {
     }
   }
 
-  /** Every descriptor of other processes on the given pipes ({@code pipe:[ino]}) or FIFOs (path). */
-  static Map<String, List<Holder>> holders(int pid, java.util.Set<String> ids) {
+  /**
+   * Every descriptor of processes outside {@code inside} (the checkpointed process, or its whole
+   * tree) on the given pipes ({@code pipe:[ino]}) or FIFOs (path).
+   */
+  static Map<String, List<Holder>> holders(java.util.Set<Integer> inside, java.util.Set<String> ids) {
     Map<String, List<Holder>> out = new LinkedHashMap<>();
     try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
       for (Path p : procs) {
         int other = Integer.parseInt(p.getFileName().toString());
-        if (other == pid) {
+        if (inside.contains(other)) {
           continue;
         }
         try (DirectoryStream<Path> fds = Files.newDirectoryStream(p.resolve("fd"))) {
@@ -302,6 +306,16 @@ final class PipeState {
    * temporary descriptors never land on a number a file needs.
    */
   static void restore(Tracee t, ImageReader r, List<FdRecord> fds, long scratch) throws CheckpointException {
+    restore(t, r, fds, scratch, null);
+  }
+
+  /**
+   * Pipes of a process tree: the first process (in restore order) that holds a pipe makes it and
+   * keeps both ends parked above its descriptors; later processes take their ends from there
+   * with pidfd_getfd, so the tree shares one pipe and its bytes, as before. The parked ends are
+   * closed once the whole tree is built ({@link Shared#closeParked}).
+   */
+  static void restore(Tracee t, ImageReader r, List<FdRecord> fds, long scratch, Shared shared) throws CheckpointException {
     Map<String, List<FdRecord>> byPipe = new LinkedHashMap<>();
     for (FdRecord f : fds) {
       if (f.kind() == FdKind.PIPE || f.kind() == FdKind.FIFO) {
@@ -315,39 +329,119 @@ final class PipeState {
     for (Map.Entry<String, List<FdRecord>> e : byPipe.entrySet()) {
       List<FdRecord> ends = e.getValue();
       FdRecord first = ends.get(0);
-      byte[] data = first.size() > 0 ? r.readBytes(PART_PREFIX + partId(e.getKey())) : new byte[0];
+      int[] made = shared == null || first.kind() != FdKind.PIPE ? null : shared.pipes.get(e.getKey());
+      if (made != null) {
+        for (FdRecord f : ends) {
+          boolean reads = (f.flags() & Sys.O_ACCMODE) == Sys.O_RDONLY;
+          int fd = importFd(t, made[0], reads ? made[1] : made[2], floor, scratch);
+          place(t, fd, f);
+          t.call("close(" + fd + ")", Sys.SYS_CLOSE, fd);
+        }
+        continue;
+      }
+      // In a tree the bytes are with a process that reads the pipe, which may come later.
+      Shared.Data held = shared == null ? null : shared.data.get(e.getKey());
+      if (held != null) {
+        first = held.record();
+      }
+      byte[] data = first.size() > 0 ? (held != null ? held.reader() : r).readBytes(PART_PREFIX + partId(e.getKey()))
+          : new byte[0];
       if (data.length != first.size()) {
         throw new ProcessException(t.pid, e.getKey() + ": the image holds " + data.length + " bytes of it, not " + first.size());
       }
       if (first.kind() == FdKind.PIPE) {
-        restorePipe(t, e.getKey(), ends, data, scratch, floor);
+        int[] ends2 = restorePipe(t, e.getKey(), ends, first.pos(), data, scratch, floor, shared != null);
+        if (shared != null) {
+          shared.pipes.put(e.getKey(), new int[] {t.self, ends2[0], ends2[1]});
+          shared.parked.computeIfAbsent(t.pid, k -> new ArrayList<>()).addAll(List.of(ends2[0], ends2[1]));
+        }
       } else {
-        restoreFifo(t, e.getKey(), ends, data, scratch, floor);
+        // A FIFO is opened by path in each process of a tree; its bytes go in once.
+        boolean again = shared != null && !shared.filled.add(e.getKey());
+        restoreFifo(t, e.getKey(), ends, first.pos(), again ? new byte[0] : data, scratch, floor);
       }
     }
   }
 
-  private static void restorePipe(Tracee t, String id, List<FdRecord> ends, byte[] data, long scratch, int floor)
-      throws ProcessException {
+  /** Makes a pipe and places its ends; with {@code park}, keeps its two temporary ends open and returns them. */
+  private static int[] restorePipe(Tracee t, String id, List<FdRecord> ends, long capacity, byte[] data, long scratch,
+      int floor, boolean park) throws ProcessException {
     t.call("pipe2 for " + id, Sys.SYS_PIPE2, scratch, Sys.O_NONBLOCK | Sys.O_CLOEXEC);
     ByteBuffer pair = ByteBuffer.wrap(t.read(scratch, 8)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
     int rd = above(t, pair.getInt(0), floor);
     int wr = above(t, pair.getInt(4), floor);
-    fill(t, id, wr, ends.get(0).pos(), data, scratch);
+    fill(t, id, wr, capacity, data, scratch);
     for (FdRecord f : ends) {
       place(t, (f.flags() & Sys.O_ACCMODE) == Sys.O_RDONLY ? rd : wr, f);
     }
+    if (park) {
+      return new int[] {rd, wr};
+    }
     t.call("close(" + rd + ")", Sys.SYS_CLOSE, rd);
     t.call("close(" + wr + ")", Sys.SYS_CLOSE, wr);
+    return null;
   }
 
-  private static void restoreFifo(Tracee t, String path, List<FdRecord> ends, byte[] data, long scratch, int floor)
-      throws ProcessException {
+  /** What the processes of a tree share while it is rebuilt: pipes by id, and the ends parked per host pid. */
+  static final class Shared {
+    /** pipe id -> {creator's pid as the tree sees it, parked read end, parked write end}. */
+    final Map<String, int[]> pipes = new LinkedHashMap<>();
+    final Map<Integer, List<Integer>> parked = new LinkedHashMap<>();
+    /** Where each pipe's unread bytes are: the record and parts of a process that reads it. */
+    final Map<String, Data> data = new LinkedHashMap<>();
+    final java.util.Set<String> filled = new java.util.HashSet<>();
+
+    record Data(FdRecord record, ImageReader reader) {}
+
+    /** Notes the pipes with bytes that {@code img} (read through {@code reader}) holds. */
+    void noteData(ProcessImage img, ImageReader reader) {
+      for (FdRecord f : img.fds()) {
+        if ((f.kind() == FdKind.PIPE || f.kind() == FdKind.FIFO) && f.pos() > 0 && !data.containsKey(f.path())) {
+          data.put(f.path(), new Data(f, reader));
+        }
+      }
+    }
+
+    /** Closes the parked ends in each creator, which is fully rebuilt and stopped: a short injection round each. */
+    void closeParked() throws ProcessException {
+      for (Map.Entry<Integer, List<Integer>> e : parked.entrySet()) {
+        try (Tracee t = new Tracee(e.getKey())) {
+          t.beginInjection(t.findVdsoSyscall(t.maps()));
+          try {
+            for (int fd : e.getValue()) {
+              t.call("close(parked " + fd + ")", Sys.SYS_CLOSE, fd);
+            }
+          } finally {
+            t.endInjection();
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Takes another process's descriptor into this one (the same open file description), above
+   * {@code floor}: pidfd_open and pidfd_getfd injected here. Needs ptrace access to the source,
+   * which the restoring tasks have through the capabilities they hold until the end.
+   */
+  static int importFd(Tracee t, int srcPid, int srcFd, int floor, long scratch) throws ProcessException {
+    int pidfd = (int) t.call("pidfd_open(" + srcPid + ")", Sys.SYS_PIDFD_OPEN, srcPid, 0);
+    int fd;
+    try {
+      fd = (int) t.call("pidfd_getfd(" + srcPid + ", " + srcFd + ")", Sys.SYS_PIDFD_GETFD, pidfd, srcFd, 0);
+    } finally {
+      t.call("close(pidfd " + pidfd + ")", Sys.SYS_CLOSE, pidfd);
+    }
+    return above(t, fd, floor);
+  }
+
+  private static void restoreFifo(Tracee t, String path, List<FdRecord> ends, long capacity, byte[] data, long scratch,
+      int floor) throws ProcessException {
     t.write(scratch, Tracee.cString(path));
     // Open for both, so neither this open nor the ones below wait for a peer.
     int tmp = above(t, (int) t.call("open(" + path + ") to refill the FIFO", Sys.SYS_OPEN, scratch,
         Sys.O_RDWR | Sys.O_NONBLOCK | Sys.O_CLOEXEC, 0), floor);
-    fill(t, path, tmp, ends.get(0).pos(), data, scratch);
+    fill(t, path, tmp, capacity, data, scratch);
     for (FdRecord f : ends) {
       t.write(scratch, Tracee.cString(path));
       int fd = above(t, (int) t.call("open(" + path + ") for fd " + f.fd(), Sys.SYS_OPEN, scratch,

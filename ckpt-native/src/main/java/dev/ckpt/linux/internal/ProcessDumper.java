@@ -33,14 +33,45 @@ final class ProcessDumper {
   /** Tracee memory for injected calls: results in the first half, the batch code and table in the second. */
   private static final long SCRATCH = 16384;
   private final FileIdentities identities;
+  /** Host pids of the processes checkpointed together (the process alone, or its tree). */
+  private final Set<Integer> tree;
 
   ProcessDumper(FileIdentities identities) {
+    this(identities, null);
+  }
+
+  ProcessDumper(FileIdentities identities, Set<Integer> tree) {
     this.identities = identities;
+    this.tree = tree;
+  }
+
+  private Set<Integer> tree(int pid) {
+    return tree == null ? Set.of(pid) : tree;
   }
 
   record Result(long bytesRead) {}
 
+  /** A process's memory written into {@code w}, and its image, not yet written. */
+  record Dumped(ProcessImage image, long bytesRead) {}
+
   Result dump(Tracee t, ImageWriter w, FdPolicy policy) throws CheckpointException {
+    Dumped d = dumpImage(t, w, policy);
+    write(w, d.image());
+    w.attribute("kind", "process").attribute("exe", d.image().exe()).attribute("pid", Integer.toString(t.pid));
+    return new Result(d.bytesRead());
+  }
+
+  /** Writes the process part of an image. */
+  static void write(ImageWriter w, ProcessImage image) throws CheckpointException {
+    byte[] encoded = image.encode();
+    try (PartOutput out = w.part(ProcessImage.PART, Map.of("kind", "process-state", "version",
+        Integer.toString(ProcessImage.VERSION)))) {
+      out.write(ByteBuffer.wrap(encoded));
+    }
+  }
+
+  /** Captures a stopped process and writes its memory and pipe parts; the process part is left to {@link #write}. */
+  Dumped dumpImage(Tracee t, ImageWriter w, FdPolicy policy) throws CheckpointException {
     int pid = t.pid;
     ProcessImage state = capture(t, policy, w);
     MemoryDumper memory = new MemoryDumper();
@@ -77,20 +108,14 @@ final class ProcessDumper {
     ProcessImage image = new ProcessImage(state.uid(), state.exe(), state.cwd(), state.umask(), state.mm(), state.auxv(),
         vmas, state.threads(), state.fds(), state.sigactions(), state.pendingPrivate(), state.pendingShared(),
         state.itimers(), ids, state.attributes());
-    byte[] encoded = image.encode();
-    try (PartOutput out = w.part(ProcessImage.PART, Map.of("kind", "process-state", "version",
-        Integer.toString(ProcessImage.VERSION)))) {
-      out.write(ByteBuffer.wrap(encoded));
-    }
-    w.attribute("kind", "process").attribute("exe", state.exe()).attribute("pid", Integer.toString(pid));
-    return new Result(memory.bytesRead());
+    return new Dumped(image, memory.bytesRead());
   }
 
   /**
    * The parts of the census that need no stop, run on the running process: /proc state, the fd
    * table and who else holds its pipes. A refusal here leaves the process untouched.
    */
-  static void precheck(int pid, FdPolicy policy) throws CheckpointException {
+  static void precheck(int pid, FdPolicy policy, Set<Integer> tree) throws CheckpointException {
     Map<String, String> status;
     String[] stat;
     List<Vma> maps;
@@ -103,9 +128,9 @@ final class ProcessDumper {
     } catch (IOException e) {
       throw new ProcessException(pid, "reading /proc/" + pid + " failed (did it exit?): " + e, 0, e);
     }
-    Census.check(pid, status, stat, maps, vmFlags);
+    Census.check(pid, status, stat, maps, vmFlags, tree.size() > 1);
     List<ProcessImage.FdRecord> fds = FdDumper.dump(pid, policy);
-    PipeState.checkPeers(pid, fds, policy);
+    PipeState.checkPeers(pid, fds, policy, tree);
   }
 
   /**
@@ -137,7 +162,7 @@ final class ProcessDumper {
     } catch (IOException e) {
       throw new ProcessException(pid, "reading /proc/" + pid + "/smaps failed (did it exit?): " + e, 0, e);
     }
-    Census.check(pid, status, stat, maps, vmFlags);
+    Census.check(pid, status, stat, maps, vmFlags, tree(pid).size() > 1);
     int uid = Integer.parseInt(status.get("Uid").split("\\s+")[0]);
     int umask = Integer.parseInt(status.getOrDefault("Umask", "0022"), 8);
 
@@ -159,7 +184,7 @@ final class ProcessDumper {
     }
     List<ProcessImage.FdRecord> fds = FdDumper.dump(pid, policy);
     if (w != null) {
-      fds = FdDumper.rewireSharedStdio(pid, PipeState.dump(pid, fds, policy, w));
+      fds = FdDumper.rewireSharedStdio(tree(pid), PipeState.dump(pid, fds, policy, w, tree(pid)));
     }
     byte[][] sigactions;
     byte[][] itimers;

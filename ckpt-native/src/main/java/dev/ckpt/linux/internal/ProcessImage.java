@@ -102,8 +102,12 @@ record ProcessImage(
     }
   }
 
-  /** PIPE and FIFO are new in version 2: pos is the pipe's capacity, size its unread bytes in the image. */
-  enum FdKind { FILE, DIRECTORY, DEVNULL, STDIO, PIPE, FIFO }
+  /**
+   * PIPE and FIFO are new in version 2: pos is the pipe's capacity, size its unread bytes in the
+   * image. SHARED (version 3, processes of a tree) is the open file description of another
+   * process of the tree: pos is that process's pid, size its fd.
+   */
+  enum FdKind { FILE, DIRECTORY, DEVNULL, STDIO, PIPE, FIFO, SHARED }
 
   record FdRecord(int fd, FdKind kind, String path, int flags, long pos, long size) {}
 

@@ -172,7 +172,7 @@ final class ProcessRestorer {
         Launcher.seizeUntilExec(spawned, Sys.PTRACE_O_EXITKILL);
       }
       try (t) {
-        List<ThreadRestorer.Created> threads = rebuild(t, r, img, caps);
+        List<ThreadRestorer.Created> threads = rebuild(t, r, img, caps, null);
         threads.forEach(c -> others.add(c.hostTid()));
         if (verify) {
           step = "verify";
@@ -203,9 +203,120 @@ final class ProcessRestorer {
     }
   }
 
-  /** With {@code caps}, every task is given those capability sets last (see ThreadRestorer#setCapabilities). */
-  private List<ThreadRestorer.Created> rebuild(Tracee t, ImageReader r, ProcessImage img, long[] caps)
+  /**
+   * On the tracer thread: rebuilds a process tree with its pids, in a user and pid namespace of
+   * its own unless the checkpointer may choose host pids and they are free. First the skeleton
+   * (every process made by its parent, in its session and group, zombies ended), then each live
+   * process rebuilt, parents first: a descriptor shared with an earlier process is taken from it,
+   * a pipe made once. Nothing runs until every process is built and checked; on any failure every
+   * process made is killed and the error names the process and the step. Returns the root's host pid.
+   */
+  int restoreTree(ImageReader r, List<ProcessTree.Member> members, List<ProcessImage> images, Stdio stdio)
       throws CheckpointException {
+    String ref = r.info().ref();
+    Map<Integer, Integer> hosts = new java.util.LinkedHashMap<>();
+    List<Integer> threads = new ArrayList<>();
+    int launched = 0;
+    ProcessTree.Member root = members.get(0);
+    String who = "pid " + root.pid();
+    try {
+      List<Integer> ids = new ArrayList<>();
+      members.forEach(m -> ids.add(m.pid()));
+      images.forEach(i -> i.threads().subList(1, i.threads().size()).forEach(th -> ids.add(th.tid())));
+      boolean host = PidNamespace.mayChooseHostIds() && PidNamespace.hostIdsFree(ids);
+      if (!host) {
+        step = "check namespace";
+        PidNamespace.check(ref);
+      }
+      LOG.info("restoring a tree of {} processes under pid {} {}", members.size(), root.pid(),
+          host ? "with their host ids" : "in a user and pid namespace of their own");
+      step = host ? "launch" : "namespace";
+      PidNamespace.Launched ns = host ? PidNamespace.launchHost(images.get(0).exe(), stdio)
+          : PidNamespace.launch(images.get(0).exe(), stdio);
+      launched = ns.unshare() != 0 ? ns.unshare() : ns.init();
+      long[] caps = PidNamespace.ownCapabilities();
+      step = "create";
+      PidNamespace.Created made = PidNamespace.create(ns.init(), root.pid());
+      hosts.put(root.pid(), made.host());
+      TreeBuilder.join(made.host(), root.pid(), root.pgid(), root.sid(), -1);
+      Map<Integer, ProcessTree.Member> byPid = new HashMap<>();
+      members.forEach(m -> byPid.put(m.pid(), m));
+      for (ProcessTree.Member m : members.subList(1, members.size())) {
+        who = "pid " + m.pid();
+        step = "create";
+        int child = TreeBuilder.fork(hosts.get(m.ppid()), m.ppid(), m.pid(), made.page());
+        hosts.put(m.pid(), child);
+        step = "session and group";
+        TreeBuilder.join(child, m.pid(), m.pgid(), m.sid(), byPid.get(m.ppid()).pgid());
+        if (m.zombie()) {
+          step = "zombie";
+          TreeBuilder.becomeZombie(child, m.pid(), m.waitStatus(), made.page());
+        }
+      }
+      PipeState.Shared shared = new PipeState.Shared();
+      java.util.Set<Integer> hostSet = new java.util.HashSet<>(hosts.values());
+      List<ProcessTree.Member> live = members.stream().filter(m -> !m.zombie()).toList();
+      for (int i = 0; i < live.size(); i++) {
+        shared.noteData(images.get(i), PartPrefix.reader(r, live.get(i).prefix(i == 0)));
+      }
+      for (int i = 0; i < live.size(); i++) {
+        ProcessTree.Member m = live.get(i);
+        who = "pid " + m.pid();
+        try (Tracee t = new Tracee(hosts.get(m.pid()), m.pid())) {
+          for (ThreadRestorer.Created c : rebuild(t, PartPrefix.reader(r, m.prefix(i == 0)), images.get(i), caps, shared)) {
+            threads.add(c.hostTid());
+          }
+        }
+      }
+      who = "pid " + root.pid();
+      step = "close parked pipe ends";
+      shared.closeParked();
+      if (verify) {
+        for (int i = 0; i < live.size(); i++) {
+          ProcessTree.Member m = live.get(i);
+          who = "pid " + m.pid();
+          step = "verify";
+          try (Tracee t = new Tracee(hosts.get(m.pid()), m.pid())) {
+            List<String> diff = RestoreCheck.differences(images.get(i),
+                new ProcessDumper(identities, hostSet).capture(t, dev.ckpt.linux.FdPolicy.FAIL, null));
+            if (!diff.isEmpty()) {
+              throw new ProcessException(t.pid, "the rebuilt process differs from the image, so it was not let run: "
+                  + String.join("; ", diff.subList(0, Math.min(5, diff.size())))
+                  + (diff.size() > 5 ? "; and " + (diff.size() - 5) + " more" : ""));
+            }
+          }
+        }
+      }
+      who = "pid " + root.pid();
+      step = "resume";
+      for (int tid : threads) {
+        Sys.ptrace(Sys.PTRACE_DETACH, tid, 0, 0, "DETACH(thread " + tid + ")");
+      }
+      for (int i = live.size() - 1; i >= 1; i--) {
+        int h = hosts.get(live.get(i).pid());
+        Sys.ptrace(Sys.PTRACE_DETACH, h, 0, 0, "DETACH(pid " + live.get(i).pid() + ")");
+      }
+      int rootHost = hosts.get(root.pid());
+      Sys.ptrace(Sys.PTRACE_SETOPTIONS, rootHost, 0, 0, "SETOPTIONS");
+      Sys.ptrace(Sys.PTRACE_CONT, rootHost, 0, 0, "CONT");
+      return rootHost;
+    } catch (CheckpointException | RuntimeException e) {
+      for (int h : hosts.values()) {
+        PidNamespace.kill(h);
+      }
+      ThreadDumper.reap(threads);
+      ThreadDumper.reap(new ArrayList<>(hosts.values()));
+      if (launched != 0) {
+        PidNamespace.kill(launched);
+      }
+      throw new CheckpointException("restore of " + ref + " failed in " + who + " at step '" + step + "'"
+          + (hosts.isEmpty() ? "" : " (its " + hosts.size() + " processes made so far killed)") + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** With {@code caps}, every task is given those capability sets last (see ThreadRestorer#setCapabilities). */
+  private List<ThreadRestorer.Created> rebuild(Tracee t, ImageReader r, ProcessImage img, long[] caps,
+      PipeState.Shared shared) throws CheckpointException {
     int pid = t.pid;
     step = "scratch";
     List<Vma> current = t.maps();
@@ -268,9 +379,9 @@ final class ProcessRestorer {
       int flags;
       switch (v.kind()) {
         case FILE_PRIVATE, FILE_SHARED -> {
-          boolean shared = v.kind() == VmaKind.FILE_SHARED;
+          boolean sharedMap = v.kind() == VmaKind.FILE_SHARED;
           // A shared mapping made through a writable descriptor may be made writable later (mprotect).
-          boolean rw = shared && ((v.protection() & 2) != 0 || (v.prot() & VmaFlags.MAY_WRITE) != 0);
+          boolean rw = sharedMap && ((v.protection() & 2) != 0 || (v.prot() & VmaFlags.MAY_WRITE) != 0);
           String key = (rw ? "rw:" : "ro:") + v.path();
           Long open = openFiles.get(key);
           if (open == null) {
@@ -280,7 +391,7 @@ final class ProcessRestorer {
             openFiles.put(key, open);
           }
           fd = open;
-          flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
+          flags = (sharedMap ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
         }
         case OWNED_FILE -> {
           long at = scratch + DATA;
@@ -327,15 +438,37 @@ final class ProcessRestorer {
       map.putLong(x);
     }
     long auxvAt = scratch + DATA + 1024;
-    map.putLong(auxvAt).putInt(img.auxv().length).putInt(-1);
+    // A process of a tree starts as a copy of its parent: its /proc/PID/exe is set here (this
+    // needs CAP_CHECKPOINT_RESTORE, which the restore's tasks hold until the end).
+    long exeFd = -1;
+    if (!img.exe().equals(Census.link(ProcFs.dir(pid).resolve("exe")))) {
+      t.write(scratch + DATA + 2048, Tracee.cString(img.exe()));
+      exeFd = t.call("open(" + img.exe() + ") for exe_fd", Sys.SYS_OPEN, scratch + DATA + 2048, 0, 0);
+    }
+    map.putLong(auxvAt).putInt(img.auxv().length).putInt((int) exeFd);
     t.write(auxvAt, img.auxv());
     t.write(scratch + DATA, map.array());
     t.call("prctl(PR_SET_MM_MAP)", Sys.SYS_PRCTL, PR_SET_MM, PR_SET_MM_MAP, scratch + DATA, 104, 0);
+    if (exeFd >= 0) {
+      t.call("close(exe_fd)", Sys.SYS_CLOSE, exeFd);
+    }
 
     step = "fds";
     restoreFds(t, img, scratch + DATA);
     step = "pipes";
-    PipeState.restore(t, r, img.fds(), scratch + DATA);
+    PipeState.restore(t, r, img.fds(), scratch + DATA, shared);
+    step = "shared descriptors";
+    int floor = 3;
+    for (FdRecord f : img.fds()) {
+      floor = Math.max(floor, f.fd() + 1);
+    }
+    for (FdRecord f : img.fds()) {
+      if (f.kind() == FdKind.SHARED) {
+        int fd = PipeState.importFd(t, (int) f.pos(), (int) f.size(), floor, scratch + DATA);
+        t.call("dup3(" + fd + ", " + f.fd() + ")", SYS_DUP3, fd, f.fd(), f.flags() & O_CLOEXEC);
+        t.call("close(" + fd + ")", Sys.SYS_CLOSE, fd);
+      }
+    }
 
     step = "cwd";
     t.write(scratch + DATA, Tracee.cString(img.cwd()));
@@ -354,6 +487,22 @@ final class ProcessRestorer {
     step = "threads";
     List<ThreadRestorer.Created> threads = ThreadRestorer.create(t, img, scratch, scratch + DATA);
 
+    if (shared != null) {
+      // Children made for the tree that ended as zombies queued SIGCHLD here; the image's own
+      // pending signals are queued next.
+      step = "drain SIGCHLD";
+      t.write(scratch + DATA, Tracee.le(32).putLong(0, 1L << (Sys.SIGCHLD - 1)).array());
+      for (int i = 0; i < 64; i++) {
+        try {
+          t.call("rt_sigtimedwait(SIGCHLD)", Sys.SYS_RT_SIGTIMEDWAIT, scratch + DATA, 0, scratch + DATA + 16, 8);
+        } catch (ProcessException e) {
+          if (e.errno() == Errno.EAGAIN) {
+            break;
+          }
+          throw e;
+        }
+      }
+    }
     step = "pending signals";
     ThreadRestorer.queuePending(t, threads, img.attributes(), scratch + DATA);
     for (byte[] info : img.pendingPrivate()) {
@@ -452,7 +601,7 @@ final class ProcessRestorer {
       }
     }
     for (FdRecord f : img.fds()) {
-      if (f.kind() == FdKind.STDIO || f.kind() == FdKind.PIPE || f.kind() == FdKind.FIFO) {
+      if (f.kind() == FdKind.STDIO || f.kind() == FdKind.PIPE || f.kind() == FdKind.FIFO || f.kind() == FdKind.SHARED) {
         continue;
       }
       if (f.kind() == FdKind.FILE && (f.flags() & O_ACCMODE) != 0) {
@@ -501,7 +650,7 @@ final class ProcessRestorer {
     if (grown.isEmpty()) {
       return;
     }
-    Map<String, List<PipeState.Holder>> holders = PipeState.holders(-1, grown);
+    Map<String, List<PipeState.Holder>> holders = PipeState.holders(java.util.Set.of(), grown);
     for (Map.Entry<String, List<PipeState.Holder>> e : holders.entrySet()) {
       for (PipeState.Holder h : e.getValue()) {
         if (h.writes()) {
