@@ -388,6 +388,35 @@ class NativeCheckpointIT {
     interruptedRunMatches("pipeline", List.of(Programs.require("sh"), "-c", "seq 1 30000000 | gzip -1 | md5sum"), 300, 2000);
   }
 
+  /**
+   * A parent, a child in its own process group that takes turns with it through two pipes,
+   * writing through one shared file offset and one MAP_SHARED anonymous page, and a zombie child
+   * reaped only at the end. After restore the parent signals the child's group.
+   */
+  @Test
+  void processTreeWithZombieGroupSharedOffsetAndSharedMemory_resumes() throws Exception {
+    interruptedRunMatches("family", List.of(Programs.path("family"), "300"), null, List.of("family.log"), 200, 2000,
+        d -> { });
+  }
+
+  /** The same tree as user nobody: restored in a user and pid namespace of its own. */
+  @Test
+  void processTree_resumesAsAnUnprivilegedUser() throws Exception {
+    try (AsNobody nobody = new AsNobody("this test")) {
+      Path program = nobody.copy(Programs.path("family"));
+      Path ref = Files.createDirectories(dir.resolve("reference"));
+      byte[] expected = Programs.reference(ref, null, program.toString(), "300");
+      Path work = nobody.directory("work");
+      Path store = nobody.directory("store");
+      int delay = 200 + random.nextInt(1500);
+      AsNobody.Result r = nobody.run(InterruptedRunMain.class, 120, store.toUri() + "?create=true", work.toString(),
+          Integer.toString(delay), program.toString(), "300");
+      assertEquals(0, r.exitCode(), "checkpoint at " + delay + " ms:\n" + r.output());
+      assertArrayEquals(expected, Files.readAllBytes(work.resolve("stdout")), "stdout after a checkpoint at " + delay + " ms");
+      assertArrayEquals(Files.readAllBytes(ref.resolve("family.log")), Files.readAllBytes(work.resolve("family.log")));
+    }
+  }
+
   @Test
   void bcComputingDigits_resumes() throws Exception {
     interruptedRunMatches("bc", List.of(Programs.require("bc"), "-l", "pi.bc"), null, List.of(), 100, 600,

@@ -72,12 +72,21 @@ final class MemoryDumper {
     return OWNED.matcher(path).matches();
   }
 
+  /**
+   * The identity of a shared anonymous or memfd object, {@code shm:DEV:INODE}: mappings with the
+   * same key, in one process or several of a tree, are one object, and restore maps one object
+   * for them (version 3; older images have an empty path and get an object per mapping).
+   */
+  static String shmKey(Vma v) {
+    return v.inode() == 0 ? "" : "shm:" + v.device() + ":" + v.inode();
+  }
+
   /** The record of a mapping without contents, or null for one that is not part of an image ([vsyscall]). */
   static VmaRecord record(Vma v) {
     if (v.path().equals("[vsyscall]")) {
       return null;
     }
-    String path = v.sharedAnonymous() ? "" : v.fileBacked() ? v.path() : (v.path().startsWith("[") ? v.path() : "");
+    String path = v.sharedAnonymous() ? shmKey(v) : v.fileBacked() ? v.path() : (v.path().startsWith("[") ? v.path() : "");
     return new VmaRecord(v.start(), v.end(), v.prot(), kind(v), v.offset(), path, new long[0]);
   }
 

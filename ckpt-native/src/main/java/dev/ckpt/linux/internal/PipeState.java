@@ -404,7 +404,12 @@ final class PipeState {
 
     /** Closes the parked ends in each creator, which is fully rebuilt and stopped: a short injection round each. */
     void closeParked() throws ProcessException {
-      for (Map.Entry<Integer, List<Integer>> e : parked.entrySet()) {
+      closeIn(parked);
+    }
+
+    /** Closes descriptors in processes that are rebuilt and stopped, by host pid. */
+    static void closeIn(Map<Integer, List<Integer>> fdsByHost) throws ProcessException {
+      for (Map.Entry<Integer, List<Integer>> e : fdsByHost.entrySet()) {
         try (Tracee t = new Tracee(e.getKey())) {
           t.beginInjection(t.findVdsoSyscall(t.maps()));
           try {

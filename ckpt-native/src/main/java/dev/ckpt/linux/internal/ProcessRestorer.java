@@ -172,7 +172,9 @@ final class ProcessRestorer {
         Launcher.seizeUntilExec(spawned, Sys.PTRACE_O_EXITKILL);
       }
       try (t) {
-        List<ThreadRestorer.Created> threads = rebuild(t, r, img, caps, null);
+        SharedMemory shm = new SharedMemory();
+        shm.note(img);
+        List<ThreadRestorer.Created> threads = rebuild(t, r, img, caps, null, shm);
         threads.forEach(c -> others.add(c.hostTid()));
         if (verify) {
           step = "verify";
@@ -256,21 +258,24 @@ final class ProcessRestorer {
       PipeState.Shared shared = new PipeState.Shared();
       java.util.Set<Integer> hostSet = new java.util.HashSet<>(hosts.values());
       List<ProcessTree.Member> live = members.stream().filter(m -> !m.zombie()).toList();
+      SharedMemory shm = new SharedMemory();
       for (int i = 0; i < live.size(); i++) {
         shared.noteData(images.get(i), PartPrefix.reader(r, live.get(i).prefix(i == 0)));
+        shm.note(images.get(i));
       }
       for (int i = 0; i < live.size(); i++) {
         ProcessTree.Member m = live.get(i);
         who = "pid " + m.pid();
         try (Tracee t = new Tracee(hosts.get(m.pid()), m.pid())) {
-          for (ThreadRestorer.Created c : rebuild(t, PartPrefix.reader(r, m.prefix(i == 0)), images.get(i), caps, shared)) {
+          for (ThreadRestorer.Created c : rebuild(t, PartPrefix.reader(r, m.prefix(i == 0)), images.get(i), caps, shared, shm)) {
             threads.add(c.hostTid());
           }
         }
       }
       who = "pid " + root.pid();
-      step = "close parked pipe ends";
+      step = "close parked pipe ends and memfds";
       shared.closeParked();
+      shm.closeParked();
       if (verify) {
         for (int i = 0; i < live.size(); i++) {
           ProcessTree.Member m = live.get(i);
@@ -316,7 +321,11 @@ final class ProcessRestorer {
 
   /** With {@code caps}, every task is given those capability sets last (see ThreadRestorer#setCapabilities). */
   private List<ThreadRestorer.Created> rebuild(Tracee t, ImageReader r, ProcessImage img, long[] caps,
-      PipeState.Shared shared) throws CheckpointException {
+      PipeState.Shared shared, SharedMemory shm) throws CheckpointException {
+    int floor = 3;
+    for (FdRecord f : img.fds()) {
+      floor = Math.max(floor, f.fd() + 1);
+    }
     int pid = t.pid;
     step = "scratch";
     List<Vma> current = t.maps();
@@ -400,7 +409,13 @@ final class ProcessRestorer {
           openFiles.put("owned:" + v.path() + ":" + v.start(), fd);
           flags = MAP_SHARED | MAP_FIXED;
         }
-        case SHARED_ANON -> flags = MAP_SHARED | MAP_ANON | MAP_FIXED;
+        case SHARED_ANON -> {
+          if (shm.shared(v)) {
+            shm.map(t, v, prot, scratch + DATA, floor);
+            continue;
+          }
+          flags = MAP_SHARED | MAP_ANON | MAP_FIXED;
+        }
         case STACK -> flags = MAP_PRIVATE | MAP_ANON | MAP_FIXED | MAP_GROWSDOWN;
         default -> flags = MAP_PRIVATE | MAP_ANON | MAP_FIXED;
       }
@@ -454,14 +469,10 @@ final class ProcessRestorer {
     }
 
     step = "fds";
-    restoreFds(t, img, scratch + DATA);
+    restoreFds(t, img, scratch + DATA, shm.parkedIn(t.pid));
     step = "pipes";
     PipeState.restore(t, r, img.fds(), scratch + DATA, shared);
     step = "shared descriptors";
-    int floor = 3;
-    for (FdRecord f : img.fds()) {
-      floor = Math.max(floor, f.fd() + 1);
-    }
     for (FdRecord f : img.fds()) {
       if (f.kind() == FdKind.SHARED) {
         int fd = PipeState.importFd(t, (int) f.pos(), (int) f.size(), floor, scratch + DATA);
@@ -544,6 +555,11 @@ final class ProcessRestorer {
       ThreadRestorer.setCapabilities(t, caps, scratch + DATA);
     }
 
+    if (shared == null) {
+      step = "close memfds";
+      shm.closeParkedIn(t);
+    }
+
     step = "unmap scratch";
     t.moveSyscallSite(t.findVdsoSyscall(t.maps()));
     t.call("munmap(scratch)", Sys.SYS_MUNMAP, scratch, SCRATCH_SIZE);
@@ -579,7 +595,8 @@ final class ProcessRestorer {
     return r;
   }
 
-  private void restoreFds(Tracee t, ProcessImage img, long data) throws CheckpointException {
+  /** {@code keep}: descriptors parked in this process for others, left open. */
+  private void restoreFds(Tracee t, ProcessImage img, long data, List<Integer> keep) throws CheckpointException {
     int pid = t.pid;
     Map<Integer, FdRecord> wanted = new HashMap<>();
     for (FdRecord f : img.fds()) {
@@ -588,7 +605,7 @@ final class ProcessRestorer {
     try (DirectoryStream<Path> s = Files.newDirectoryStream(ProcFs.dir(pid).resolve("fd"))) {
       for (Path p : s) {
         int fd = Integer.parseInt(p.getFileName().toString());
-        if (fd > 2) {
+        if (fd > 2 && !keep.contains(fd)) {
           t.call("close(" + fd + ")", Sys.SYS_CLOSE, fd);
         }
       }

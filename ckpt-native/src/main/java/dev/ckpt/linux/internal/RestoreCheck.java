@@ -146,7 +146,11 @@ final class RestoreCheck {
   /** Adjacent mappings the kernel may show as one or as two are merged, in both lists alike. */
   static List<VmaRecord> coalesce(List<VmaRecord> vmas) {
     List<VmaRecord> out = new ArrayList<>();
-    for (VmaRecord v : vmas) {
+    for (VmaRecord v0 : vmas) {
+      // A shared object's key names its inode, which is new after restore; sharing is checked
+      // by the restore itself, which maps one object per key.
+      VmaRecord v = v0.kind() == VmaKind.SHARED_ANON ? new VmaRecord(v0.start(), v0.end(), v0.prot(), v0.kind(), v0.offset(),
+          "", v0.dumped()) : v0;
       VmaRecord last = out.isEmpty() ? null : out.get(out.size() - 1);
       boolean file = v.kind() == VmaKind.FILE_PRIVATE || v.kind() == VmaKind.FILE_SHARED || v.kind() == VmaKind.OWNED_FILE;
       if (last != null && last.end() == v.start() && last.prot() == v.prot() && last.kind() == v.kind()

@@ -68,6 +68,7 @@ public final class Sys {
   public static final int SYS_SET_ROBUST_LIST = 273;
   public static final int SYS_GET_ROBUST_LIST = 274;
   public static final int SYS_CLONE3 = 435;
+  public static final int SYS_MEMFD_CREATE = 319;
   public static final int KCMP_FILE = 0;
 
   // prctl options.
