@@ -175,6 +175,46 @@ class NativeLifecycleIT {
     }
   }
 
+  /**
+   * A restore that fails in one process of a tree (its working directory is gone) kills every
+   * process it made, and names the process and the step.
+   */
+  @Test
+  void treeRestoreThatFailsInAChild_killsEveryProcessMade_andNamesTheChildAndStep() throws Exception {
+    Path work = java.nio.file.Files.createDirectories(dir.resolve("tree-work"));
+    try (NativeCheckpointer ckpt = checkpointer("subshell")) {
+      Path out = dir.resolve("s.out");
+      TracedProcess p = ckpt.launch(new Stdio(DEV_NULL, out, null, work), "/bin/sh", "-c",
+          "mkdir -p sub; (cd sub && echo in-sub && sleep 30); echo done");
+      long deadline = System.currentTimeMillis() + 10_000;
+      while (!Files.readString(out).contains("in-sub") && System.currentTimeMillis() < deadline) {
+        Thread.sleep(10);
+      }
+      CheckpointInfo info = ckpt.checkpoint(p, Mode.VACATE);
+      // sh, and the subshell (dash execs its last command, sleep, in it)
+      assertEquals("2", info.attributes().get("processes"), info.attributes().toString());
+      p.waitFor(Duration.ofSeconds(10));
+      new ProcessBuilder("rm", "-rf", work.resolve("sub").toString()).start().waitFor();
+      CheckpointException e = assertThrows(CheckpointException.class, () -> ckpt.restore("subshell"));
+      assertTrue(e.getMessage().contains("step 'cwd'") && e.getMessage().contains("killed"), e.getMessage());
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("failed in pid (\\d+)").matcher(e.getMessage());
+      assertTrue(m.find(), e.getMessage());
+      assertTrue(p.pid() != Integer.parseInt(m.group(1)), "the failing process is the child, not the root: " + e.getMessage());
+      // Nothing of the half-built tree runs on: no process is left running the tree's programs here.
+      Thread.sleep(200);
+      for (long pid : ProcessHandle.allProcesses().map(ProcessHandle::pid).toList()) {
+        String cmd = ProcessHandle.of(pid).flatMap(h -> h.info().command()).orElse("");
+        String cwd = "";
+        try {
+          cwd = Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "cwd")).toString();
+        } catch (java.io.IOException ignored) {
+          // gone, or not ours
+        }
+        assertFalse(cwd.startsWith(work.toString()) && !cmd.isEmpty(), "pid " + pid + " (" + cmd + ") still runs in " + cwd);
+      }
+    }
+  }
+
   @Test
   void threadAtAnotherNiceThanItsMainThread_isRefusedNamingTheThread() throws Exception {
     try (NativeCheckpointer ckpt = checkpointer("nice")) {

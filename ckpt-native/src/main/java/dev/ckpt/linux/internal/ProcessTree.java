@@ -146,6 +146,10 @@ final class ProcessTree {
           throw new ProcessException(root, "has a descendant, pid " + host + ", in process group " + pgid + " of session "
               + sid + ", led by a process outside the checkpoint, which restore cannot put it back into");
         }
+        if (f[1] != 0 && (f[2] & 0x80) != 0) {
+          throw new ProcessException(root, "has a zombie child, pid " + host + ", killed by signal " + (f[2] & 0x7f)
+              + " with a core dump, which restore cannot end the same way without writing a core file");
+        }
         members.add(new Member(host, ns.get(host), host == root ? 0 : ns.get(f[0]), ns.getOrDefault(pgid, 0),
             ns.getOrDefault(sid, 0), f[1] != 0, f[2], threads.getOrDefault(host, List.of())));
       }
