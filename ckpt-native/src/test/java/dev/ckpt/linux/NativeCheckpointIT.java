@@ -417,6 +417,48 @@ class NativeCheckpointIT {
     }
   }
 
+  /** make -j2 building a generated C project: make, two compiler drivers and their cc1 and as at any moment. */
+  @Test
+  void makeJ2BuildingAGeneratedProject_resumes() throws Exception {
+    Programs.require("make");
+    Programs.require("cc");
+    interruptedRunMatches("make", List.of(Programs.require("sh"), "-c", "make -s -j2 && ./prog"), null, List.of(), 300, 2500,
+        d -> {
+          int n = 30;
+          StringBuilder main = new StringBuilder("#include <stdio.h>\n");
+          StringBuilder objs = new StringBuilder("OBJS = main.o");
+          for (int i = 1; i <= n; i++) {
+            StringBuilder f = new StringBuilder("int f" + i + "(int x) {\n int s = 0;\n");
+            for (int j = 1; j <= 600; j++) {
+              f.append(" s += (x * ").append(j).append(") ^ (s >> 3) + ").append(i).append(";\n");
+            }
+            Files.writeString(d.resolve("f" + i + ".c"), f.append(" return s;\n}\n"));
+            main.append("int f").append(i).append("(int);\n");
+            objs.append(" f").append(i).append(".o");
+          }
+          main.append("int main(void) {\n long t = 0;\n");
+          for (int i = 1; i <= n; i++) {
+            main.append(" t += f").append(i).append("(").append(i).append(");\n");
+          }
+          Files.writeString(d.resolve("main.c"), main.append(" printf(\"total %ld\\n\", t);\n return 0;\n}\n"));
+          Files.writeString(d.resolve("Makefile"), objs + "\nprog: $(OBJS)\n\tcc -o prog $(OBJS)\n%.o: %.c\n\tcc -O2 -c $< -o $@\n");
+        });
+  }
+
+  /** sort of a file twenty times its buffer: it spills sorted runs to temporary files and merges them. */
+  @Test
+  void sortSpillingToTemporaryFiles_producesTheSameDigest() throws Exception {
+    interruptedRunMatches("sort", List.of(Programs.require("sh"), "-c", "mkdir -p tmp && sort -S 2M -T tmp big.txt | md5sum"),
+        null, List.of(), 200, 2000, d -> {
+          Random r = new Random(5);
+          StringBuilder sb = new StringBuilder();
+          for (int i = 0; i < 2_000_000; i++) {
+            sb.append(r.nextInt(1_000_000_000)).append(" line ").append(i).append('\n');
+          }
+          Files.writeString(d.resolve("big.txt"), sb);
+        });
+  }
+
   @Test
   void bcComputingDigits_resumes() throws Exception {
     interruptedRunMatches("bc", List.of(Programs.require("bc"), "-l", "pi.bc"), null, List.of(), 100, 600,
