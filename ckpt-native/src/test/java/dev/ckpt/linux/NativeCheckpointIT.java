@@ -459,6 +459,18 @@ class NativeCheckpointIT {
         });
   }
 
+  /** Scale: a process with 1,000 threads. */
+  @Test
+  void processWithAThousandThreads_resumes() throws Exception {
+    interruptedRunMatches("manythreads", List.of(Programs.path("manythreads"), "1000", "150"), 400, 2500);
+  }
+
+  /** Scale: a tree of 50 processes. */
+  @Test
+  void treeOfFiftyProcesses_resumes() throws Exception {
+    interruptedRunMatches("manyprocs", List.of(Programs.path("manyprocs"), "50", "150"), 300, 2500);
+  }
+
   @Test
   void bcComputingDigits_resumes() throws Exception {
     interruptedRunMatches("bc", List.of(Programs.require("bc"), "-l", "pi.bc"), null, List.of(), 100, 600,
