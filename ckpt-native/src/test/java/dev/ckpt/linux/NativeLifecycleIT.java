@@ -425,6 +425,18 @@ class NativeLifecycleIT {
   }
 
   @Test
+  void childOfThisJvm_isRefusedAtAttach_namingLaunchInstead() throws Exception {
+    Process child = new ProcessBuilder("sleep", "30").start();
+    try (NativeCheckpointer ckpt = checkpointer("jvmchild")) {
+      ProcessException e = assertThrows(ProcessException.class, () -> ckpt.attach((int) child.pid()));
+      assertTrue(e.getMessage().contains("child of this JVM") && e.getMessage().contains("launch()"), e.getMessage());
+      assertTrue(child.isAlive());
+    } finally {
+      child.destroyForcibly().waitFor();
+    }
+  }
+
+  @Test
   void wrongPid_isNamed() throws Exception {
     try (NativeCheckpointer ckpt = checkpointer("nopid")) {
       ProcessException e = assertThrows(ProcessException.class, () -> ckpt.attach(999_999_999 / 2));

@@ -128,6 +128,17 @@ public final class NativeEngine implements AutoCloseable {
       if (!ProcFs.alive(pid)) {
         throw new ProcessException(pid, "no such process");
       }
+      String parent;
+      try {
+        parent = ProcFs.status(pid).getOrDefault("PPid", "0");
+      } catch (java.io.IOException e) {
+        throw new ProcessException(pid, "no such process (" + e.getMessage() + ")");
+      }
+      if (Long.parseLong(parent) == ProcessHandle.current().pid()) {
+        // The JDK's process reaper waits for its children and would take their ptrace stops.
+        throw new ProcessException(pid, "is a child of this JVM (started with ProcessBuilder or Runtime.exec), whose"
+            + " process reaper would take its ptrace stops; start it with launch() instead");
+      }
       Tracer.Traced t = tracer.track(pid);
       try {
         Sys.ptrace(Sys.PTRACE_SEIZE, pid, 0, 0, "SEIZE");

@@ -159,7 +159,8 @@ final class ProcessRestorer {
         step = host ? "launch" : "namespace";
         PidNamespace.Launched ns = host ? PidNamespace.launchHost(img.exe(), stdio) : PidNamespace.launch(img.exe(), stdio);
         launched = ns.unshare() != 0 ? ns.unshare() : ns.init(); // killing it ends what was made
-        caps = PidNamespace.ownCapabilities();
+        // On the host the launched executable already runs with the checkpointer's capabilities.
+        caps = host ? null : PidNamespace.ownCapabilities();
         step = "create pid " + img.thread().tid();
         pid = PidNamespace.createProcess(ns.init(), img.thread().tid());
         t = new Tracee(pid, img.thread().tid());
@@ -236,7 +237,7 @@ final class ProcessRestorer {
       PidNamespace.Launched ns = host ? PidNamespace.launchHost(images.get(0).exe(), stdio)
           : PidNamespace.launch(images.get(0).exe(), stdio);
       launched = ns.unshare() != 0 ? ns.unshare() : ns.init();
-      long[] caps = PidNamespace.ownCapabilities();
+      long[] caps = host ? null : PidNamespace.ownCapabilities();
       step = "create";
       PidNamespace.Created made = PidNamespace.create(ns.init(), root.pid());
       hosts.put(root.pid(), made.host());
@@ -496,7 +497,7 @@ final class ProcessRestorer {
     ProcessImage.ThreadRecord th = img.thread();
     ThreadRestorer.perThread(t, th, scratch + DATA);
     step = "threads";
-    List<ThreadRestorer.Created> threads = ThreadRestorer.create(t, img, scratch, scratch + DATA);
+    List<ThreadRestorer.Created> threads = ThreadRestorer.create(t, img, scratch, scratch + DATA, scratch + BATCH, caps);
 
     if (shared != null) {
       // Children made for the tree that ended as zombies queued SIGCHLD here; the image's own
@@ -545,13 +546,8 @@ final class ProcessRestorer {
     }
 
     if (caps != null) {
+      // The other threads set theirs when they were made.
       step = "capabilities";
-      for (ThreadRestorer.Created c : threads) {
-        try (Tracee each = new Tracee(c.hostTid(), c.image().tid())) {
-          each.beginInjection(scratch);
-          ThreadRestorer.setCapabilities(each, caps, scratch + DATA);
-        }
-      }
       ThreadRestorer.setCapabilities(t, caps, scratch + DATA);
     }
 
