@@ -218,7 +218,7 @@ final class ProcessDumper {
       threads.add(null); // the main thread, below
       for (int tid : ThreadDumper.tids(pid)) {
         if (tid != pid) {
-          threads.add(ThreadDumper.capture(pid, tid, site, scratch));
+          threads.add(ThreadDumper.capture(pid, tid, site, scratch, executable ? scratch + SCRATCH / 2 : -1));
         }
       }
       t.call("munmap(scratch)", Sys.SYS_MUNMAP, scratch, SCRATCH);

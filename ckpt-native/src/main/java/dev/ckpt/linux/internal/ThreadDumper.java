@@ -153,9 +153,9 @@ final class ThreadDumper {
   /**
    * The state of one stopped thread beside the main one. Its injected calls run with {@code site}
    * as the syscall instruction and {@code scratch} (32 bytes or more, in the shared address space)
-   * for results.
+   * for results; with {@code batch} (executable scratch, or -1) they run in one round trip.
    */
-  static ThreadRecord capture(int pid, int tid, long site, long scratch) throws ProcessException {
+  static ThreadRecord capture(int pid, int tid, long site, long scratch, long batch) throws ProcessException {
     int nsTid = namespaceId(taskStatus(pid, tid), tid);
     String name = name(pid, tid);
     try (Tracee t = new Tracee(tid); Memory m = new Memory(32)) {
@@ -174,9 +174,24 @@ final class ThreadDumper {
       byte[] altstack;
       t.beginInjection(site);
       try {
-        clearTid = clearTid(t, scratch);
-        t.call("sigaltstack(query) in thread " + tid, Sys.SYS_SIGALTSTACK, 0, scratch);
-        altstack = t.read(scratch, 24);
+        if (batch >= 0) {
+          long[] r = t.callBatch("prctl(PR_GET_TID_ADDRESS) and sigaltstack in thread " + tid, batch, batch + 256,
+              new long[][] {{Sys.SYS_PRCTL, Sys.PR_GET_TID_ADDRESS, scratch, 0, 0, 0, 0},
+                  {Sys.SYS_SIGALTSTACK, 0, scratch + 8, 0, 0, 0, 0}});
+          for (long x : r) {
+            if (x < 0) {
+              throw new ProcessException(pid, "reading the state of thread " + tid + " (injected) failed: "
+                  + dev.ckpt.linux.internal.jna.Errno.name((int) -x), (int) -x, null);
+            }
+          }
+          ByteBuffer b = ByteBuffer.wrap(t.read(scratch, 32)).order(ByteOrder.LITTLE_ENDIAN);
+          clearTid = b.getLong(0);
+          altstack = java.util.Arrays.copyOfRange(b.array(), 8, 32);
+        } else {
+          clearTid = clearTid(t, scratch);
+          t.call("sigaltstack(query) in thread " + tid, Sys.SYS_SIGALTSTACK, 0, scratch);
+          altstack = t.read(scratch, 24);
+        }
         int flags = ByteBuffer.wrap(altstack).order(ByteOrder.LITTLE_ENDIAN).getInt(8);
         if ((flags & Sys.SS_ONSTACK) != 0) {
           throw new ProcessException(pid, "thread " + tid + " is running a signal handler on its alternate signal stack;"
