@@ -20,8 +20,8 @@ import java.util.concurrent.TimeUnit;
  * pid 1 then becomes a reaper that exits when its last child is gone, which ends the namespace.
  */
 final class PidNamespace {
-  static final List<String> UNSHARE = List.of("unshare", "--map-current-user", "--pid", "--fork", "--kill-child",
-      "--mount-proc", "--keep-caps");
+  static final List<String> UNSHARE = List.of("unshare", "--map-current-user", "--pid", "--fork", "--mount-proc",
+      "--keep-caps");
   private static final long CHECK_TIMEOUT_MS = 10_000;
   private static final int OPTIONS = Sys.PTRACE_O_EXITKILL | Sys.PTRACE_O_TRACEFORK | Sys.PTRACE_O_TRACEVFORK
       | Sys.PTRACE_O_TRACECLONE;
@@ -153,7 +153,9 @@ final class PidNamespace {
 
   /**
    * On the tracer thread: launches {@code unshare ... exe} and returns with the namespace's pid 1
-   * held at its exec stop, and unshare let go (it waits for pid 1 and dies with it).
+   * held at its exec stop. unshare itself is killed then: it would otherwise wait for pid 1 with
+   * the restore's stdio open, and a caller that reads the restore's output to its end (a pipe)
+   * would wait for the restored program to end. Pid 1, an orphan now, is reparented to init.
    */
   static Launched launch(String exe, Stdio stdio) throws CheckpointException {
     List<String> cmd = new ArrayList<>(UNSHARE);
@@ -179,6 +181,7 @@ final class PidNamespace {
         throw new ProcessException(unshare, "unshare forked no process that ran " + exe);
       }
       Sys.ptrace(Sys.PTRACE_DETACH, unshare, 0, 0, "DETACH(unshare)");
+      kill(unshare);
       return new Launched(unshare, init);
     } catch (ProcessException | RuntimeException e) {
       kill(unshare);
@@ -242,7 +245,8 @@ final class PidNamespace {
   static Created create(int init, int pid) throws ProcessException {
     try (Tracee t = new Tracee(init)) {
       t.beginInjection(t.findVdsoSyscall(t.maps()));
-      long page = t.call("mmap(pid 1 scratch)", Sys.SYS_MMAP, 0, ProcessRestorer.PAGE, 3, 0x22, -1, 0);
+      long page = t.call("mmap(pid 1 scratch)", Sys.SYS_MMAP, 0, ProcessRestorer.PAGE, Sys.PROT_READ | Sys.PROT_WRITE,
+          Sys.MAP_PRIVATE | Sys.MAP_ANONYMOUS, -1, 0);
       ByteBuffer args = Tracee.le(Sys.CLONE_ARGS_SIZE + 8);
       long tids = page + 256;
       args.putLong(32, Sys.SIGCHLD).putLong(64, tids).putLong(72, 1);
@@ -256,8 +260,19 @@ final class PidNamespace {
         kill(host);
         throw new ProcessException(init, "clone3 in the restore's namespace made pid " + got[0] + " instead of " + pid);
       }
+      // The restored process has the restore's stdio now; pid 1 lets go of it, so that the
+      // streams end when the restored processes end.
+      for (int fd = 0; fd <= 2; fd++) {
+        try {
+          t.call("close(" + fd + ") in pid 1", Sys.SYS_CLOSE, fd);
+        } catch (ProcessException e) {
+          if (e.errno() != 9) { // EBADF: it was not open
+            throw e;
+          }
+        }
+      }
       t.write(page, REAPER);
-      t.call("mprotect(reaper)", Sys.SYS_MPROTECT, page, ProcessRestorer.PAGE, 5);
+      t.call("mprotect(reaper)", Sys.SYS_MPROTECT, page, ProcessRestorer.PAGE, Sys.PROT_READ | Sys.PROT_EXEC);
       Regs r = t.savedRegs().copy();
       r.set(Regs.RIP, page).set(Regs.ORIG_RAX, -1);
       t.setRegs(r);

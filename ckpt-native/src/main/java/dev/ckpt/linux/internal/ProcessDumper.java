@@ -200,13 +200,15 @@ final class ProcessDumper {
       long scratch;
       boolean executable = true;
       try {
-        scratch = t.call("mmap(scratch)", Sys.SYS_MMAP, 0, SCRATCH, 7, 0x22, -1, 0);
+        scratch = t.call("mmap(scratch)", Sys.SYS_MMAP, 0, SCRATCH, Sys.PROT_READ | Sys.PROT_WRITE | Sys.PROT_EXEC,
+            Sys.MAP_PRIVATE | Sys.MAP_ANONYMOUS, -1, 0);
       } catch (ProcessException e) {
         if (e.errno() != dev.ckpt.linux.internal.jna.Errno.EACCES && e.errno() != dev.ckpt.linux.internal.jna.Errno.EPERM) {
           throw e;
         }
         executable = false;
-        scratch = t.call("mmap(scratch)", Sys.SYS_MMAP, 0, SCRATCH, 3, 0x22, -1, 0);
+        scratch = t.call("mmap(scratch)", Sys.SYS_MMAP, 0, SCRATCH, Sys.PROT_READ | Sys.PROT_WRITE,
+            Sys.MAP_PRIVATE | Sys.MAP_ANONYMOUS, -1, 0);
       }
       sigactions = executable ? SignalDumper.sigactionsBatched(t, scratch + SCRATCH / 2)
           : SignalDumper.sigactions(t, scratch);

@@ -43,9 +43,9 @@ final class ProcessRestorer {
   private static final long TEMP = 64 * 1024;
   /** Where the batched injected calls run: clear of the vDSO parking at TEMP and the pipe bytes above DATA + 256 KiB. */
   private static final long BATCH = 192 * 1024;
-  private static final int PROT_RW = 3;
-  private static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANON = 0x20, MAP_GROWSDOWN = 0x100;
-  private static final int MAP_FIXED_NOREPLACE = 0x100000;
+  private static final int PROT_RW = Sys.PROT_READ | Sys.PROT_WRITE;
+  private static final int MAP_SHARED = Sys.MAP_SHARED, MAP_PRIVATE = Sys.MAP_PRIVATE, MAP_FIXED = Sys.MAP_FIXED,
+      MAP_ANON = Sys.MAP_ANONYMOUS, MAP_GROWSDOWN = Sys.MAP_GROWSDOWN, MAP_FIXED_NOREPLACE = Sys.MAP_FIXED_NOREPLACE;
   private static final int O_ACCMODE = Sys.O_ACCMODE, O_CREAT = Sys.O_CREAT, O_EXCL = Sys.O_EXCL, O_NOCTTY = Sys.O_NOCTTY,
       O_TRUNC = Sys.O_TRUNC, O_CLOEXEC = Sys.O_CLOEXEC;
   private static final int SYS_DUP3 = Sys.SYS_DUP3;
@@ -154,11 +154,11 @@ final class ProcessRestorer {
           step = "check namespace";
           PidNamespace.check(ref);
         }
-        LOG.info("restoring {} threads of pid {} {}", ids.size(), img.thread().tid(),
+        LOG.debug("restoring {} threads of pid {} {}", ids.size(), img.thread().tid(),
             host ? "with their host ids" : "in a user and pid namespace of their own");
         step = host ? "launch" : "namespace";
         PidNamespace.Launched ns = host ? PidNamespace.launchHost(img.exe(), stdio) : PidNamespace.launch(img.exe(), stdio);
-        launched = ns.unshare() != 0 ? ns.unshare() : ns.init(); // killing it ends what was made
+        launched = ns.init(); // killing the namespace's pid 1 ends what was made
         // On the host the launched executable already runs with the checkpointer's capabilities.
         caps = host ? null : PidNamespace.ownCapabilities();
         step = "create pid " + img.thread().tid();
@@ -231,12 +231,12 @@ final class ProcessRestorer {
         step = "check namespace";
         PidNamespace.check(ref);
       }
-      LOG.info("restoring a tree of {} processes under pid {} {}", members.size(), root.pid(),
+      LOG.debug("restoring a tree of {} processes under pid {} {}", members.size(), root.pid(),
           host ? "with their host ids" : "in a user and pid namespace of their own");
       step = host ? "launch" : "namespace";
       PidNamespace.Launched ns = host ? PidNamespace.launchHost(images.get(0).exe(), stdio)
           : PidNamespace.launch(images.get(0).exe(), stdio);
-      launched = ns.unshare() != 0 ? ns.unshare() : ns.init();
+      launched = ns.init();
       long[] caps = host ? null : PidNamespace.ownCapabilities();
       step = "create";
       PidNamespace.Created made = PidNamespace.create(ns.init(), root.pid());

@@ -19,7 +19,6 @@ import java.util.Map;
  * is mapped MAP_SHARED | MAP_ANONYMOUS, as before.
  */
 final class SharedMemory {
-  private static final int MFD_CLOEXEC = 1;
   private final Map<String, Integer> uses = new HashMap<>();
   private final Map<String, Long> sizes = new HashMap<>();
   /** key -> {creator host pid, creator pid as the tree sees it, parked fd}. */
@@ -60,7 +59,7 @@ final class SharedMemory {
     boolean borrowed = false;
     if (m == null) {
       t.write(scratch, Tracee.cString("ckpt-shm"));
-      fd = (int) t.call("memfd_create for " + v.path(), Sys.SYS_MEMFD_CREATE, scratch, MFD_CLOEXEC);
+      fd = (int) t.call("memfd_create for " + v.path(), Sys.SYS_MEMFD_CREATE, scratch, Sys.MFD_CLOEXEC);
       if (fd < floor) {
         int moved = (int) t.call("fcntl(F_DUPFD_CLOEXEC, " + fd + ", " + floor + ")", Sys.SYS_FCNTL, fd,
             Sys.F_DUPFD_CLOEXEC, floor);
@@ -76,7 +75,7 @@ final class SharedMemory {
       borrowed = true;
     }
     t.call("mmap(" + v.part() + " of " + v.path() + ")", Sys.SYS_MMAP, v.start(), v.length(), prot,
-        0x01 | 0x10 | ((v.prot() & VmaFlags.NORESERVE) != 0 ? VmaFlags.MAP_NORESERVE : 0), fd, v.offset());
+        Sys.MAP_SHARED | Sys.MAP_FIXED | ((v.prot() & VmaFlags.NORESERVE) != 0 ? VmaFlags.MAP_NORESERVE : 0), fd, v.offset());
     if (borrowed) {
       t.call("close(" + fd + ")", Sys.SYS_CLOSE, fd);
     }

@@ -159,6 +159,12 @@ public final class Sys {
   public static final int SIGCONT = 18;
   public static final int SIGCHLD = 17;
 
+  // mmap and mprotect.
+  public static final int PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4;
+  public static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_GROWSDOWN = 0x100,
+      MAP_FIXED_NOREPLACE = 0x100000;
+  public static final int MFD_CLOEXEC = 1;
+
   // clone3 flags: a thread as glibc's pthread_create makes it, less what ckpt sets by injection
   // (CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID).
   public static final long CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800,
