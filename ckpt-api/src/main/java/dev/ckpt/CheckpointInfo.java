@@ -50,6 +50,12 @@ public record CheckpointInfo(
   public static final String READ_BYTES = "read.bytes";
   /** The attribute a checkpoint records how it found what changed in ({@link #changeTracking()}). */
   public static final String CHANGE_TRACKING = "change.tracking";
+  /**
+   * The attribute a native checkpoint records the memory cost of its copy-on-write snapshot in,
+   * in bytes: the pages the process wrote while its memory was read from the snapshot, which the
+   * kernel copied for it. Absent when memory was read while the process was frozen.
+   */
+  public static final String SNAPSHOT_BYTES = "snapshot.bytes";
 
   /**
    * How long the checkpointed process was stopped: from the freeze to the moment it ran on (or,

@@ -256,11 +256,44 @@ class NativeLifecycleIT {
         p.kill();
       });
       killer.start();
-      CheckpointException e = assertThrows(CheckpointException.class, () -> ckpt.checkpoint(p, Mode.CONTINUE));
+      // VACATE reads all memory from the frozen process itself (a CONTINUE checkpoint reads it
+      // from a snapshot, which outlives the process: see below).
+      CheckpointException e = assertThrows(CheckpointException.class, () -> ckpt.checkpoint(p, Mode.VACATE));
       killer.join();
       assertTrue(e.getMessage().contains("pid " + p.pid()), e.getMessage());
       assertTrue(ckpt.store().latest("exits").isEmpty(), "no checkpoint committed");
       assertTrue(ckpt.store().blobs().list("exits/").isEmpty(), "no chunks left behind: " + ckpt.store().blobs().list("exits/"));
+    }
+  }
+
+  /**
+   * A CONTINUE checkpoint freezes the process only while its state is read and a copy-on-write
+   * snapshot is forked; 512 MiB of memory are then read from the snapshot while it runs on. The
+   * image restores to a process that verifies every page, and the snapshot leaves no child behind.
+   */
+  @Test
+  void continueCheckpoint_readsMemoryFromASnapshotWhileTheProcessRuns() throws Exception {
+    Path ref = java.nio.file.Files.createDirectories(dir.resolve("snap-ref"));
+    byte[] expected = Programs.reference(ref, null, Programs.path("heap"), "256", "150");
+    try (NativeCheckpointer ckpt = checkpointer("snap")) {
+      Path out = dir.resolve("snap.out");
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), Programs.path("heap"), "256", "150");
+      Thread.sleep(1500);
+      CheckpointInfo info = ckpt.checkpoint(p, Mode.CONTINUE);
+      assertTrue(info.attributes().containsKey(CheckpointInfo.SNAPSHOT_BYTES), info.attributes().toString());
+      long read = info.bytesRead();
+      assertTrue(read > 150L << 20, "read " + read + " bytes");
+      assertTrue(info.frozen().multipliedBy(2).compareTo(info.duration()) < 0,
+          "frozen " + info.frozen() + " of " + info.duration() + ": most of the dump ran with the process running");
+      Thread.sleep(100);
+      String children = Files.readString(Path.of("/proc", Integer.toString(p.pid()), "task", Integer.toString(p.pid()),
+          "children")).trim();
+      assertEquals("", children, "the snapshot was reaped by the process");
+      p.kill();
+      p.waitFor(Duration.ofSeconds(10));
+      RestoredProcess r = ckpt.restore("snap", new Stdio(DEV_NULL, null, null, null));
+      assertEquals(OptionalInt.of(0), r.waitFor(Duration.ofSeconds(120)));
+      assertArrayEquals(expected, Files.readAllBytes(out), "the restored process goes on from the snapshot's state");
     }
   }
 

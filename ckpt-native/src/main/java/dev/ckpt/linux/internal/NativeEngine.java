@@ -200,6 +200,8 @@ public final class NativeEngine implements AutoCloseable {
     Tracer.Traced t = h.traced;
     List<Integer> frozenThreads = new java.util.ArrayList<>();
     List<ProcessTree.Member> members = new java.util.ArrayList<>();
+    ProcessDumper dumper = new ProcessDumper(identities);
+    ProcessDumper.Pending[] snapshot = {null};
     tracer.call(() -> {
       if (t.exit().isDone()) {
         throw new ProcessException(t.pid(), "has already exited; nothing to checkpoint");
@@ -226,8 +228,20 @@ public final class NativeEngine implements AutoCloseable {
         stop(t);
         frozenThreads.addAll(ThreadDumper.freeze(t.pid()));
         members.addAll(ProcessTree.freeze(t.pid(), frozenThreads));
-        long bytesRead = members.size() == 1 ? new ProcessDumper(identities).dump(tracee, w, fdPolicy).bytesRead()
-            : dumpTree(members, w);
+        long bytesRead;
+        if (members.size() == 1) {
+          // A CONTINUE checkpoint reads private memory from a copy-on-write snapshot after the
+          // process runs on; the rest, and everything without a snapshot, now.
+          ProcessDumper.Pending p = dumper.dumpFrozen(tracee, w, fdPolicy, mode == Mode.CONTINUE);
+          if (p.snapshot != null) {
+            snapshot[0] = p;
+            bytesRead = 0;
+          } else {
+            bytesRead = completeDump(dumper, p, w);
+          }
+        } else {
+          bytesRead = dumpTree(members, w);
+        }
         w.attribute(CheckpointInfo.FROZEN_NANOS, Long.toString(System.nanoTime() - stopAt))
             .attribute(CheckpointInfo.READ_BYTES, Long.toString(bytesRead))
             .attribute(CheckpointInfo.CHANGE_TRACKING, "content-hash");
@@ -250,6 +264,19 @@ public final class NativeEngine implements AutoCloseable {
         }
       }
     });
+    if (snapshot[0] != null) {
+      ProcessDumper.Pending p = snapshot[0];
+      try {
+        w.attribute(CheckpointInfo.READ_BYTES, Long.toString(completeDump(dumper, p, w)))
+            .attribute(CheckpointInfo.SNAPSHOT_BYTES, Long.toString(p.snapshot.privateBytes()));
+      } finally {
+        p.snapshot.end();
+        tracer.call(() -> {
+          reapSnapshot(t, p.snapshot);
+          return null;
+        });
+      }
+    }
     if (mode == Mode.CONTINUE) {
       return w.commit();
     }
@@ -281,6 +308,41 @@ public final class NativeEngine implements AutoCloseable {
     return info;
   }
 
+  /** Reads what the frozen half left, and writes the process part and the image's attributes. */
+  private static long completeDump(ProcessDumper dumper, ProcessDumper.Pending p, ImageWriter w) throws CheckpointException {
+    ProcessDumper.Dumped d = dumper.finish(p, w);
+    int pid = p.process.pid;
+    ProcessImage image = ProcessTree.shareDescriptions(List.of(pid), List.of(d.image().thread().tid()), List.of(d.image()))
+        .get(0);
+    ProcessDumper.write(w, image);
+    w.attribute("kind", "process").attribute("exe", d.image().exe()).attribute("pid", Integer.toString(p.process.pid));
+    return d.bytesRead();
+  }
+
+  /**
+   * The killed snapshot is a zombie child of the process with no exit signal: the process reaps
+   * it with an injected wait4, in a stop as short as the first one's first call. A process that
+   * exited or stopped meanwhile keeps it (its reaper, or its own wait with __WALL, takes it).
+   */
+  private void reapSnapshot(Tracer.Traced t, MemorySnapshot s) {
+    if (t.exit().isDone() || t.groupStopped) {
+      return;
+    }
+    t.held = true;
+    try (Tracee process = new Tracee(t.pid())) {
+      stop(t);
+      s.reapIn(process, process.findVdsoSyscall(process.maps()));
+    } catch (ProcessException e) {
+      org.slf4j.LoggerFactory.getLogger(NativeEngine.class).warn("pid {}: reaping its memory snapshot failed: {}", t.pid(),
+          e.getMessage());
+    } finally {
+      if (!t.groupStopped) {
+        resumeIfAlive(t);
+      }
+      t.held = false;
+    }
+  }
+
   /**
    * A frozen tree: each process's memory and pipes under its prefix, then, once every process
    * is captured, the open file descriptions they share, the process parts and the tree part.
@@ -290,6 +352,7 @@ public final class NativeEngine implements AutoCloseable {
     members.forEach(m -> hosts.add(m.host()));
     ProcessDumper dumper = new ProcessDumper(identities, hosts);
     List<ProcessTree.Member> live = members.stream().filter(m -> !m.zombie()).toList();
+    ProcessTree.refuseSharedTables(members.get(0).host(), live);
     List<ProcessImage> images = new java.util.ArrayList<>();
     long bytes = 0;
     for (ProcessTree.Member m : live) {
@@ -299,7 +362,8 @@ public final class NativeEngine implements AutoCloseable {
         bytes += d.bytesRead();
       }
     }
-    images = ProcessTree.shareDescriptions(live, images);
+    images = ProcessTree.shareDescriptions(live.stream().map(ProcessTree.Member::host).toList(),
+        live.stream().map(ProcessTree.Member::pid).toList(), images);
     for (int i = 0; i < live.size(); i++) {
       ProcessDumper.write(PartPrefix.writer(w, live.get(i).prefix(i == 0)), images.get(i));
     }

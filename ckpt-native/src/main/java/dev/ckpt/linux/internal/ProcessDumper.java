@@ -45,6 +45,10 @@ final class ProcessDumper {
     this.tree = tree;
   }
 
+  /** Set by {@link #dumpFrozen}: capture makes a snapshot while its injected calls run. */
+  private boolean snapshotWanted;
+  private MemorySnapshot snapshotTaken;
+
   private Set<Integer> tree(int pid) {
     return tree == null ? Set.of(pid) : tree;
   }
@@ -72,33 +76,113 @@ final class ProcessDumper {
 
   /** Captures a stopped process and writes its memory and pipe parts; the process part is left to {@link #write}. */
   Dumped dumpImage(Tracee t, ImageWriter w, FdPolicy policy) throws CheckpointException {
-    int pid = t.pid;
-    ProcessImage state = capture(t, policy, w);
-    MemoryDumper memory = new MemoryDumper();
-    List<VmaRecord> vmas = new ArrayList<>();
-    Set<String> files = new LinkedHashSet<>();
-    files.add(state.exe());
-    List<Vma> maps = t.maps();
+    return finish(dumpFrozen(t, w, policy, false), w);
+  }
+
+  /**
+   * A dump in two halves around the process's resume. Frozen: its state, and, with
+   * {@code snapshot}, a copy-on-write fork of it (MemorySnapshot) made by an injected clone3;
+   * then the mappings the fork does not hold as they were (shared memory, MADV_DONTFORK,
+   * MADV_WIPEONFORK) are read from the process itself. Everything else is read by
+   * {@link #finish} from the snapshot, while the process runs on. Without a snapshot (not
+   * asked, or the fork failed) everything is read here.
+   */
+  Pending dumpFrozen(Tracee t, ImageWriter w, FdPolicy policy, boolean snapshot) throws CheckpointException {
+    this.snapshotWanted = snapshot;
+    ProcessImage state;
+    try {
+      state = capture(t, policy, w);
+    } catch (CheckpointException | RuntimeException e) {
+      if (snapshotTaken != null) {
+        snapshotTaken.end();
+        snapshotTaken = null;
+      }
+      throw e;
+    }
+    Pending p = new Pending(t, state, snapshotTaken);
+    snapshotTaken = null;
+    try {
+      frozenMemory(p, t, w);
+    } catch (CheckpointException | RuntimeException e) {
+      if (p.snapshot != null) {
+        p.snapshot.end();
+      }
+      throw e;
+    }
+    return p;
+  }
+
+  private void frozenMemory(Pending p, Tracee t, ImageWriter w) throws CheckpointException {
+    ProcessImage state = p.state;
     Map<Long, VmaRecord> captured = new java.util.HashMap<>();
     for (VmaRecord r : state.vmas()) {
       captured.put(r.start(), r);
     }
+    p.files.add(state.exe());
     w.checkDeadline();
-    for (Vma v : maps) {
-      VmaRecord r = memory.dump(t, v, w);
+    for (Vma v : t.maps()) {
       VmaRecord c = captured.get(v.start());
-      if (r != null) {
-        if (c == null || c.end() != r.end()) {
-          throw new ProcessException(pid, "mapping " + v.name() + " changed while the process was stopped");
+      if (p.snapshot != null && c != null && MemorySnapshot.holds(c)) {
+        p.deferred.add(v);
+        p.records.add(null);
+        p.captured.put(v.start(), c);
+      } else {
+        VmaRecord r = p.memory.dump(t, v, w);
+        if (r != null) {
+          if (c == null || c.end() != r.end()) {
+            throw new ProcessException(t.pid, "mapping " + v.name() + " changed while the process was stopped");
+          }
+          p.records.add(r.withFlags(c.prot() & ~7));
         }
-        vmas.add(r.withFlags(c.prot() & ~7));
       }
       if (v.fileBacked() && !v.memfd() && !v.sharedAnonymous() && MemoryDumper.kind(v) != ProcessImage.VmaKind.OWNED_FILE) {
-        files.add(v.path());
+        p.files.add(v.path());
+      }
+    }
+  }
+
+  /** What {@link #dumpFrozen} left: the mappings to read from the snapshot, in their order among the others. */
+  static final class Pending {
+    final Tracee process;
+    final ProcessImage state;
+    final MemorySnapshot snapshot;
+    final MemoryDumper memory = new MemoryDumper();
+    final List<Vma> deferred = new ArrayList<>();
+    final Map<Long, VmaRecord> captured = new java.util.HashMap<>();
+    /** Dumped records in map order; null where a deferred mapping goes. */
+    final List<VmaRecord> records = new ArrayList<>();
+    final Set<String> files = new LinkedHashSet<>();
+
+    Pending(Tracee process, ProcessImage state, MemorySnapshot snapshot) {
+      this.process = process;
+      this.state = state;
+      this.snapshot = snapshot;
+    }
+  }
+
+  /**
+   * Reads the deferred mappings from the snapshot (on any thread: only memory reads) and
+   * assembles the image. The snapshot itself is ended by its owner ({@link MemorySnapshot#end}).
+   */
+  Dumped finish(Pending p, ImageWriter w) throws CheckpointException {
+    int pid = p.process.pid;
+    ProcessImage state = p.state;
+    List<VmaRecord> vmas = new ArrayList<>();
+    int next = 0;
+    for (VmaRecord r : p.records) {
+      if (r != null) {
+        vmas.add(r);
+        continue;
+      }
+      Vma v = p.deferred.get(next++);
+      VmaRecord c = p.captured.get(v.start());
+      VmaRecord got = p.memory.dump(p.snapshot.tracee(), v, w);
+      if (got != null) {
+        vmas.add(got.withFlags(c.prot() & ~7));
       }
     }
     List<FileIdentity> ids = new ArrayList<>();
-    for (String f : files) {
+    for (String f : p.files) {
       try {
         ids.add(identities.of(f));
       } catch (IOException e) {
@@ -108,7 +192,7 @@ final class ProcessDumper {
     ProcessImage image = new ProcessImage(state.uid(), state.exe(), state.cwd(), state.umask(), state.mm(), state.auxv(),
         vmas, state.threads(), state.fds(), state.sigactions(), state.pendingPrivate(), state.pendingShared(),
         state.itimers(), ids, state.attributes());
-    return new Dumped(image, memory.bytesRead());
+    return new Dumped(image, p.memory.bytesRead());
   }
 
   /**
@@ -223,7 +307,17 @@ final class ProcessDumper {
           threads.add(ThreadDumper.capture(pid, tid, site, scratch, executable ? scratch + SCRATCH / 2 : -1));
         }
       }
+      if (snapshotWanted && w != null) {
+        // Last, after every other injected call, so the fork's copy of memory is the state read.
+        snapshotTaken = MemorySnapshot.fork(t, scratch);
+      }
       t.call("munmap(scratch)", Sys.SYS_MUNMAP, scratch, SCRATCH);
+    } catch (ProcessException | RuntimeException e) {
+      if (snapshotTaken != null) {
+        snapshotTaken.end();
+        snapshotTaken = null;
+      }
+      throw e;
     } finally {
       t.endInjection();
     }

@@ -475,7 +475,10 @@ final class ProcessRestorer {
     PipeState.restore(t, r, img.fds(), scratch + DATA, shared);
     step = "shared descriptors";
     for (FdRecord f : img.fds()) {
-      if (f.kind() == FdKind.SHARED) {
+      // pos is the source's pid in the image; the image's own pid means another fd of this process.
+      if (f.kind() == FdKind.SHARED && (int) f.pos() == img.thread().tid()) {
+        t.call("dup3(" + f.size() + ", " + f.fd() + ")", SYS_DUP3, f.size(), f.fd(), f.flags() & O_CLOEXEC);
+      } else if (f.kind() == FdKind.SHARED) {
         int fd = PipeState.importFd(t, (int) f.pos(), (int) f.size(), floor, scratch + DATA);
         t.call("dup3(" + fd + ", " + f.fd() + ")", SYS_DUP3, fd, f.fd(), f.flags() & O_CLOEXEC);
         t.call("close(" + fd + ")", Sys.SYS_CLOSE, fd);

@@ -263,13 +263,15 @@ final class ProcessTree {
   }
 
   /**
-   * Marks the descriptors that are the same open file description as one of an earlier
-   * process's (inherited across fork, or passed), found with kcmp: restore imports them from
-   * that process instead of opening the file again, so offset and status flags stay shared.
-   * Pipes are matched at restore by inode and end; stdio re-wired to the restore's streams is
-   * inherited from the root.
+   * Marks the descriptors that are the same open file description as an earlier one (dup'ed in
+   * the process, inherited across fork, or passed), found with kcmp: restore takes them from that
+   * descriptor (dup3 in the same process, pidfd_getfd from another) instead of opening the file
+   * again, so offset and status flags stay shared. Pipes are matched at restore by inode and end;
+   * stdio re-wired to the restore's streams is inherited from the root. {@code hosts} and
+   * {@code pids} are each image's host pid and pid as the tree sees it.
    */
-  static List<ProcessImage> shareDescriptions(List<Member> live, List<ProcessImage> images) throws ProcessException {
+  static List<ProcessImage> shareDescriptions(List<Integer> hosts, List<Integer> pids, List<ProcessImage> images)
+      throws ProcessException {
     List<ProcessImage> out = new ArrayList<>();
     for (int i = 0; i < images.size(); i++) {
       ProcessImage img = images.get(i);
@@ -278,11 +280,14 @@ final class ProcessTree {
         FdRecord shared = null;
         if (f.kind() == FdKind.FILE || f.kind() == FdKind.DIRECTORY || f.kind() == FdKind.DEVNULL) {
           search:
-          for (int j = 0; j < i; j++) {
+          for (int j = 0; j <= i; j++) {
             for (FdRecord g : images.get(j).fds()) {
-              if (g.kind() == f.kind() && g.path().equals(f.path()) && sameDescription(live.get(j).host(), g.fd(),
-                  live.get(i).host(), f.fd())) {
-                shared = new FdRecord(f.fd(), FdKind.SHARED, f.path(), f.flags(), live.get(j).pid(), g.fd());
+              if (j == i && g.fd() >= f.fd()) {
+                break;
+              }
+              if (g.kind() == f.kind() && g.path().equals(f.path()) && sameDescription(hosts.get(j), g.fd(), hosts.get(i),
+                  f.fd())) {
+                shared = new FdRecord(f.fd(), FdKind.SHARED, f.path(), f.flags(), pids.get(j), g.fd());
                 break search;
               }
             }
@@ -295,6 +300,32 @@ final class ProcessTree {
           img.attributes()));
     }
     return out;
+  }
+
+  /**
+   * What processes of a tree may not share, as tasks made by clone() without CLONE_THREAD can:
+   * restore gives each process its own fd table, filesystem context, address space and signal
+   * handlers, so sharing any of them (kcmp) is refused, naming the two processes.
+   */
+  static void refuseSharedTables(int root, List<Member> live) throws ProcessException {
+    String[] what = {null, "address space (CLONE_VM, a vfork in progress)", "file descriptor table (CLONE_FILES)",
+        "cwd, root and umask (CLONE_FS)", "signal handlers (CLONE_SIGHAND)"};
+    for (int i = 0; i < live.size(); i++) {
+      for (int j = i + 1; j < live.size(); j++) {
+        for (int type = 1; type <= 4; type++) {
+          long same;
+          try {
+            same = LibC.syscall(Sys.SYS_KCMP, live.get(i).host(), live.get(j).host(), type, 0, 0, 0);
+          } catch (LastErrorException e) {
+            throw Sys.error("kcmp(" + live.get(i).host() + ", " + live.get(j).host() + ", " + type + ")", root, e);
+          }
+          if (same == 0) {
+            throw new ProcessException(root, "has processes " + live.get(i).host() + " and " + live.get(j).host()
+                + " that share one " + what[type] + ", which restore would give each its own");
+          }
+        }
+      }
+    }
   }
 
   private static boolean sameDescription(int pid1, int fd1, int pid2, int fd2) throws ProcessException {

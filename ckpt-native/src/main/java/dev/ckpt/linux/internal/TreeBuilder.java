@@ -76,8 +76,10 @@ final class TreeBuilder {
         t.setRegs(r);
         Sys.ptrace(Sys.PTRACE_CONT, host, 0, 0, "CONT(exit)");
       } else {
-        t.write(page, new byte[SignalDumper.SIGACTION_BYTES]);
-        t.call("rt_sigaction(" + sig + ", SIG_DFL)", Sys.SYS_RT_SIGACTION, sig, page, 0, 8);
+        if (sig != Sys.SIGKILL && sig != Sys.SIGSTOP) {
+          t.write(page, new byte[SignalDumper.SIGACTION_BYTES]);
+          t.call("rt_sigaction(" + sig + ", SIG_DFL)", Sys.SYS_RT_SIGACTION, sig, page, 0, 8);
+        }
         try (Memory m = new Memory(8)) {
           m.setLong(0, 0);
           Sys.ptrace(Sys.PTRACE_SETSIGMASK, host, 8, m, "SETSIGMASK");

@@ -32,6 +32,7 @@ public final class Errno {
   public static final int EIO = 5;
   public static final int ECHILD = 10;
   public static final int EAGAIN = 11;
+  public static final int ENOMEM = 12;
   public static final int EACCES = 13;
   public static final int EINVAL = 22;
 }
