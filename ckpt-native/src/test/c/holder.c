@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -199,6 +200,21 @@ int main(int argc, char **argv) {
     fd = 0;
   } else if (!strcmp(mode, "child")) {
     if (fork() == 0) { sleep(30); _exit(0); }
+    fd = 0;
+  } else if (!strcmp(mode, "childsocket")) {
+    /* A tree is refused as a whole for what one of its processes holds. */
+    if (fork() == 0) {
+      if (socket(AF_INET, SOCK_STREAM, 0) < 0) die("socket");
+      sleep(20);
+      _exit(0);
+    }
+    fd = 0;
+  } else if (!strcmp(mode, "childgid")) {
+    if (fork() == 0) {
+      if (setresgid(-1, 65534, -1)) die("setresgid");
+      sleep(20);
+      _exit(0);
+    }
     fd = 0;
   } else if (!strcmp(mode, "madvise")) {
     advised = mmap(NULL, 8 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -103,7 +103,7 @@ final class PidNamespace {
       while (java.nio.file.Files.exists(proc)) {
         String state = dev.ckpt.linux.internal.proc.ProcFs.state(id);
         if (!(state.equals("Z") || state.equals("X") || state.isEmpty()) || System.nanoTime() > deadline) {
-          org.slf4j.LoggerFactory.getLogger(PidNamespace.class).info("id {} is taken (state '{}')", id, state);
+          org.slf4j.LoggerFactory.getLogger(PidNamespace.class).debug("id {} is taken (state '{}')", id, state);
           return false;
         }
         try {
