@@ -399,7 +399,10 @@ class NativeCheckpointIT {
         d -> { });
   }
 
-  /** The same tree as user nobody: restored in a user and pid namespace of its own. */
+  /**
+   * The same tree as user nobody: restored in a user and pid namespace of its own, then
+   * checkpointed and restored again from there.
+   */
   @Test
   void processTree_resumesAsAnUnprivilegedUser() throws Exception {
     try (AsNobody nobody = new AsNobody("this test")) {
@@ -408,11 +411,14 @@ class NativeCheckpointIT {
       byte[] expected = Programs.reference(ref, null, program.toString(), "300");
       Path work = nobody.directory("work");
       Path store = nobody.directory("store");
-      int delay = 200 + random.nextInt(1500);
+      int delay = 200 + random.nextInt(800);
+      // Checkpointed twice: the second time in the namespace the first restore made.
+      String delays = delay + "," + (200 + random.nextInt(600));
       AsNobody.Result r = nobody.run(InterruptedRunMain.class, 120, store.toUri() + "?create=true", work.toString(),
-          Integer.toString(delay), program.toString(), "300");
-      assertEquals(0, r.exitCode(), "checkpoint at " + delay + " ms:\n" + r.output());
-      assertArrayEquals(expected, Files.readAllBytes(work.resolve("stdout")), "stdout after a checkpoint at " + delay + " ms");
+          delays, program.toString(), "300");
+      assertEquals(0, r.exitCode(), "checkpoints at " + delays + " ms:\n" + r.output());
+      assertTrue(r.output().contains("restored again"), r.output());
+      assertArrayEquals(expected, Files.readAllBytes(work.resolve("stdout")), "stdout after checkpoints at " + delays + " ms");
       assertArrayEquals(Files.readAllBytes(ref.resolve("family.log")), Files.readAllBytes(work.resolve("family.log")));
     }
   }
