@@ -298,6 +298,58 @@ class NativeLifecycleIT {
   }
 
   /**
+   * A CONTINUE checkpoint of a tree: each process gets its own snapshot, the tree runs on while
+   * they are read, and every process reaps its own. The tree is then killed and restored, and
+   * ends with the uninterrupted run's digest.
+   */
+  @Test
+  void treeContinueCheckpoint_readsEachProcessFromItsSnapshot_andRestores() throws Exception {
+    String script = "seq 1 30000000 | gzip -1 | md5sum";
+    Path ref = java.nio.file.Files.createDirectories(dir.resolve("tree-ref"));
+    byte[] expected = Programs.reference(ref, null, "/bin/sh", "-c", script);
+    Path work = java.nio.file.Files.createDirectories(dir.resolve("tree-snap"));
+    try (NativeCheckpointer ckpt = checkpointer("treesnap")) {
+      Path out = work.resolve("out");
+      TracedProcess p = ckpt.launch(new Stdio(DEV_NULL, out, null, work), "/bin/sh", "-c", script);
+      Thread.sleep(700);
+      CheckpointInfo info = ckpt.checkpoint(p, Mode.CONTINUE);
+      assertEquals("4", info.attributes().get("processes"), info.attributes().toString());
+      assertTrue(info.attributes().containsKey(CheckpointInfo.SNAPSHOT_BYTES), info.attributes().toString());
+      Thread.sleep(100);
+      for (String pid : ProcessTreeOf.pids(p.pid())) {
+        String kids = Files.readString(Path.of("/proc", pid, "task", pid, "children")).trim();
+        for (String k : kids.isEmpty() ? new String[0] : kids.split(" ")) {
+          String stat = Files.readString(Path.of("/proc", k, "stat"));
+          assertTrue(stat.charAt(stat.lastIndexOf(')') + 2) != 'Z', "pid " + pid + " has a zombie child " + k + " left");
+        }
+      }
+      // The whole group (the launched shell leads it) dies at once, as a batch system kills a job.
+      new ProcessBuilder("kill", "-9", "--", "-" + p.pid()).start().waitFor();
+      p.waitFor(Duration.ofSeconds(10));
+      RestoredProcess r = ckpt.restore("treesnap", new Stdio(DEV_NULL, null, null, null));
+      assertEquals(OptionalInt.of(0), r.waitFor(Duration.ofSeconds(120)));
+    }
+    assertArrayEquals(expected, Files.readAllBytes(work.resolve("out")));
+  }
+
+  /** The pids of a process and its descendants, from /proc. */
+  static final class ProcessTreeOf {
+    static List<String> pids(int root) throws java.io.IOException {
+      List<String> out = new ArrayList<>(List.of(Integer.toString(root)));
+      for (int i = 0; i < out.size(); i++) {
+        Path children = Path.of("/proc", out.get(i), "task", out.get(i), "children");
+        if (Files.exists(children)) {
+          String kids = Files.readString(children).trim();
+          if (!kids.isEmpty()) {
+            out.addAll(List.of(kids.split(" ")));
+          }
+        }
+      }
+      return out;
+    }
+  }
+
+  /**
    * While a CONTINUE checkpoint's chunks and manifest go to a slow store, the process runs and
    * takes its signals: the tracer thread is not held by the store I/O (a SIGALRM used to stop
    * the process until the commit ended).

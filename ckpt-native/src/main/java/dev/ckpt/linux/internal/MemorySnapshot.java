@@ -65,6 +65,10 @@ final class MemorySnapshot {
     return s;
   }
 
+  int host() {
+    return host;
+  }
+
   Tracee tracee() {
     return tracee;
   }

@@ -200,8 +200,7 @@ public final class NativeEngine implements AutoCloseable {
     Tracer.Traced t = h.traced;
     List<Integer> frozenThreads = new java.util.ArrayList<>();
     List<ProcessTree.Member> members = new java.util.ArrayList<>();
-    ProcessDumper dumper = new ProcessDumper(identities);
-    ProcessDumper.Pending[] snapshot = {null};
+    Capture[] snapshot = {null};
     tracer.call(() -> {
       if (t.exit().isDone()) {
         throw new ProcessException(t.pid(), "has already exited; nothing to checkpoint");
@@ -213,7 +212,7 @@ public final class NativeEngine implements AutoCloseable {
       }
       t.held = true;
       boolean keepFrozen = false;
-      try (Tracee tracee = new Tracee(t.pid())) {
+      try {
         // The census first on the running process: what it refuses is refused without stopping
         // it at all, and the work (and, in a fresh JVM, the class loading) is done before the
         // freeze. It runs again while frozen, where it decides.
@@ -228,19 +227,15 @@ public final class NativeEngine implements AutoCloseable {
         stop(t);
         frozenThreads.addAll(ThreadDumper.freeze(t.pid()));
         members.addAll(ProcessTree.freeze(t.pid(), frozenThreads));
+        // A CONTINUE checkpoint reads private memory from copy-on-write snapshots after the
+        // processes run on; the rest, and everything without a snapshot, now.
+        Capture c = captureFrozen(members, w, mode == Mode.CONTINUE);
         long bytesRead;
-        if (members.size() == 1) {
-          // A CONTINUE checkpoint reads private memory from a copy-on-write snapshot after the
-          // process runs on; the rest, and everything without a snapshot, now.
-          ProcessDumper.Pending p = dumper.dumpFrozen(tracee, w, fdPolicy, mode == Mode.CONTINUE);
-          if (p.snapshot != null) {
-            snapshot[0] = p;
-            bytesRead = 0;
-          } else {
-            bytesRead = completeDump(dumper, p, w);
-          }
+        if (c.snapshots()) {
+          snapshot[0] = c;
+          bytesRead = c.frozenBytes();
         } else {
-          bytesRead = dumpTree(members, w);
+          bytesRead = c.complete(w);
         }
         w.attribute(CheckpointInfo.FROZEN_NANOS, Long.toString(System.nanoTime() - stopAt))
             .attribute(CheckpointInfo.READ_BYTES, Long.toString(bytesRead))
@@ -265,14 +260,15 @@ public final class NativeEngine implements AutoCloseable {
       }
     });
     if (snapshot[0] != null) {
-      ProcessDumper.Pending p = snapshot[0];
+      Capture c = snapshot[0];
       try {
-        w.attribute(CheckpointInfo.READ_BYTES, Long.toString(completeDump(dumper, p, w)))
-            .attribute(CheckpointInfo.SNAPSHOT_BYTES, Long.toString(p.snapshot.privateBytes()));
+        long read = c.complete(w);
+        w.attribute(CheckpointInfo.READ_BYTES, Long.toString(read))
+            .attribute(CheckpointInfo.SNAPSHOT_BYTES, Long.toString(c.snapshotBytes()));
       } finally {
-        p.snapshot.end();
+        c.endSnapshots();
         tracer.call(() -> {
-          reapSnapshot(t, p.snapshot);
+          c.reapSnapshots(t);
           return null;
         });
       }
@@ -308,17 +304,6 @@ public final class NativeEngine implements AutoCloseable {
     return info;
   }
 
-  /** Reads what the frozen half left, and writes the process part and the image's attributes. */
-  private static long completeDump(ProcessDumper dumper, ProcessDumper.Pending p, ImageWriter w) throws CheckpointException {
-    ProcessDumper.Dumped d = dumper.finish(p, w);
-    int pid = p.process.pid;
-    ProcessImage image = ProcessTree.shareDescriptions(List.of(pid), List.of(d.image().thread().tid()), List.of(d.image()))
-        .get(0);
-    ProcessDumper.write(w, image);
-    w.attribute("kind", "process").attribute("exe", d.image().exe()).attribute("pid", Integer.toString(p.process.pid));
-    return d.bytesRead();
-  }
-
   /**
    * The killed snapshot is a zombie child of the process with no exit signal: the process reaps
    * it with an injected wait4, in a stop as short as the first one's first call. A process that
@@ -344,33 +329,155 @@ public final class NativeEngine implements AutoCloseable {
   }
 
   /**
-   * A frozen tree: each process's memory and pipes under its prefix, then, once every process
-   * is captured, the open file descriptions they share, the process parts and the tree part.
+   * The frozen half of a checkpoint of a process or a tree: each live process's state, the memory
+   * read while frozen, and its snapshot when asked for; then, still frozen, the open file
+   * descriptions the processes share (kcmp compares the frozen fd tables).
    */
-  private long dumpTree(List<ProcessTree.Member> members, ImageWriter w) throws CheckpointException {
+  private Capture captureFrozen(List<ProcessTree.Member> members, ImageWriter w, boolean snapshot) throws CheckpointException {
+    boolean tree = members.size() > 1;
     java.util.Set<Integer> hosts = new java.util.HashSet<>();
     members.forEach(m -> hosts.add(m.host()));
-    ProcessDumper dumper = new ProcessDumper(identities, hosts);
+    ProcessDumper dumper = tree ? new ProcessDumper(identities, hosts) : new ProcessDumper(identities);
     List<ProcessTree.Member> live = members.stream().filter(m -> !m.zombie()).toList();
-    ProcessTree.refuseSharedTables(members.get(0).host(), live);
-    List<ProcessImage> images = new java.util.ArrayList<>();
-    long bytes = 0;
-    for (ProcessTree.Member m : live) {
-      try (Tracee tr = new Tracee(m.host())) {
-        ProcessDumper.Dumped d = dumper.dumpImage(tr, PartPrefix.writer(w, m.prefix(m == members.get(0))), fdPolicy);
-        images.add(d.image());
-        bytes += d.bytesRead();
+    if (tree) {
+      ProcessTree.refuseSharedTables(members.get(0).host(), live);
+    }
+    Capture c = new Capture(dumper, members, live);
+    try {
+      for (int i = 0; i < live.size(); i++) {
+        ProcessDumper.Pending p = dumper.dumpFrozen(new Tracee(live.get(i).host()), c.writer(w, i), fdPolicy, snapshot);
+        c.pending.add(p);
+        if (p.snapshot != null) {
+          // It shares the process's fd table: the pipe census of the next processes must not
+          // take it for a holder outside the tree.
+          hosts.add(p.snapshot.host());
+        }
+      }
+      if (tree) {
+        List<ProcessImage> shared = ProcessTree.shareDescriptions(live.stream().map(ProcessTree.Member::host).toList(),
+            live.stream().map(ProcessTree.Member::pid).toList(), c.pending.stream().map(p -> p.state).toList());
+        for (int i = 0; i < live.size(); i++) {
+          c.pending.get(i).state = shared.get(i);
+        }
+      }
+      return c;
+    } catch (CheckpointException | RuntimeException e) {
+      c.endSnapshots();
+      throw e;
+    }
+  }
+
+  /** What {@link #captureFrozen} leaves for after the resume, for one process or each of a tree. */
+  private final class Capture {
+    final ProcessDumper dumper;
+    final List<ProcessTree.Member> members;
+    final List<ProcessTree.Member> live;
+    final List<ProcessDumper.Pending> pending = new java.util.ArrayList<>();
+
+    Capture(ProcessDumper dumper, List<ProcessTree.Member> members, List<ProcessTree.Member> live) {
+      this.dumper = dumper;
+      this.members = members;
+      this.live = live;
+    }
+
+    ImageWriter writer(ImageWriter w, int i) {
+      return PartPrefix.writer(w, live.get(i).prefix(i == 0));
+    }
+
+    boolean snapshots() {
+      return pending.stream().anyMatch(p -> p.snapshot != null);
+    }
+
+    long frozenBytes() {
+      return pending.stream().mapToLong(p -> p.memory.bytesRead()).sum();
+    }
+
+    long snapshotBytes() {
+      return pending.stream().filter(p -> p.snapshot != null).mapToLong(p -> Math.max(0, p.snapshot.privateBytes())).sum();
+    }
+
+    /** Reads the rest (from the snapshots), writes every process part, the tree part and the attributes. */
+    long complete(ImageWriter w) throws CheckpointException {
+      long bytes = 0;
+      List<ProcessImage> images = new java.util.ArrayList<>();
+      try {
+        for (ProcessDumper.Pending p : pending) {
+          ProcessDumper.Dumped d = dumper.finish(p, writer(w, images.size()));
+          images.add(d.image());
+          bytes += d.bytesRead();
+        }
+      } finally {
+        pending.forEach(p -> p.process.close());
+      }
+      for (int i = 0; i < images.size(); i++) {
+        ProcessDumper.write(writer(w, i), images.get(i));
+      }
+      w.attribute("kind", "process").attribute("exe", images.get(0).exe())
+          .attribute("pid", Integer.toString(members.get(0).host()));
+      if (members.size() > 1) {
+        ProcessTree.write(w, members);
+        w.attribute("processes", Integer.toString(members.size()));
+      }
+      return bytes;
+    }
+
+    void endSnapshots() {
+      for (ProcessDumper.Pending p : pending) {
+        if (p.snapshot != null) {
+          p.snapshot.end();
+        }
+        p.process.close();
       }
     }
-    images = ProcessTree.shareDescriptions(live.stream().map(ProcessTree.Member::host).toList(),
-        live.stream().map(ProcessTree.Member::pid).toList(), images);
-    for (int i = 0; i < live.size(); i++) {
-      ProcessDumper.write(PartPrefix.writer(w, live.get(i).prefix(i == 0)), images.get(i));
+
+    /** On the tracer thread: each process reaps its killed snapshot (the root through its tracer, the others seized briefly). */
+    void reapSnapshots(Tracer.Traced root) {
+      for (int i = 0; i < pending.size(); i++) {
+        MemorySnapshot s = pending.get(i).snapshot;
+        if (s == null) {
+          continue;
+        }
+        if (i == 0) {
+          reapSnapshot(root, s);
+        } else {
+          reapSnapshotInMember(live.get(i).host(), s);
+        }
+      }
     }
-    ProcessTree.write(w, members);
-    w.attribute("kind", "process").attribute("exe", images.get(0).exe()).attribute("pid", Integer.toString(members.get(0).host()))
-        .attribute("processes", Integer.toString(members.size()));
-    return bytes;
+  }
+
+  /** A process of a tree, running untraced: seized, stopped, made to reap its snapshot, and let go. */
+  private static void reapSnapshotInMember(int host, MemorySnapshot s) {
+    try {
+      Sys.ptrace(Sys.PTRACE_SEIZE, host, 0, 0, "SEIZE(" + host + ")");
+    } catch (ProcessException e) {
+      return; // gone, or exiting: its own exit leaves the snapshot to init
+    }
+    try (Tracee process = new Tracee(host)) {
+      Sys.ptrace(Sys.PTRACE_INTERRUPT, host, 0, 0, "INTERRUPT");
+      for (int i = 0; i < 16; i++) {
+        int st = Sys.waitpid(host, false);
+        if (Sys.exited(st) || Sys.signaled(st)) {
+          return;
+        }
+        if (Sys.event(st) == Sys.PTRACE_EVENT_STOP) {
+          if (Sys.stopSignal(st) == Sys.SIGTRAP) {
+            s.reapIn(process, process.findVdsoSyscall(process.maps()));
+          }
+          break;
+        }
+        Sys.ptrace(Sys.PTRACE_CONT, host, 0, Sys.event(st) == 0 ? Sys.stopSignal(st) : 0, "CONT");
+      }
+    } catch (ProcessException e) {
+      org.slf4j.LoggerFactory.getLogger(NativeEngine.class).warn("pid {}: reaping its memory snapshot failed: {}", host,
+          e.getMessage());
+    } finally {
+      try {
+        Sys.ptrace(Sys.PTRACE_DETACH, host, 0, 0, "DETACH(" + host + ")");
+      } catch (ProcessException ignored) {
+        // Exited meanwhile.
+      }
+    }
   }
 
   /** Resumes a frozen process, unless it is gone. */

@@ -99,6 +99,8 @@ final class ProcessDumper {
       }
       throw e;
     }
+    // The descriptions this process shares among its own fds, compared while it is frozen.
+    state = ProcessTree.shareDescriptions(List.of(t.pid), List.of(state.thread().tid()), List.of(state)).get(0);
     Pending p = new Pending(t, state, snapshotTaken);
     snapshotTaken = null;
     try {
@@ -144,7 +146,8 @@ final class ProcessDumper {
   /** What {@link #dumpFrozen} left: the mappings to read from the snapshot, in their order among the others. */
   static final class Pending {
     final Tracee process;
-    final ProcessImage state;
+    /** Replaced while frozen once the descriptions shared across a tree are known. */
+    ProcessImage state;
     final MemorySnapshot snapshot;
     final MemoryDumper memory = new MemoryDumper();
     final List<Vma> deferred = new ArrayList<>();
