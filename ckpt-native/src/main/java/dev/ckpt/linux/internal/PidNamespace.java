@@ -91,6 +91,16 @@ final class PidNamespace {
     }
   }
 
+  /** Whether no task on the host has any of these ids at this moment (a zombie counts as taken). */
+  static boolean hostIdsFreeNow(List<Integer> ids) {
+    for (int id : ids) {
+      if (java.nio.file.Files.exists(java.nio.file.Path.of("/proc", Integer.toString(id)))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /**
    * Whether no task on the host has any of these ids. A process just killed by a VACATE
    * checkpoint may still be a zombie until its parent reaps it (an orphan's parent is init, which

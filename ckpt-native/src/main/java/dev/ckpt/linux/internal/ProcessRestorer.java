@@ -147,9 +147,13 @@ final class ProcessRestorer {
     try {
       Tracee t;
       long[] caps = null;
-      if (namespaced(img)) {
-        List<Integer> ids = img.threads().stream().map(ProcessImage.ThreadRecord::tid).toList();
-        boolean host = PidNamespace.mayChooseHostIds() && PidNamespace.hostIdsFree(ids);
+      List<Integer> ids = img.threads().stream().map(ProcessImage.ThreadRecord::tid).toList();
+      // A single-threaded process gets its pid back too when the checkpointer may choose host
+      // pids and the pid is free right now; otherwise it runs under a new pid, as before.
+      boolean threaded = namespaced(img);
+      boolean host = PidNamespace.mayChooseHostIds()
+          && (threaded ? PidNamespace.hostIdsFree(ids) : PidNamespace.hostIdsFreeNow(ids));
+      if (threaded || host) {
         if (!host) {
           step = "check namespace";
           PidNamespace.check(ref);
@@ -163,6 +167,8 @@ final class ProcessRestorer {
         caps = host ? null : PidNamespace.ownCapabilities();
         step = "create pid " + img.thread().tid();
         pid = PidNamespace.createProcess(ns.init(), img.thread().tid());
+        // A session leader, as a process started by ckpt's launcher is (and the plain path makes it).
+        TreeBuilder.join(pid, img.thread().tid(), img.thread().tid(), img.thread().tid(), -1);
         t = new Tracee(pid, img.thread().tid());
       } else {
         step = "launch";
