@@ -26,12 +26,15 @@ import java.util.Objects;
  * }
  * }</pre>
  *
- * <p>Linux x86-64 only. Supported: single-threaded processes; anonymous, heap, stack, private
- * and shared file and shared anonymous memory; registers including AVX state; sigactions, mask,
- * pending signals, interval timers, rseq; regular files, directories and /dev/null by path and
- * offset; stdio pipes and terminals re-wired to the restorer's. Refused with a clear error:
- * threads, sockets and other descriptors (unless {@link FdPolicy#CLOSE}), changed executables or
- * mapped files, other users' processes, a different kernel's vDSO layout.
+ * <p>Linux x86-64 only. Supported: a process with all its threads and all its descendants
+ * (restored with their pids and tids: on the host when the checkpointer may choose pids and they
+ * are free, else in a user and pid namespace of their own, docs/IDENTITY.md); anonymous, heap,
+ * stack, private and shared file and shared anonymous memory; registers including AVX state;
+ * sigactions, mask, pending signals, interval and POSIX timers, rseq; regular files, directories
+ * and /dev/null by path and offset, pipes with their bytes; stdio terminals re-wired to the
+ * restorer's. Refused with a clear error: sockets and other descriptors (unless
+ * {@link FdPolicy#CLOSE}), changed executables or mapped files, other users' processes, a
+ * different kernel's vDSO layout (ckpt-native/README.md lists every refusal).
  *
  * <p>Owns one tracer thread (all ptrace calls for a process must come from one thread), stopped
  * by {@link #close()}, which also detaches processes still running.

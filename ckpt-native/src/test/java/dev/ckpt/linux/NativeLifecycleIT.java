@@ -315,6 +315,11 @@ class NativeLifecycleIT {
       CheckpointInfo info = ckpt.checkpoint(p, Mode.CONTINUE);
       assertEquals("4", info.attributes().get("processes"), info.attributes().toString());
       assertTrue(info.attributes().containsKey(CheckpointInfo.SNAPSHOT_BYTES), info.attributes().toString());
+      try (dev.ckpt.ImageReader image = ckpt.store().open("treesnap", info.id())) {
+        String tree = NativeCheckpointer.describe(image).attributes().stream().filter(a -> a.startsWith("process tree: "))
+            .findFirst().orElse("none");
+        assertTrue(tree.startsWith("process tree: 4 processes: " + p.pid() + " (root), session leader; "), tree);
+      }
       Thread.sleep(100);
       for (String pid : ProcessTreeOf.pids(p.pid())) {
         String kids = Files.readString(Path.of("/proc", pid, "task", pid, "children")).trim();

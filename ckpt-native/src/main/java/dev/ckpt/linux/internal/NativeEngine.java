@@ -579,6 +579,20 @@ public final class NativeEngine implements AutoCloseable {
       files.add(f.path() + " (" + f.size() + " bytes, sha256 " + f.sha256().substring(0, 16) + "…)");
     }
     List<String> attributes = new java.util.ArrayList<>();
+    if (img.threads().size() > 1) {
+      List<String> tids = img.threads().stream().map(th -> th.tid() + (th.name().isEmpty() ? "" : " (" + th.name() + ")")).toList();
+      attributes.add("threads: " + tids.size() + ": " + Census.abbreviate(new java.util.ArrayList<>(tids)));
+    }
+    List<ProcessTree.Member> tree = ProcessTree.read(r);
+    if (tree != null) {
+      List<String> procs = new java.util.ArrayList<>();
+      for (ProcessTree.Member m : tree) {
+        procs.add(m.pid() + (m.ppid() == 0 ? " (root)" : " (parent " + m.ppid() + ")")
+            + (m.zombie() ? " zombie, wait status " + m.waitStatus() : "")
+            + (m.sid() == m.pid() ? ", session leader" : m.pgid() == m.pid() ? ", group leader" : ""));
+      }
+      attributes.add("process tree: " + tree.size() + " processes: " + String.join("; ", procs));
+    }
     AttributeState.describe(img.attributes()).forEach((k, v) -> attributes.add(k + ": " + v));
     return new dev.ckpt.linux.ProcessSummary(img.exe(), img.cwd(), registers, maps, fds, signals, attributes, files);
   }
