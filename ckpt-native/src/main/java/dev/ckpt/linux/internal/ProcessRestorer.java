@@ -326,192 +326,290 @@ final class ProcessRestorer {
     }
   }
 
-  /** With {@code caps}, every task is given those capability sets last (see ThreadRestorer#setCapabilities). */
+  /**
+   * Rebuilds the image in {@code t}, stopped at its exec stop or as a fresh copy of its parent,
+   * as a sequence of named steps; a failure names the step. With {@code caps}, every task is
+   * given those capability sets last (see ThreadRestorer#setCapabilities).
+   */
   private List<ThreadRestorer.Created> rebuild(Tracee t, ImageReader r, ProcessImage img, long[] caps,
       PipeState.Shared shared, SharedMemory shm) throws CheckpointException {
-    int floor = 3;
-    for (FdRecord f : img.fds()) {
-      floor = Math.max(floor, f.fd() + 1);
+    Rebuild b = new Rebuild(t, r, img, caps, shared, shm);
+    run("scratch", b::scratch);
+    run("unmap", b::unmap);
+    run("vdso", b::vdso);
+    run("owned files", b::ownedFiles);
+    run("map", b::map);
+    run("memory", b::memory);
+    run("madvise", b::madvise);
+    run("protect", b::protect);
+    run("mm", b::mm);
+    run("fds", b::fds);
+    run("pipes", b::pipes);
+    run("shared descriptors", b::sharedDescriptors);
+    run("cwd", b::cwd);
+    run("attributes", b::attributes);
+    run("signals", b::signals);
+    run("main thread", b::mainThread);
+    run("threads", b::threads);
+    if (shared != null) {
+      run("drain SIGCHLD", b::drainSigchld);
     }
-    int pid = t.pid;
-    step = "scratch";
-    List<Vma> current = t.maps();
-    long scratch = chooseScratch(img.vmas(), current);
-    t.beginInjection(t.findVdsoSyscall(current));
-    long got = t.call("mmap(scratch)", Sys.SYS_MMAP, scratch, SCRATCH_SIZE, 7, MAP_PRIVATE | MAP_ANON | MAP_FIXED_NOREPLACE, -1, 0);
-    if (got != scratch) {
-      throw new ProcessException(pid, String.format("mmap(scratch) placed it at 0x%x instead of 0x%x", got, scratch));
+    run("pending signals", b::pendingSignals);
+    run("timers", b::timers);
+    if (caps != null) {
+      run("capabilities", b::capabilities);
     }
-    t.write(scratch, new byte[] {0x0f, 0x05});
-    t.moveSyscallSite(scratch);
+    if (shared == null) {
+      run("close memfds", b::closeMemfds);
+    }
+    run("unmap scratch", b::unmapScratch);
+    run("sigmask", b::sigmask);
+    run("registers", b::registers);
+    return b.threads;
+  }
 
-    step = "unmap";
+  /** One step of a rebuild. */
+  private interface Step {
+    void run() throws CheckpointException;
+  }
+
+  private void run(String name, Step s) throws CheckpointException {
+    step = name;
+    s.run();
+  }
+
+  /** The state one rebuild carries from step to step. */
+  private final class Rebuild {
+    final Tracee t;
+    final ImageReader r;
+    final ProcessImage img;
+    final long[] caps;
+    final PipeState.Shared shared;
+    final SharedMemory shm;
+    final int pid;
+    final ProcessImage.ThreadRecord th;
+    /** Above every descriptor number the image needs. */
+    final int floor;
+    long scratch;
     List<Vma> specials = new ArrayList<>();
-    for (Vma v : t.maps()) {
-      if (v.start() == scratch || v.path().equals("[vsyscall]")) {
-        continue;
-      }
-      if (isSpecial(MemoryDumper.kind(v))) {
-        specials.add(v);
-        continue;
-      }
-      t.call("munmap(" + v.name() + ")", Sys.SYS_MUNMAP, v.start(), v.length());
-    }
-
-    step = "vdso";
-    long temp = scratch + TEMP;
-    Map<String, Long> parked = new HashMap<>();
-    for (Vma v : specials) {
-      t.call("mremap(" + v.path() + " to scratch)", Sys.SYS_MREMAP, v.start(), v.length(), v.length(), 3, temp);
-      parked.put(v.path(), temp);
-      temp += v.length();
-    }
-    for (VmaRecord v : img.vmas()) {
-      if (isSpecial(v.kind())) {
-        t.call("mremap(" + v.path() + ")", Sys.SYS_MREMAP, parked.get(v.path()), v.length(), v.length(), 3, v.start());
-      }
-    }
-
-    step = "owned files";
-    for (VmaRecord v : img.vmas()) {
-      if (v.kind() == VmaKind.OWNED_FILE) {
-        writeOwnedFile(pid, v);
-      }
-    }
-
-    step = "map";
-    Map<String, Long> openFiles = new HashMap<>();
     List<VmaRecord> reprotect = new ArrayList<>();
-    for (VmaRecord v : img.vmas()) {
-      if (isSpecial(v.kind())) {
-        continue;
+    List<ThreadRestorer.Created> threads = List.of();
+
+    Rebuild(Tracee t, ImageReader r, ProcessImage img, long[] caps, PipeState.Shared shared, SharedMemory shm) {
+      this.t = t;
+      this.r = r;
+      this.img = img;
+      this.caps = caps;
+      this.shared = shared;
+      this.shm = shm;
+      this.pid = t.pid;
+      this.th = img.thread();
+      int f = 3;
+      for (FdRecord fd : img.fds()) {
+        f = Math.max(f, fd.fd() + 1);
       }
-      boolean content = v.dumped().length > 0;
-      int prot = content ? v.protection() | PROT_RW : v.protection();
-      if (content && prot != v.protection()) {
-        reprotect.add(v);
+      this.floor = f;
+    }
+
+    /** Executable scratch memory clear of every saved and current mapping, with a syscall instruction. */
+    void scratch() throws CheckpointException {
+      List<Vma> current = t.maps();
+      scratch = chooseScratch(img.vmas(), current);
+      t.beginInjection(t.findVdsoSyscall(current));
+      long got = t.call("mmap(scratch)", Sys.SYS_MMAP, scratch, SCRATCH_SIZE, Sys.PROT_READ | Sys.PROT_WRITE | Sys.PROT_EXEC, MAP_PRIVATE | MAP_ANON | MAP_FIXED_NOREPLACE, -1, 0);
+      if (got != scratch) {
+        throw new ProcessException(pid, String.format("mmap(scratch) placed it at 0x%x instead of 0x%x", got, scratch));
       }
-      long fd = -1;
-      int flags;
-      switch (v.kind()) {
-        case FILE_PRIVATE, FILE_SHARED -> {
-          boolean sharedMap = v.kind() == VmaKind.FILE_SHARED;
-          // A shared mapping made through a writable descriptor may be made writable later (mprotect).
-          boolean rw = sharedMap && ((v.protection() & 2) != 0 || (v.prot() & VmaFlags.MAY_WRITE) != 0);
-          String key = (rw ? "rw:" : "ro:") + v.path();
-          Long open = openFiles.get(key);
-          if (open == null) {
+      t.write(scratch, new byte[] {0x0f, 0x05});
+      t.moveSyscallSite(scratch);
+    }
+
+    /** Everything the fresh process maps goes, but the scratch, [vsyscall], and the vDSO and vvar, kept for the next step. */
+    void unmap() throws CheckpointException {
+      for (Vma v : t.maps()) {
+        if (v.start() == scratch || v.path().equals("[vsyscall]")) {
+          continue;
+        }
+        if (isSpecial(MemoryDumper.kind(v))) {
+          specials.add(v);
+          continue;
+        }
+        t.call("munmap(" + v.name() + ")", Sys.SYS_MUNMAP, v.start(), v.length());
+      }
+    }
+
+    /** The vDSO and vvar move to their old addresses, through a parking place in the scratch. */
+    void vdso() throws CheckpointException {
+      long temp = scratch + TEMP;
+      Map<String, Long> parked = new HashMap<>();
+      for (Vma v : specials) {
+        t.call("mremap(" + v.path() + " to scratch)", Sys.SYS_MREMAP, v.start(), v.length(), v.length(), Sys.MREMAP_MAYMOVE | Sys.MREMAP_FIXED, temp);
+        parked.put(v.path(), temp);
+        temp += v.length();
+      }
+      for (VmaRecord v : img.vmas()) {
+        if (isSpecial(v.kind())) {
+          t.call("mremap(" + v.path() + ")", Sys.SYS_MREMAP, parked.get(v.path()), v.length(), v.length(), Sys.MREMAP_MAYMOVE | Sys.MREMAP_FIXED, v.start());
+        }
+      }
+    }
+
+    void ownedFiles() throws CheckpointException {
+      for (VmaRecord v : img.vmas()) {
+        if (v.kind() == VmaKind.OWNED_FILE) {
+          writeOwnedFile(pid, v);
+        }
+      }
+    }
+
+    /** Every saved mapping, at its address, writable until its pages are written. */
+    void map() throws CheckpointException {
+      Map<String, Long> openFiles = new HashMap<>();
+      for (VmaRecord v : img.vmas()) {
+        if (isSpecial(v.kind())) {
+          continue;
+        }
+        boolean content = v.dumped().length > 0;
+        int prot = content ? v.protection() | PROT_RW : v.protection();
+        if (content && prot != v.protection()) {
+          reprotect.add(v);
+        }
+        long fd = -1;
+        int flags;
+        switch (v.kind()) {
+          case FILE_PRIVATE, FILE_SHARED -> {
+            boolean sharedMap = v.kind() == VmaKind.FILE_SHARED;
+            // A shared mapping made through a writable descriptor may be made writable later (mprotect).
+            boolean rw = sharedMap && ((v.protection() & 2) != 0 || (v.prot() & VmaFlags.MAY_WRITE) != 0);
+            String key = (rw ? "rw:" : "ro:") + v.path();
+            Long open = openFiles.get(key);
+            if (open == null) {
+              long at = scratch + DATA;
+              t.write(at, Tracee.cString(v.path()));
+              open = t.call("open(" + v.path() + ")", Sys.SYS_OPEN, at, rw ? 2 : 0, 0);
+              openFiles.put(key, open);
+            }
+            fd = open;
+            flags = (sharedMap ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
+          }
+          case OWNED_FILE -> {
             long at = scratch + DATA;
             t.write(at, Tracee.cString(v.path()));
-            open = t.call("open(" + v.path() + ")", Sys.SYS_OPEN, at, rw ? 2 : 0, 0);
-            openFiles.put(key, open);
+            fd = t.call("open(" + v.path() + ")", Sys.SYS_OPEN, at, Sys.O_RDWR, 0);
+            openFiles.put("owned:" + v.path() + ":" + v.start(), fd);
+            flags = MAP_SHARED | MAP_FIXED;
           }
-          fd = open;
-          flags = (sharedMap ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED;
-        }
-        case OWNED_FILE -> {
-          long at = scratch + DATA;
-          t.write(at, Tracee.cString(v.path()));
-          fd = t.call("open(" + v.path() + ")", Sys.SYS_OPEN, at, Sys.O_RDWR, 0);
-          openFiles.put("owned:" + v.path() + ":" + v.start(), fd);
-          flags = MAP_SHARED | MAP_FIXED;
-        }
-        case SHARED_ANON -> {
-          if (shm.shared(v)) {
-            shm.map(t, v, prot, scratch + DATA, floor);
-            continue;
+          case SHARED_ANON -> {
+            if (shm.shared(v)) {
+              shm.map(t, v, prot, scratch + DATA, floor);
+              continue;
+            }
+            flags = MAP_SHARED | MAP_ANON | MAP_FIXED;
           }
-          flags = MAP_SHARED | MAP_ANON | MAP_FIXED;
+          case STACK -> flags = MAP_PRIVATE | MAP_ANON | MAP_FIXED | MAP_GROWSDOWN;
+          default -> flags = MAP_PRIVATE | MAP_ANON | MAP_FIXED;
         }
-        case STACK -> flags = MAP_PRIVATE | MAP_ANON | MAP_FIXED | MAP_GROWSDOWN;
-        default -> flags = MAP_PRIVATE | MAP_ANON | MAP_FIXED;
+        if ((v.prot() & VmaFlags.NORESERVE) != 0) {
+          flags |= VmaFlags.MAP_NORESERVE;
+        }
+        t.call("mmap(" + v.part() + " " + v.path() + ")", Sys.SYS_MMAP, v.start(), v.length(), prot, flags, fd,
+            fd < 0 ? 0 : v.offset());
       }
-      if ((v.prot() & VmaFlags.NORESERVE) != 0) {
-        flags |= VmaFlags.MAP_NORESERVE;
-      }
-      t.call("mmap(" + v.part() + " " + v.path() + ")", Sys.SYS_MMAP, v.start(), v.length(), prot, flags, fd,
-          fd < 0 ? 0 : v.offset());
-    }
-    for (long fd : openFiles.values()) {
-      t.call("close(" + fd + ")", Sys.SYS_CLOSE, fd);
-    }
-
-    step = "memory";
-    t.memFd(); // opened here: the engine's threads write through it concurrently
-    for (VmaRecord v : img.vmas()) {
-      if (v.dumped().length > 0) {
-        r.read(v.part(), new MemorySink(t, v));
-      }
-    }
-    step = "madvise";
-    for (VmaRecord v : img.vmas()) {
-      for (int advice : VmaFlags.advice(v.prot())) {
-        t.call("madvise(" + v.part() + ", " + advice + ")", Sys.SYS_MADVISE, v.start(), v.length(), advice);
-      }
-    }
-    step = "protect";
-    for (VmaRecord v : reprotect) {
-      t.call("mprotect(" + v.part() + ")", Sys.SYS_MPROTECT, v.start(), v.length(), v.protection());
-    }
-
-    step = "mm";
-    ByteBuffer map = Tracee.le(104);
-    for (long x : img.mm()) {
-      map.putLong(x);
-    }
-    long auxvAt = scratch + DATA + 1024;
-    // A process of a tree starts as a copy of its parent: its /proc/PID/exe is set here (this
-    // needs CAP_CHECKPOINT_RESTORE, which the restore's tasks hold until the end).
-    long exeFd = -1;
-    if (!img.exe().equals(Census.link(ProcFs.dir(pid).resolve("exe")))) {
-      t.write(scratch + DATA + 2048, Tracee.cString(img.exe()));
-      exeFd = t.call("open(" + img.exe() + ") for exe_fd", Sys.SYS_OPEN, scratch + DATA + 2048, 0, 0);
-    }
-    map.putLong(auxvAt).putInt(img.auxv().length).putInt((int) exeFd);
-    t.write(auxvAt, img.auxv());
-    t.write(scratch + DATA, map.array());
-    t.call("prctl(PR_SET_MM_MAP)", Sys.SYS_PRCTL, PR_SET_MM, PR_SET_MM_MAP, scratch + DATA, 104, 0);
-    if (exeFd >= 0) {
-      t.call("close(exe_fd)", Sys.SYS_CLOSE, exeFd);
-    }
-
-    step = "fds";
-    restoreFds(t, img, scratch + DATA, shm.parkedIn(t.pid));
-    step = "pipes";
-    PipeState.restore(t, r, img.fds(), scratch + DATA, shared);
-    step = "shared descriptors";
-    for (FdRecord f : img.fds()) {
-      // pos is the source's pid in the image; the image's own pid means another fd of this process.
-      if (f.kind() == FdKind.SHARED && (int) f.pos() == img.thread().tid()) {
-        t.call("dup3(" + f.size() + ", " + f.fd() + ")", SYS_DUP3, f.size(), f.fd(), f.flags() & O_CLOEXEC);
-      } else if (f.kind() == FdKind.SHARED) {
-        int fd = PipeState.importFd(t, (int) f.pos(), (int) f.size(), floor, scratch + DATA);
-        t.call("dup3(" + fd + ", " + f.fd() + ")", SYS_DUP3, fd, f.fd(), f.flags() & O_CLOEXEC);
+      for (long fd : openFiles.values()) {
         t.call("close(" + fd + ")", Sys.SYS_CLOSE, fd);
       }
     }
 
-    step = "cwd";
-    t.write(scratch + DATA, Tracee.cString(img.cwd()));
-    t.call("chdir(" + img.cwd() + ")", Sys.SYS_CHDIR, scratch + DATA);
-    t.call("umask", Sys.SYS_UMASK, img.umask());
+    void memory() throws CheckpointException {
+      t.memFd(); // opened here: the engine's threads write through it concurrently
+      for (VmaRecord v : img.vmas()) {
+        if (v.dumped().length > 0) {
+          r.read(v.part(), new MemorySink(t, v));
+        }
+      }
+    }
 
-    step = "attributes";
-    AttributeState.restore(t, scratch + DATA, img.attributes());
+    void madvise() throws CheckpointException {
+      for (VmaRecord v : img.vmas()) {
+        for (int advice : VmaFlags.advice(v.prot())) {
+          t.call("madvise(" + v.part() + ", " + advice + ")", Sys.SYS_MADVISE, v.start(), v.length(), advice);
+        }
+      }
+    }
 
-    step = "signals";
-    restoreSigactions(t, img.sigactions(), scratch + BATCH);
+    void protect() throws CheckpointException {
+      for (VmaRecord v : reprotect) {
+        t.call("mprotect(" + v.part() + ")", Sys.SYS_MPROTECT, v.start(), v.length(), v.protection());
+      }
+    }
 
-    step = "main thread";
-    ProcessImage.ThreadRecord th = img.thread();
-    ThreadRestorer.perThread(t, th, scratch + DATA);
-    step = "threads";
-    List<ThreadRestorer.Created> threads = ThreadRestorer.create(t, img, scratch, scratch + DATA, scratch + BATCH, caps);
+    void mm() throws CheckpointException {
+      ByteBuffer map = Tracee.le(104);
+      for (long x : img.mm()) {
+        map.putLong(x);
+      }
+      long auxvAt = scratch + DATA + 1024;
+      // A process of a tree starts as a copy of its parent: its /proc/PID/exe is set here (this
+      // needs CAP_CHECKPOINT_RESTORE, which the restore's tasks hold until the end).
+      long exeFd = -1;
+      if (!img.exe().equals(Census.link(ProcFs.dir(pid).resolve("exe")))) {
+        t.write(scratch + DATA + 2048, Tracee.cString(img.exe()));
+        exeFd = t.call("open(" + img.exe() + ") for exe_fd", Sys.SYS_OPEN, scratch + DATA + 2048, 0, 0);
+      }
+      map.putLong(auxvAt).putInt(img.auxv().length).putInt((int) exeFd);
+      t.write(auxvAt, img.auxv());
+      t.write(scratch + DATA, map.array());
+      t.call("prctl(PR_SET_MM_MAP)", Sys.SYS_PRCTL, PR_SET_MM, PR_SET_MM_MAP, scratch + DATA, 104, 0);
+      if (exeFd >= 0) {
+        t.call("close(exe_fd)", Sys.SYS_CLOSE, exeFd);
+      }
+    }
 
-    if (shared != null) {
-      // Children made for the tree that ended as zombies queued SIGCHLD here; the image's own
-      // pending signals are queued next.
-      step = "drain SIGCHLD";
+    void fds() throws CheckpointException {
+      restoreFds(t, img, scratch + DATA, shm.parkedIn(t.pid));
+    }
+
+    void pipes() throws CheckpointException {
+      PipeState.restore(t, r, img.fds(), scratch + DATA, shared);
+    }
+
+    void sharedDescriptors() throws CheckpointException {
+      for (FdRecord f : img.fds()) {
+        // pos is the source's pid in the image; the image's own pid means another fd of this process.
+        if (f.kind() == FdKind.SHARED && (int) f.pos() == img.thread().tid()) {
+          t.call("dup3(" + f.size() + ", " + f.fd() + ")", SYS_DUP3, f.size(), f.fd(), f.flags() & O_CLOEXEC);
+        } else if (f.kind() == FdKind.SHARED) {
+          int fd = PipeState.importFd(t, (int) f.pos(), (int) f.size(), floor, scratch + DATA);
+          t.call("dup3(" + fd + ", " + f.fd() + ")", SYS_DUP3, fd, f.fd(), f.flags() & O_CLOEXEC);
+          t.call("close(" + fd + ")", Sys.SYS_CLOSE, fd);
+        }
+      }
+    }
+
+    void cwd() throws CheckpointException {
+      t.write(scratch + DATA, Tracee.cString(img.cwd()));
+      t.call("chdir(" + img.cwd() + ")", Sys.SYS_CHDIR, scratch + DATA);
+      t.call("umask", Sys.SYS_UMASK, img.umask());
+    }
+
+    void attributes() throws CheckpointException {
+      AttributeState.restore(t, scratch + DATA, img.attributes());
+    }
+
+    void signals() throws CheckpointException {
+      restoreSigactions(t, img.sigactions(), scratch + BATCH);
+    }
+
+    void mainThread() throws CheckpointException {
+      ThreadRestorer.perThread(t, th, scratch + DATA);
+    }
+
+    void threads() throws CheckpointException {
+      threads = ThreadRestorer.create(t, img, scratch, scratch + DATA, scratch + BATCH, caps);
+    }
+
+    /** Children made for the tree that ended as zombies queued SIGCHLD here; the image's own pending signals are queued next. */
+    void drainSigchld() throws CheckpointException {
       t.write(scratch + DATA, Tracee.le(32).putLong(0, 1L << (Sys.SIGCHLD - 1)).array());
       for (int i = 0; i < 64; i++) {
         try {
@@ -523,64 +621,69 @@ final class ProcessRestorer {
           throw e;
         }
       }
-    }
-    step = "pending signals";
-    ThreadRestorer.queuePending(t, threads, img.attributes(), scratch + DATA);
-    for (byte[] info : img.pendingPrivate()) {
-      if (TimerState.requeuedByTimer(info, img.attributes())) {
-        continue; // its timer queues it again below
-      }
-      t.write(scratch + DATA, info);
-      int sig = ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
-      t.call("rt_tgsigqueueinfo(" + sig + ")", Sys.SYS_RT_TGSIGQUEUEINFO, t.self, t.self, sig, scratch + DATA);
-    }
-    for (byte[] info : img.pendingShared()) {
-      if (TimerState.requeuedByTimer(info, img.attributes())) {
-        continue;
-      }
-      t.write(scratch + DATA, info);
-      int sig = ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
-      t.call("rt_sigqueueinfo(" + sig + ")", Sys.SYS_RT_SIGQUEUEINFO, t.self, sig, scratch + DATA);
+  
     }
 
-    // After the pending signals: an expired timer's signal must already be queued when it fires again.
-    step = "timers";
-    TimerState.restore(t, scratch + DATA, img.attributes());
-    for (int which = 0; which < img.itimers().length; which++) {
-      byte[] val = img.itimers()[which];
-      if (!allZero(val)) {
-        t.write(scratch + DATA, armable(val));
-        t.call("setitimer(" + which + ")", Sys.SYS_SETITIMER, which, scratch + DATA, 0);
+    void pendingSignals() throws CheckpointException {
+      ThreadRestorer.queuePending(t, threads, img.attributes(), scratch + DATA);
+      for (byte[] info : img.pendingPrivate()) {
+        if (TimerState.requeuedByTimer(info, img.attributes())) {
+          continue; // its timer queues it again below
+        }
+        t.write(scratch + DATA, info);
+        int sig = ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
+        t.call("rt_tgsigqueueinfo(" + sig + ")", Sys.SYS_RT_TGSIGQUEUEINFO, t.self, t.self, sig, scratch + DATA);
+      }
+      for (byte[] info : img.pendingShared()) {
+        if (TimerState.requeuedByTimer(info, img.attributes())) {
+          continue;
+        }
+        t.write(scratch + DATA, info);
+        int sig = ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
+        t.call("rt_sigqueueinfo(" + sig + ")", Sys.SYS_RT_SIGQUEUEINFO, t.self, sig, scratch + DATA);
       }
     }
 
-    if (caps != null) {
-      // The other threads set theirs when they were made.
-      step = "capabilities";
+    /** After the pending signals: an expired timer's signal must already be queued when it fires again. */
+    void timers() throws CheckpointException {
+      TimerState.restore(t, scratch + DATA, img.attributes());
+      for (int which = 0; which < img.itimers().length; which++) {
+        byte[] val = img.itimers()[which];
+        if (!allZero(val)) {
+          t.write(scratch + DATA, armable(val));
+          t.call("setitimer(" + which + ")", Sys.SYS_SETITIMER, which, scratch + DATA, 0);
+        }
+      }
+    }
+
+    /** The main thread's; the other threads set theirs when they were made. */
+    void capabilities() throws CheckpointException {
       ThreadRestorer.setCapabilities(t, caps, scratch + DATA);
+  
     }
 
-    if (shared == null) {
-      step = "close memfds";
-      shm.closeParkedIn(t);
+    void closeMemfds() throws CheckpointException {
+        shm.closeParkedIn(t);
     }
 
-    step = "unmap scratch";
-    t.moveSyscallSite(t.findVdsoSyscall(t.maps()));
-    t.call("munmap(scratch)", Sys.SYS_MUNMAP, scratch, SCRATCH_SIZE);
-
-    // Last, so no signal queued above is delivered in the middle of an injected call.
-    step = "sigmask";
-    try (com.sun.jna.Memory m = new com.sun.jna.Memory(8)) {
-      m.setLong(0, th.sigmask());
-      Sys.ptrace(Sys.PTRACE_SETSIGMASK, pid, 8, m, "SETSIGMASK");
+    void unmapScratch() throws CheckpointException {
+      t.moveSyscallSite(t.findVdsoSyscall(t.maps()));
+      t.call("munmap(scratch)", Sys.SYS_MUNMAP, scratch, SCRATCH_SIZE);
     }
 
-    step = "registers";
-    t.setRegset(Sys.NT_X86_XSTATE, th.xstate());
-    t.setRegs(restartAdjusted(Regs.of(th.regs())));
-    ThreadRestorer.finish(threads);
-    return threads;
+    /** Last but the registers, so no signal queued above is delivered in the middle of an injected call. */
+    void sigmask() throws CheckpointException {
+      try (com.sun.jna.Memory m = new com.sun.jna.Memory(8)) {
+        m.setLong(0, th.sigmask());
+        Sys.ptrace(Sys.PTRACE_SETSIGMASK, pid, 8, m, "SETSIGMASK");
+      }
+    }
+
+    void registers() throws CheckpointException {
+      t.setRegset(Sys.NT_X86_XSTATE, th.xstate());
+      t.setRegs(restartAdjusted(Regs.of(th.regs())));
+      ThreadRestorer.finish(threads);
+    }
   }
 
   /**

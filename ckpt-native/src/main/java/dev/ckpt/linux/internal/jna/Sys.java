@@ -164,6 +164,7 @@ public final class Sys {
   public static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_GROWSDOWN = 0x100,
       MAP_FIXED_NOREPLACE = 0x100000;
   public static final int MFD_CLOEXEC = 1;
+  public static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
 
   // clone3 flags: a thread as glibc's pthread_create makes it, less what ckpt sets by injection
   // (CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID).
