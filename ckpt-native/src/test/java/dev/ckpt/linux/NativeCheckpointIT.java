@@ -465,6 +465,12 @@ class NativeCheckpointIT {
         });
   }
 
+  /** A POSIX timer aimed at a thread other than the main one (SIGEV_THREAD_ID) keeps its thread. */
+  @Test
+  void posixTimerAimedAtAWorkerThread_firesInThatThreadAfterRestore() throws Exception {
+    interruptedRunMatches("threadtimer", List.of(Programs.path("threadtimer"), "500"), 300, 2000);
+  }
+
   /** Scale: a process with 1,000 threads. */
   @Test
   void processWithAThousandThreads_resumes() throws Exception {

@@ -254,6 +254,9 @@ final class ProcessDumper {
     int umask = Integer.parseInt(status.getOrDefault("Umask", "0022"), 8);
 
     Regs regs = t.getRegs();
+    if (w != null) {
+      ThreadDumper.refuseTemporaryMask(pid, pid, regs);
+    }
     byte[] xstate = t.getRegset(Sys.NT_X86_XSTATE, XSTATE_MAX);
     long sigmask;
     long rseqPtr;
@@ -331,6 +334,9 @@ final class ProcessDumper {
     if (w != null) {
       List<byte[]> pending = new ArrayList<>(pendingPrivate);
       pending.addAll(pendingShared);
+      for (ThreadRecord other : threads.subList(1, threads.size())) {
+        pending.addAll(other.pending()); // a timer aimed at that thread queues there
+      }
       TimerState.markPendingTimerSignals(t.pid, attributes, pending);
     }
     long[] mm = {

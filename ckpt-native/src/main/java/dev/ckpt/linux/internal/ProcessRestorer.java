@@ -194,9 +194,9 @@ final class ProcessRestorer {
           }
         }
         step = "resume";
-        ThreadRestorer.release(threads);
         Sys.ptrace(Sys.PTRACE_SETOPTIONS, pid, 0, 0, "SETOPTIONS");
-        Sys.ptrace(Sys.PTRACE_CONT, pid, 0, 0, "CONT");
+        ThreadRestorer.release(threads);
+        continueMain(pid);
         return pid;
       }
     } catch (CheckpointException | RuntimeException e) {
@@ -301,16 +301,16 @@ final class ProcessRestorer {
       }
       who = "pid " + root.pid();
       step = "resume";
+      Sys.ptrace(Sys.PTRACE_SETOPTIONS, hosts.get(root.pid()), 0, 0, "SETOPTIONS");
+      // Anything let go may end its process, or another, at once: ESRCH then is not a failure.
       for (int tid : threads) {
-        Sys.ptrace(Sys.PTRACE_DETACH, tid, 0, 0, "DETACH(thread " + tid + ")");
+        detachIfThere(tid, "thread " + tid);
       }
       for (int i = live.size() - 1; i >= 1; i--) {
-        int h = hosts.get(live.get(i).pid());
-        Sys.ptrace(Sys.PTRACE_DETACH, h, 0, 0, "DETACH(pid " + live.get(i).pid() + ")");
+        detachIfThere(hosts.get(live.get(i).pid()), "pid " + live.get(i).pid());
       }
       int rootHost = hosts.get(root.pid());
-      Sys.ptrace(Sys.PTRACE_SETOPTIONS, rootHost, 0, 0, "SETOPTIONS");
-      Sys.ptrace(Sys.PTRACE_CONT, rootHost, 0, 0, "CONT");
+      continueMain(rootHost);
       return rootHost;
     } catch (CheckpointException | RuntimeException e) {
       for (int h : hosts.values()) {
@@ -646,7 +646,7 @@ final class ProcessRestorer {
 
     /** After the pending signals: an expired timer's signal must already be queued when it fires again. */
     void timers() throws CheckpointException {
-      TimerState.restore(t, scratch + DATA, img.attributes());
+      TimerState.restore(t, scratch + DATA, img.attributes(), th.tid());
       for (int which = 0; which < img.itimers().length; which++) {
         byte[] val = img.itimers()[which];
         if (!allZero(val)) {
@@ -674,15 +674,16 @@ final class ProcessRestorer {
     /** Last but the registers, so no signal queued above is delivered in the middle of an injected call. */
     void sigmask() throws CheckpointException {
       try (com.sun.jna.Memory m = new com.sun.jna.Memory(8)) {
-        m.setLong(0, th.sigmask());
+        m.setLong(0, maskForResume(t, Regs.of(th.regs()), th.sigmask()));
         Sys.ptrace(Sys.PTRACE_SETSIGMASK, pid, 8, m, "SETSIGMASK");
       }
     }
 
     void registers() throws CheckpointException {
       t.setRegset(Sys.NT_X86_XSTATE, th.xstate());
-      t.setRegs(restartAdjusted(Regs.of(th.regs())));
-      ThreadRestorer.finish(threads);
+      t.setRegs(resumeRegs(Regs.of(th.regs()), maskForResume(t, Regs.of(th.regs()), th.sigmask()), pendingFor(img, th),
+          img.sigactions()));
+      ThreadRestorer.finish(threads, img);
     }
   }
 
@@ -701,6 +702,97 @@ final class ProcessRestorer {
     }
     r.set(Regs.ORIG_RAX, -1);
     return r;
+  }
+
+  /**
+   * Lets the main thread run, last. Its threads run already and may have ended the process
+   * (exit_group) meanwhile: the main thread is then no longer in a stop (ESRCH), the restore has
+   * still succeeded, and its tracer collects the exit.
+   */
+  private static void continueMain(int pid) throws ProcessException {
+    try {
+      Sys.ptrace(Sys.PTRACE_CONT, pid, 0, 0, "CONT");
+    } catch (ProcessException e) {
+      if (e.errno() != Errno.ESRCH || ProcFs.alive(pid)) {
+        throw e;
+      }
+    }
+  }
+
+  private static void detachIfThere(int task, String what) throws ProcessException {
+    try {
+      Sys.ptrace(Sys.PTRACE_DETACH, task, 0, 0, "DETACH(" + what + ")");
+    } catch (ProcessException e) {
+      if (e.errno() != Errno.ESRCH) {
+        throw e;
+      }
+    }
+  }
+
+  private static final long SA_RESTART = 0x10000000L;
+  private static final int EINTR = 4;
+
+  /**
+   * The registers a restored thread resumes with. As the kernel does for a task stopped in a
+   * system call when a signal with a handler is delivered: the restored thread takes its first
+   * deliverable pending signal first thing, so a call that returned -ERESTARTNOHAND or
+   * -ERESTART_RESTARTBLOCK, or -ERESTARTSYS for a handler without SA_RESTART, must fail with
+   * EINTR after the handler, not be entered again (a pause() would otherwise wait for one more
+   * signal). Without such a signal the call is re-entered ({@link #restartAdjusted}).
+   */
+  static Regs resumeRegs(Regs regs, long sigmask, java.util.Set<Integer> pending, byte[][] sigactions) {
+    long orig = regs.get(Regs.ORIG_RAX);
+    long rax = regs.get(Regs.RAX);
+    if (orig >= 0 && (rax == -512 || rax == -514 || rax == -516)) {
+      for (int sig : new java.util.TreeSet<>(pending)) {
+        if (sig < 1 || sig > sigactions.length || (sigmask & (1L << (sig - 1))) != 0) {
+          continue;
+        }
+        ByteBuffer act = ByteBuffer.wrap(sigactions[sig - 1]).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long handler = act.getLong(0);
+        if (handler == 0 || handler == 1) {
+          continue; // default or ignored: no handler runs, the call is restarted
+        }
+        if (rax == -512 && (act.getLong(8) & SA_RESTART) != 0) {
+          break;
+        }
+        Regs r = regs.copy();
+        r.set(Regs.RAX, -EINTR).set(Regs.ORIG_RAX, -1);
+        return r;
+      }
+    }
+    return restartAdjusted(regs);
+  }
+
+  /**
+   * The mask a restored thread resumes with. One stopped in rt_sigtimedwait shows the mask the
+   * call set for its wait (the waited signals unblocked): re-entered, the call unblocks them
+   * again; until then they are blocked as before the call, so one already pending is taken by
+   * the call and not delivered (which, for a signal left at its default action, would kill it).
+   */
+  static long maskForResume(Tracee t, Regs regs, long sigmask) throws ProcessException {
+    long rax = regs.get(Regs.RAX);
+    if (regs.get(Regs.ORIG_RAX) == Sys.SYS_RT_SIGTIMEDWAIT && rax <= -512 && rax >= -516 && regs.get(Regs.RDI) != 0) {
+      byte[] waited = t.read(regs.get(Regs.RDI), 8);
+      return sigmask | ByteBuffer.wrap(waited).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(0);
+    }
+    return sigmask;
+  }
+
+  /** The signals pending for one thread of an image: its own, and the process's (for the main thread, or one the main thread blocks). */
+  static java.util.Set<Integer> pendingFor(ProcessImage img, ProcessImage.ThreadRecord th) {
+    java.util.Set<Integer> out = new java.util.TreeSet<>();
+    boolean main = th == img.thread();
+    for (byte[] info : main ? img.pendingPrivate() : th.pending()) {
+      out.add(ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0));
+    }
+    for (byte[] info : img.pendingShared()) {
+      int sig = ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
+      if (main || (img.thread().sigmask() & (1L << (sig - 1))) != 0) {
+        out.add(sig);
+      }
+    }
+    return out;
   }
 
   /** {@code keep}: descriptors parked in this process for others, left open. */

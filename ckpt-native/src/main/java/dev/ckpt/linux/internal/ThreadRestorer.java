@@ -187,13 +187,15 @@ final class ThreadRestorer {
   }
 
   /** Last: each thread's mask, extended state and registers (a call it was in is re-entered). */
-  static void finish(List<Created> made) throws ProcessException {
+  static void finish(List<Created> made, ProcessImage img) throws ProcessException {
     for (Created c : made) {
       try (Tracee t = new Tracee(c.hostTid(), c.image().tid()); Memory m = new Memory(8)) {
-        m.setLong(0, c.image().sigmask());
+        Regs regs = Regs.of(c.image().regs());
+        long mask = ProcessRestorer.maskForResume(t, regs, c.image().sigmask());
+        m.setLong(0, mask);
         Sys.ptrace(Sys.PTRACE_SETSIGMASK, c.hostTid(), 8, m, "SETSIGMASK(thread " + c.image().tid() + ")");
         t.setRegset(Sys.NT_X86_XSTATE, c.image().xstate());
-        t.setRegs(ProcessRestorer.restartAdjusted(Regs.of(c.image().regs())));
+        t.setRegs(ProcessRestorer.resumeRegs(regs, mask, ProcessRestorer.pendingFor(img, c.image()), img.sigactions()));
       }
     }
   }
@@ -201,7 +203,14 @@ final class ThreadRestorer {
   /** Lets the threads run; the main thread stays with the tracer. */
   static void release(List<Created> made) throws ProcessException {
     for (Created c : made) {
-      Sys.ptrace(Sys.PTRACE_DETACH, c.hostTid(), 0, 0, "DETACH(thread " + c.image().tid() + ")");
+      try {
+        Sys.ptrace(Sys.PTRACE_DETACH, c.hostTid(), 0, 0, "DETACH(thread " + c.image().tid() + ")");
+      } catch (ProcessException e) {
+        // A thread let go before may have ended the process (exit_group): nothing left to let go.
+        if (e.errno() != dev.ckpt.linux.internal.jna.Errno.ESRCH) {
+          throw e;
+        }
+      }
     }
   }
 }

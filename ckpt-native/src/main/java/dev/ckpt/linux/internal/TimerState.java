@@ -79,8 +79,15 @@ final class TimerState {
       if ((l.notification() & 2) != 0 && (l.notification() & 4) == 0) {
         throw new ProcessException(t.pid, "has POSIX timer " + l.id() + " with SIGEV_THREAD notification, which ckpt does not restore");
       }
-      if ((l.notification() & 4) != 0 && l.tid() != t.pid) {
-        throw new ProcessException(t.pid, "has POSIX timer " + l.id() + " aimed at thread " + l.tid() + ", another thread");
+      int target = 0;
+      if ((l.notification() & 4) != 0) {
+        // Aimed at one thread (SIGEV_THREAD_ID): restore gives every thread its tid back, so the
+        // timer is aimed at the same tid, as the process sees it.
+        if (!Files.exists(ProcFs.dir(t.pid).resolve("task").resolve(Integer.toString(l.tid())))) {
+          throw new ProcessException(t.pid, "has POSIX timer " + l.id() + " aimed at thread " + l.tid()
+              + ", which is not one of its threads");
+        }
+        target = ThreadDumper.namespaceId(ThreadDumper.taskStatus(t.pid, l.tid()), l.tid());
       }
       long overrun = t.call("timer_getoverrun(" + l.id() + ")", Sys.SYS_TIMER_GETOVERRUN, l.id());
       if (overrun != 0 && strict) {
@@ -94,7 +101,7 @@ final class TimerState {
       v[SIGNO] = l.signo();
       v[SIGVAL] = l.sigval();
       v[NOTIFY] = l.notification();
-      v[TID] = l.tid();
+      v[TID] = target;
       v[INTERVAL_SEC] = its.getLong(0);
       v[INTERVAL_NSEC] = its.getLong(8);
       v[VALUE_SEC] = its.getLong(16);
@@ -129,8 +136,13 @@ final class TimerState {
     return v != null && v.length > SIGNAL_PENDING && v[SIGNAL_PENDING] != 0;
   }
 
-  /** Re-creates the image's timers, each with its own id, and arms them. */
-  static void restore(Tracee t, long scratch, Map<String, long[]> attributes) throws ProcessException {
+  /**
+   * Re-creates the image's timers, each with its own id, and arms them. A timer aimed at the
+   * main thread ({@code mainTid} in the image; images before version 3 hold its pid then) follows
+   * it to the pid it has now; one aimed at another thread keeps that thread's tid, which restore
+   * gave back, and is made after the threads.
+   */
+  static void restore(Tracee t, long scratch, Map<String, long[]> attributes, int mainTid) throws ProcessException {
     List<Map.Entry<String, long[]>> timers = new ArrayList<>();
     for (Map.Entry<String, long[]> e : attributes.entrySet()) {
       if (e.getKey().startsWith(PREFIX)) {
@@ -146,8 +158,7 @@ final class TimerState {
       long[] v = e.getValue();
       ByteBuffer ev = ByteBuffer.allocate(72).order(ByteOrder.LITTLE_ENDIAN);
       ev.putLong(0, v[SIGVAL]).putInt(8, (int) v[SIGNO]).putInt(12, (int) v[NOTIFY]);
-      // A timer aimed at the process's only thread follows it to its new tid.
-      ev.putInt(16, (v[NOTIFY] & 4) != 0 ? t.self : 0);
+      ev.putInt(16, (v[NOTIFY] & 4) == 0 ? 0 : v[TID] == mainTid || v[TID] == 0 ? t.self : (int) v[TID]);
       ev.putInt(64, id);
       t.write(scratch, ev.array());
       t.call("timer_create(id " + id + ", clock " + v[CLOCK] + ")", Sys.SYS_TIMER_CREATE, v[CLOCK], scratch, scratch + 64);

@@ -21,6 +21,37 @@ class SyscallRestartTest {
     }
   }
 
+  private static byte[][] actions(long handler, long flags) {
+    byte[][] a = new byte[64][32];
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(a[14 - 1]).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.putLong(0, handler).putLong(8, flags);
+    return a;
+  }
+
+  /** pause() (-ERESTARTNOHAND) with a SIGALRM pending for a handler: the kernel returns EINTR after the handler. */
+  @Test
+  void callInterruptedByAPendingHandledSignal_failsWithEintrInsteadOfWaitingAgain() {
+    for (long code : new long[] {-514, -516, -512}) {
+      Regs r = ProcessRestorer.resumeRegs(stoppedIn(34, code), 0, java.util.Set.of(14), actions(0x401000, 0));
+      assertEquals(0x1002, r.get(Regs.RIP), "not re-entered for " + code);
+      assertEquals(-4, r.get(Regs.RAX), "EINTR for " + code);
+      assertEquals(-1, r.get(Regs.ORIG_RAX));
+    }
+  }
+
+  @Test
+  void callWithAPendingSignalThatRunsNoHandlerOrRestarts_isReissued() {
+    long restart = 0x10000000L;
+    Regs saRestart = ProcessRestorer.resumeRegs(stoppedIn(0, -512), 0, java.util.Set.of(14), actions(0x401000, restart));
+    Regs blocked = ProcessRestorer.resumeRegs(stoppedIn(34, -514), 1L << 13, java.util.Set.of(14), actions(0x401000, 0));
+    Regs ignored = ProcessRestorer.resumeRegs(stoppedIn(34, -514), 0, java.util.Set.of(14), actions(1, 0));
+    Regs noIntr = ProcessRestorer.resumeRegs(stoppedIn(34, -513), 0, java.util.Set.of(14), actions(0x401000, 0));
+    Regs nothing = ProcessRestorer.resumeRegs(stoppedIn(34, -514), 0, java.util.Set.of(), actions(0x401000, 0));
+    for (Regs r : new Regs[] {saRestart, blocked, ignored, noIntr, nothing}) {
+      assertEquals(0x1000, r.get(Regs.RIP));
+    }
+  }
+
   @Test
   void completedCallOrUserCode_isLeftAlone() {
     Regs done = ProcessRestorer.restartAdjusted(stoppedIn(1, 42));

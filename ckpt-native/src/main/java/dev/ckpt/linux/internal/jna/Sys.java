@@ -62,6 +62,9 @@ public final class Sys {
   public static final int SYS_SETPGID = 109;
   public static final int SYS_SETSID = 112;
   public static final int SYS_RT_SIGTIMEDWAIT = 128;
+  public static final int SYS_RT_SIGSUSPEND = 130;
+  public static final int SYS_PSELECT6 = 270;
+  public static final int SYS_PPOLL = 271;
   public static final int SYS_SET_TID_ADDRESS = 218;
   public static final int SYS_WAIT4 = 61;
   public static final int SYS_EXIT_GROUP = 231;
