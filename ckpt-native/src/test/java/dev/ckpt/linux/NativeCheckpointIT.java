@@ -72,7 +72,9 @@ class NativeCheckpointIT {
       assertEquals(0, code.getAsInt(), job + " restored from a checkpoint at " + delay + " ms exited with " + code.getAsInt()
           + "; output so far:\n" + tail(out));
     }
-    assertArrayEquals(expected, Files.readAllBytes(out), job + " stdout after a checkpoint at " + delay + " ms");
+    byte[] got = Files.readAllBytes(out);
+    assertArrayEquals(expected, got, () -> job + " stdout after a checkpoint at " + delay + " ms; expected:\n"
+        + new String(expected, java.nio.charset.StandardCharsets.UTF_8) + "\ngot:\n" + new String(got, java.nio.charset.StandardCharsets.UTF_8));
     for (String name : outputs) {
       assertArrayEquals(Files.readAllBytes(ref.resolve(name)), Files.readAllBytes(run.resolve(name)),
           job + " output " + name + " after a checkpoint at " + delay + " ms");

@@ -254,9 +254,6 @@ final class ProcessDumper {
     int umask = Integer.parseInt(status.getOrDefault("Umask", "0022"), 8);
 
     Regs regs = t.getRegs();
-    if (w != null) {
-      ThreadDumper.refuseTemporaryMask(pid, pid, regs);
-    }
     byte[] xstate = t.getRegset(Sys.NT_X86_XSTATE, XSTATE_MAX);
     long sigmask;
     long rseqPtr;

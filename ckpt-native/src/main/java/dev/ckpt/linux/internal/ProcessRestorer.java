@@ -195,6 +195,7 @@ final class ProcessRestorer {
         }
         step = "resume";
         Sys.ptrace(Sys.PTRACE_SETOPTIONS, pid, 0, 0, "SETOPTIONS");
+        settle(t, img, threads);
         ThreadRestorer.release(threads);
         continueMain(pid);
         return pid;
@@ -266,6 +267,7 @@ final class ProcessRestorer {
       java.util.Set<Integer> hostSet = new java.util.HashSet<>(hosts.values());
       List<ProcessTree.Member> live = members.stream().filter(m -> !m.zombie()).toList();
       SharedMemory shm = new SharedMemory();
+      List<List<ThreadRestorer.Created>> memberThreads = new ArrayList<>();
       for (int i = 0; i < live.size(); i++) {
         shared.noteData(images.get(i), PartPrefix.reader(r, live.get(i).prefix(i == 0)));
         shm.note(images.get(i));
@@ -274,7 +276,9 @@ final class ProcessRestorer {
         ProcessTree.Member m = live.get(i);
         who = "pid " + m.pid();
         try (Tracee t = new Tracee(hosts.get(m.pid()), m.pid())) {
-          for (ThreadRestorer.Created c : rebuild(t, PartPrefix.reader(r, m.prefix(i == 0)), images.get(i), caps, shared, shm)) {
+          List<ThreadRestorer.Created> built = rebuild(t, PartPrefix.reader(r, m.prefix(i == 0)), images.get(i), caps, shared, shm);
+          memberThreads.add(built);
+          for (ThreadRestorer.Created c : built) {
             threads.add(c.hostTid());
           }
         }
@@ -302,6 +306,11 @@ final class ProcessRestorer {
       who = "pid " + root.pid();
       step = "resume";
       Sys.ptrace(Sys.PTRACE_SETOPTIONS, hosts.get(root.pid()), 0, 0, "SETOPTIONS");
+      for (int i = 0; i < live.size(); i++) {
+        try (Tracee t = new Tracee(hosts.get(live.get(i).pid()), live.get(i).pid())) {
+          settle(t, images.get(i), memberThreads.get(i));
+        }
+      }
       // Anything let go may end its process, or another, at once: ESRCH then is not a failure.
       for (int tid : threads) {
         detachIfThere(tid, "thread " + tid);
@@ -681,9 +690,7 @@ final class ProcessRestorer {
 
     void registers() throws CheckpointException {
       t.setRegset(Sys.NT_X86_XSTATE, th.xstate());
-      t.setRegs(resumeRegs(Regs.of(th.regs()), maskForResume(t, Regs.of(th.regs()), th.sigmask()), pendingFor(img, th),
-          img.sigactions()));
-      ThreadRestorer.finish(threads, img);
+      settle(t, img, threads);
     }
   }
 
@@ -727,6 +734,19 @@ final class ProcessRestorer {
         throw e;
       }
     }
+  }
+
+  /**
+   * Sets the registers every thread resumes with from the signals pending right now. Called at
+   * the end of the rebuild and once more just before the process runs: a timer that fires in
+   * between (during the self-check) would otherwise find a call re-entered that it should
+   * interrupt.
+   */
+  static void settle(Tracee t, ProcessImage img, List<ThreadRestorer.Created> threads) throws ProcessException {
+    ProcessImage.ThreadRecord th = img.thread();
+    Regs regs = Regs.of(th.regs());
+    t.setRegs(resumeRegs(regs, maskForResume(t, regs, th.sigmask()), pendingNow(t.pid, t.pid), img.sigactions()));
+    ThreadRestorer.finish(threads, img, t.pid);
   }
 
   private static final long SA_RESTART = 0x10000000L;
@@ -779,20 +799,28 @@ final class ProcessRestorer {
     return sigmask;
   }
 
-  /** The signals pending for one thread of an image: its own, and the process's (for the main thread, or one the main thread blocks). */
-  static java.util.Set<Integer> pendingFor(ProcessImage img, ProcessImage.ThreadRecord th) {
+  /**
+   * The signals pending for a rebuilt thread right now, as the kernel will deliver them when it
+   * runs: its own (SigPnd) and, for the main thread, which the kernel prefers for them, its
+   * process's (ShdPnd). Read at the end, not taken from the image: a timer may have fired
+   * during the restore.
+   */
+  static java.util.Set<Integer> pendingNow(int pid, int tid) throws ProcessException {
     java.util.Set<Integer> out = new java.util.TreeSet<>();
-    boolean main = th == img.thread();
-    for (byte[] info : main ? img.pendingPrivate() : th.pending()) {
-      out.add(ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0));
-    }
-    for (byte[] info : img.pendingShared()) {
-      int sig = ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt(0);
-      if (main || (img.thread().sigmask() & (1L << (sig - 1))) != 0) {
-        out.add(sig);
+    try {
+      Map<String, String> st = ProcFs.parseStatus(Files.readString(ProcFs.dir(pid).resolve("task")
+          .resolve(Integer.toString(tid)).resolve("status")));
+      long bits = Long.parseUnsignedLong(st.getOrDefault("SigPnd", "0"), 16)
+          | (tid == pid ? Long.parseUnsignedLong(st.getOrDefault("ShdPnd", "0"), 16) : 0);
+      for (int sig = 1; sig <= 64; sig++) {
+        if ((bits & (1L << (sig - 1))) != 0) {
+          out.add(sig);
+        }
       }
+      return out;
+    } catch (IOException | NumberFormatException e) {
+      throw new ProcessException(pid, "reading the pending signals of thread " + tid + " failed: " + e, 0, e);
     }
-    return out;
   }
 
   /** {@code keep}: descriptors parked in this process for others, left open. */

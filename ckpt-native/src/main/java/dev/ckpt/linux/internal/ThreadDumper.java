@@ -160,7 +160,6 @@ final class ThreadDumper {
     String name = name(pid, tid);
     try (Tracee t = new Tracee(tid); Memory m = new Memory(32)) {
       Regs regs = t.getRegs();
-      refuseTemporaryMask(pid, tid, regs);
       byte[] xstate = t.getRegset(Sys.NT_X86_XSTATE, ProcessDumper.XSTATE_MAX);
       m.clear();
       Sys.ptrace(Sys.PTRACE_GETSIGMASK, tid, 8, m, "GETSIGMASK(thread " + tid + ")");
@@ -204,27 +203,6 @@ final class ThreadDumper {
       List<byte[]> pending = SignalDumper.pending(t, false);
       return new ThreadRecord(nsTid, regs.bytes(), xstate, sigmask, rseqPtr, rseqLen, rseqSig, clearTid, robust[0],
           robust[1], altstack, name, pending);
-    }
-  }
-
-  /**
-   * A thread stopped in a call that runs with a temporary signal mask (rt_sigsuspend, ppoll or
-   * pselect6 given a mask) shows that mask, not the one it had before the call and gets back
-   * after it, which the kernel keeps out of sight: refused. rt_sigtimedwait is restored (its
-   * waited signals are blocked again, see ProcessRestorer#maskForResume).
-   */
-  static void refuseTemporaryMask(int pid, int tid, Regs r) throws ProcessException {
-    long call = r.get(Regs.ORIG_RAX);
-    long rax = r.get(Regs.RAX);
-    if (call < 0 || rax > -512 || rax < -516) {
-      return;
-    }
-    String which = call == Sys.SYS_RT_SIGSUSPEND ? "rt_sigsuspend"
-        : call == Sys.SYS_PPOLL && r.get(Regs.R10) != 0 ? "ppoll with a signal mask"
-        : call == Sys.SYS_PSELECT6 && r.get(Regs.R9) != 0 ? "pselect6 with a signal mask" : null;
-    if (which != null) {
-      throw new ProcessException(pid, (tid == pid ? "" : "thread " + tid + " ") + "waits in " + which + ", whose temporary"
-          + " signal mask hides the one it had before, which a restored thread must get back; checkpoint it at another moment");
     }
   }
 

@@ -187,7 +187,7 @@ final class ThreadRestorer {
   }
 
   /** Last: each thread's mask, extended state and registers (a call it was in is re-entered). */
-  static void finish(List<Created> made, ProcessImage img) throws ProcessException {
+  static void finish(List<Created> made, ProcessImage img, int main) throws ProcessException {
     for (Created c : made) {
       try (Tracee t = new Tracee(c.hostTid(), c.image().tid()); Memory m = new Memory(8)) {
         Regs regs = Regs.of(c.image().regs());
@@ -195,7 +195,7 @@ final class ThreadRestorer {
         m.setLong(0, mask);
         Sys.ptrace(Sys.PTRACE_SETSIGMASK, c.hostTid(), 8, m, "SETSIGMASK(thread " + c.image().tid() + ")");
         t.setRegset(Sys.NT_X86_XSTATE, c.image().xstate());
-        t.setRegs(ProcessRestorer.resumeRegs(regs, mask, ProcessRestorer.pendingFor(img, c.image()), img.sigactions()));
+        t.setRegs(ProcessRestorer.resumeRegs(regs, mask, ProcessRestorer.pendingNow(main, c.hostTid()), img.sigactions()));
       }
     }
   }
