@@ -73,11 +73,6 @@ final class MemorySnapshot {
     return tracee;
   }
 
-  /** The snapshot's id as the process sees it, for the process's own wait4. */
-  int self() {
-    return self;
-  }
-
   /**
    * What the snapshot costs in memory now: the pages only it holds (those the process wrote
    * since the fork, copied for it by the kernel), from /proc/PID/smaps_rollup.

@@ -83,7 +83,7 @@ final class PidNamespace {
   /** CAP_SYS_ADMIN (21) or CAP_CHECKPOINT_RESTORE (40) in the checkpointer's own user namespace. */
   static boolean mayChooseHostIds() {
     try {
-      String eff = ProcFsSelf.status().getOrDefault("CapEff", "0");
+      String eff = ownStatus().getOrDefault("CapEff", "0");
       long caps = Long.parseUnsignedLong(eff.trim(), 16);
       return (caps & (1L << 21)) != 0 || (caps & (1L << 40)) != 0;
     } catch (IOException | NumberFormatException e) {
@@ -146,7 +146,7 @@ final class PidNamespace {
   /** The checkpointer's own capability sets {effective, permitted, inheritable, bounding}, to give restored tasks. */
   static long[] ownCapabilities() throws CheckpointException {
     try {
-      java.util.Map<String, String> s = ProcFsSelf.status();
+      java.util.Map<String, String> s = ownStatus();
       return new long[] {Long.parseUnsignedLong(s.get("CapEff").trim(), 16), Long.parseUnsignedLong(s.get("CapPrm").trim(), 16),
           Long.parseUnsignedLong(s.get("CapInh").trim(), 16), Long.parseUnsignedLong(s.get("CapBnd").trim(), 16)};
     } catch (IOException | RuntimeException e) {
@@ -154,11 +154,9 @@ final class PidNamespace {
     }
   }
 
-  private static final class ProcFsSelf {
-    static java.util.Map<String, String> status() throws IOException {
-      return dev.ckpt.linux.internal.proc.ProcFs.parseStatus(java.nio.file.Files.readString(java.nio.file.Path.of(
-          "/proc/self/status")));
-    }
+  private static java.util.Map<String, String> ownStatus() throws IOException {
+    return dev.ckpt.linux.internal.proc.ProcFs.parseStatus(java.nio.file.Files.readString(java.nio.file.Path.of(
+        "/proc/self/status")));
   }
 
   /**

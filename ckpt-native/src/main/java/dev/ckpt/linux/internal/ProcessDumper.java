@@ -53,17 +53,8 @@ final class ProcessDumper {
     return tree == null ? Set.of(pid) : tree;
   }
 
-  record Result(long bytesRead) {}
-
   /** A process's memory written into {@code w}, and its image, not yet written. */
   record Dumped(ProcessImage image, long bytesRead) {}
-
-  Result dump(Tracee t, ImageWriter w, FdPolicy policy) throws CheckpointException {
-    Dumped d = dumpImage(t, w, policy);
-    write(w, d.image());
-    w.attribute("kind", "process").attribute("exe", d.image().exe()).attribute("pid", Integer.toString(t.pid));
-    return new Result(d.bytesRead());
-  }
 
   /** Writes the process part of an image. */
   static void write(ImageWriter w, ProcessImage image) throws CheckpointException {
@@ -72,11 +63,6 @@ final class ProcessDumper {
         Integer.toString(ProcessImage.VERSION)))) {
       out.write(ByteBuffer.wrap(encoded));
     }
-  }
-
-  /** Captures a stopped process and writes its memory and pipe parts; the process part is left to {@link #write}. */
-  Dumped dumpImage(Tracee t, ImageWriter w, FdPolicy policy) throws CheckpointException {
-    return finish(dumpFrozen(t, w, policy, false), w);
   }
 
   /**
