@@ -151,6 +151,21 @@ class NativeCheckpointIT {
   }
 
   /**
+   * A process caught in sigsuspend, ppoll or pselect shows the kernel its temporary mask; the
+   * mask it returns to after the wait is the one it had before the call, in the restored process
+   * too.
+   */
+  @Test
+  void waitsWithATemporaryMask_returnToTheProgramsOwnMask() throws Exception {
+    interruptedRunMatches("tempmask", List.of(Programs.path("tempmask")), 200, 1400);
+  }
+
+  @Test
+  void threadsWaitingWithTemporaryMasks_returnToTheirOwnMasks() throws Exception {
+    interruptedRunMatches("tempmask-threads", List.of(Programs.path("tempmask"), "threads"), 200, 1400);
+  }
+
+  /**
    * The exact state that once came back disarmed: a periodic ITIMER_REAL that has fired while its
    * SIGALRM is blocked reads back as "interval set, value 0". Checkpoints are taken until one
    * holds that state; that one is restored, and must tick on.

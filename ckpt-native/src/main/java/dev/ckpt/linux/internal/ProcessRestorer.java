@@ -634,7 +634,7 @@ final class ProcessRestorer {
     }
 
     void pendingSignals() throws CheckpointException {
-      ThreadRestorer.queuePending(t, threads, img.attributes(), scratch + DATA);
+      ThreadRestorer.queuePending(t, threads, img.attributes(), scratch, scratch + DATA);
       for (byte[] info : img.pendingPrivate()) {
         if (TimerState.requeuedByTimer(info, img.attributes())) {
           continue; // its timer queues it again below

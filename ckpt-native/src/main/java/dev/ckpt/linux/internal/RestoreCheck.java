@@ -282,7 +282,7 @@ final class RestoreCheck {
     ByteBuffer b = ByteBuffer.wrap(img.itimers()[which]).order(ByteOrder.LITTLE_ENDIAN);
     long isec = b.getLong(0), iusec = b.getLong(8), vsec = b.getLong(16), vusec = b.getLong(24);
     int sig = TIMER_SIGNALS[which];
-    boolean waiting = signals(img.pendingShared()).contains(sig) || signals(img.pendingPrivate()).contains(sig);
+    boolean waiting = allPending(img).contains(sig);
     boolean live = vsec != 0 || vusec != 0 || ((isec != 0 || iusec != 0) && waiting);
     return "every " + isec + "." + String.format("%06d", iusec) + " s, " + (live ? "armed" : "off");
   }

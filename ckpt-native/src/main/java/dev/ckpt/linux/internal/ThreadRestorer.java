@@ -123,17 +123,31 @@ final class ThreadRestorer {
     }
   }
 
-  /** Queues each thread's private pending signals, from the main thread (whose tid is the tgid, as the kernel requires). */
-  static void queuePending(Tracee main, List<Created> made, Map<String, long[]> attributes, long data) throws ProcessException {
+  /**
+   * Queues each thread's private pending signals, each from the thread itself: the kernel lets a
+   * task queue a signal with a kernel or tgkill siginfo (si_code >= 0, or SI_TKILL) only to itself.
+   */
+  static void queuePending(Tracee main, List<Created> made, Map<String, long[]> attributes, long site, long data)
+      throws ProcessException {
     for (Created c : made) {
-      for (byte[] info : c.image().pending()) {
-        if (TimerState.requeuedByTimer(info, attributes)) {
-          continue;
+      if (c.image().pending().isEmpty()) {
+        continue;
+      }
+      try (Tracee t = new Tracee(c.hostTid(), c.image().tid())) {
+        t.beginInjection(site);
+        try {
+          for (byte[] info : c.image().pending()) {
+            if (TimerState.requeuedByTimer(info, attributes)) {
+              continue;
+            }
+            t.write(data, info);
+            int sig = ByteBuffer.wrap(info).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
+            t.call("rt_tgsigqueueinfo(" + sig + ") in thread " + c.image().tid(), Sys.SYS_RT_TGSIGQUEUEINFO, main.self,
+                c.image().tid(), sig, data);
+          }
+        } finally {
+          t.endInjection();
         }
-        main.write(data, info);
-        int sig = ByteBuffer.wrap(info).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
-        main.call("rt_tgsigqueueinfo(" + sig + " to thread " + c.image().tid() + ")", Sys.SYS_RT_TGSIGQUEUEINFO, main.self,
-            c.image().tid(), sig, data);
       }
     }
   }

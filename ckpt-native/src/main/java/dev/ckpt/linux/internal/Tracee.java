@@ -163,7 +163,9 @@ final class Tracee implements AutoCloseable {
    * interrupting an injected call.
    */
   void beginInjection(long site) throws ProcessException {
-    this.saved = getRegs();
+    Regs regs = getRegs();
+    refuseLostTemporaryMask(regs);
+    this.saved = regs;
     this.syscallSite = site;
     try (Memory m = new Memory(8)) {
       Sys.ptrace(Sys.PTRACE_GETSIGMASK, pid, 8, m, "GETSIGMASK");
@@ -176,6 +178,25 @@ final class Tracee implements AutoCloseable {
   }
 
   private long savedMask;
+
+  private static final int EINTR = 4;
+
+  /**
+   * A thread stopped in rt_sigsuspend, ppoll, pselect6 or epoll_pwait shows PTRACE_GETSIGMASK
+   * the mask it had before the call (the kernel keeps it aside while the call's temporary mask is
+   * in force), and re-enters the call on resume: that is what is saved and restored. One case
+   * does not fit: epoll_pwait that has just failed with EINTR, whose signal is still to be
+   * delivered under the temporary mask. PTRACE_SETSIGMASK drops the kept mask, so the handler
+   * would not run, or run under another mask; nothing has been changed yet, and the checkpoint
+   * is refused (the next one finds the signal handled).
+   */
+  private void refuseLostTemporaryMask(Regs r) throws ProcessException {
+    long nr = r.get(Regs.ORIG_RAX);
+    if ((nr == Sys.SYS_EPOLL_PWAIT || nr == Sys.SYS_EPOLL_PWAIT2) && r.get(Regs.RAX) == -EINTR) {
+      throw new ProcessException(pid, "thread " + pid + " was stopped returning EINTR from epoll_pwait with a signal still"
+          + " to deliver under the call's temporary mask, which a checkpoint would lose; try the checkpoint again");
+    }
+  }
 
   void moveSyscallSite(long site) {
     this.syscallSite = site;

@@ -65,6 +65,8 @@ public final class Sys {
   public static final int SYS_RT_SIGSUSPEND = 130;
   public static final int SYS_PSELECT6 = 270;
   public static final int SYS_PPOLL = 271;
+  public static final int SYS_EPOLL_PWAIT = 281;
+  public static final int SYS_EPOLL_PWAIT2 = 441;
   public static final int SYS_SET_TID_ADDRESS = 218;
   public static final int SYS_WAIT4 = 61;
   public static final int SYS_EXIT_GROUP = 231;
