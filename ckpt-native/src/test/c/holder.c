@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,11 +99,72 @@ int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   char dir[] = "/tmp/ckpt-holder-XXXXXX";
   int fd = -1;
-  if (!strcmp(mode, "eventfd")) fd = eventfd(0, 0);
-  else if (!strcmp(mode, "timerfd")) fd = timerfd_create(CLOCK_MONOTONIC, 0);
-  else if (!strcmp(mode, "signalfd")) { sigset_t s; sigemptyset(&s); sigaddset(&s, SIGUSR1); fd = signalfd(-1, &s, 0); }
-  else if (!strcmp(mode, "epoll")) fd = epoll_create1(0);
-  else if (!strcmp(mode, "inotify")) fd = inotify_init1(0);
+  if (!strcmp(mode, "epollready") || !strcmp(mode, "epollet")) {
+    /* Two eventfds with a count (fds 3 and 4) watched level-triggered, or one edge-triggered. */
+    int a = eventfd(1, 0), b = eventfd(1, 0);
+    fd = epoll_create1(0);
+    struct epoll_event ev = {EPOLLIN | (!strcmp(mode, "epollet") ? EPOLLET : 0), {.u64 = 1}};
+    epoll_ctl(fd, EPOLL_CTL_ADD, a, &ev);
+    if (!strcmp(mode, "epollready")) epoll_ctl(fd, EPOLL_CTL_ADD, b, &ev);
+  } else if (!strcmp(mode, "epollstale")) {
+    /* fd 3 is watched, then moved to fd 5: the watch still names fd 3, which is closed. */
+    int a = eventfd(0, 0);
+    fd = epoll_create1(0);
+    struct epoll_event ev = {EPOLLIN, {.u64 = 1}};
+    epoll_ctl(fd, EPOLL_CTL_ADD, a, &ev);
+    dup(a);
+    close(a);
+  } else if (!strcmp(mode, "epollnested")) {
+    int inner = epoll_create1(0);
+    fd = epoll_create1(0);
+    struct epoll_event ev = {EPOLLIN, {.u64 = 1}};
+    epoll_ctl(fd, EPOLL_CTL_ADD, inner, &ev);
+  } else if (!strcmp(mode, "timerfdcancel")) {
+    fd = timerfd_create(CLOCK_REALTIME, 0);
+    struct itimerspec at = {{0, 0}, {time(NULL) + 3600, 0}};
+    if (timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &at, NULL)) die("timerfd_settime");
+  } else if (!strcmp(mode, "unixnamed") || !strcmp(mode, "unixlisten")) {
+    /* An AF_UNIX socket bound to an abstract name, listening or not (fd 3). */
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = {AF_UNIX, ""};
+    snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "ckpt-holder-%d", (int) getpid());
+    if (bind(fd, (struct sockaddr *) &a, sizeof a)) die("bind");
+    if (!strcmp(mode, "unixlisten") && listen(fd, 4)) die("listen");
+  } else if (!strcmp(mode, "unixoutside")) {
+    /* fd 3's peer (fd 4, closed here) is held by a grandchild that left the tree. */
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp)) die("socketpair");
+    if (fork() == 0) {
+      if (fork() == 0) {
+        sleep(20);
+        _exit(0);
+      }
+      _exit(0);
+    }
+    wait(NULL);
+    close(sp[1]);
+    fd = sp[0];
+  } else if (!strcmp(mode, "unixfds") || !strcmp(mode, "unixpasscred")) {
+    /* fd 4 has a descriptor in flight (SCM_RIGHTS), or fd 3 passes credentials. */
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sp)) die("socketpair");
+    if (!strcmp(mode, "unixfds")) {
+      char c = 'x';
+      struct iovec iov = {&c, 1};
+      union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+      struct msghdr m = {0};
+      m.msg_iov = &iov; m.msg_iovlen = 1; m.msg_control = u.buf; m.msg_controllen = sizeof u.buf;
+      struct cmsghdr *c1 = CMSG_FIRSTHDR(&m);
+      c1->cmsg_level = SOL_SOCKET; c1->cmsg_type = SCM_RIGHTS; c1->cmsg_len = CMSG_LEN(sizeof(int));
+      int zero = 0;
+      memcpy(CMSG_DATA(c1), &zero, sizeof zero);
+      if (sendmsg(sp[0], &m, 0) != 1) die("sendmsg");
+    } else {
+      int on = 1;
+      if (setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on)) die("SO_PASSCRED");
+    }
+    fd = sp[0];
+  } else if (!strcmp(mode, "inotify")) fd = inotify_init1(0);
   else if (!strcmp(mode, "opath")) fd = open("/tmp", O_PATH);
   else if (!strcmp(mode, "plain")) fd = 0;
   else if (!strcmp(mode, "schedbatch")) {

@@ -30,7 +30,7 @@ public final class InterruptedRunMain {
         System.out.println("the program ended before the checkpoint");
         System.exit(101);
       }
-      CheckpointInfo info = ckpt.checkpoint(p, Mode.VACATE);
+      CheckpointInfo info = NativeCheckpointIT.checkpointRetryingMomentaryRefusals(ckpt, p);
       System.out.println("checkpointed pid " + p.pid() + " as " + info.id());
       p.waitFor(Duration.ofSeconds(10));
       RestoredProcess r = ckpt.restore("nobody", new Stdio(Path.of("/dev/null"), null, null, null));
@@ -42,7 +42,7 @@ public final class InterruptedRunMain {
           System.out.println("the restored program ended before the second checkpoint");
           System.exit(104);
         }
-        CheckpointInfo again = ckpt.checkpoint(r, Mode.VACATE);
+        CheckpointInfo again = NativeCheckpointIT.checkpointRetryingMomentaryRefusals(ckpt, r);
         System.out.println("checkpointed the restored process as " + again.id());
         r.waitFor(Duration.ofSeconds(10));
         r = ckpt.restore("nobody", new Stdio(Path.of("/dev/null"), null, null, null));

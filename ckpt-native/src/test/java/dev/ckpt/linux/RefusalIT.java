@@ -39,11 +39,17 @@ class RefusalIT {
 
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
-      "eventfd    | fd 3 is an anonymous inode ([eventfd])",
-      "timerfd    | fd 3 is an anonymous inode ([timerfd])",
-      "signalfd   | fd 3 is an anonymous inode ([signalfd])",
-      "epoll      | fd 3 is an anonymous inode ([eventpoll])",
+      "epollready | epoll fd 5 watches fds [3, 4], which are all ready",
+      "epollet    | epoll fd 5 watches fd 3 edge-triggered, and it is ready",
+      "epollstale | epoll fd 4 watches a file added as fd 3, which the process no longer holds as fd 3",
+      "epollnested | epoll fd 4 watches another epoll (fd 3)",
+      "timerfdcancel | fd 3 is a timerfd with TFD_TIMER_CANCEL_ON_SET",
       "inotify    | fd 3 is an anonymous inode (inotify)",
+      "unixnamed  | fd 3 is a socket (socket:[",
+      "unixlisten | that is listening; ckpt restores only AF_UNIX socketpairs without a name",
+      "unixoutside | held outside the checkpoint by pid ",
+      "unixfds    | fd 4 (socket:[",
+      "unixpasscred | has SO_PASSCRED or SO_PASSSEC set",
       "opath      | fd 3 is an O_PATH descriptor of /tmp",
       "pipereopen | fds 3 and 5 are separate opens of one end of pipe:[",
       "procfd     | fd 3 is open on /proc/1/stat",

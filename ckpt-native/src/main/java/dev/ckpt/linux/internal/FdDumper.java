@@ -17,14 +17,19 @@ import java.util.Map;
 
 /**
  * Records open file descriptors: regular files and directories by path, flags and offset;
- * /dev/null; pipes and FIFOs (resolved by {@link PipeState}); terminals and sockets on 0-2 as
- * stdio to re-wire. Anything else (sockets, eventfds, O_PATH, /proc files, locked or O_ASYNC
- * files) is refused, or with {@link FdPolicy#CLOSE} left out of the image.
+ * /dev/null; pipes and FIFOs (resolved by {@link PipeState}); eventfd, timerfd, signalfd and
+ * epoll ({@link EventFiles}); terminals and sockets on 0-2 as stdio to re-wire. Anything else
+ * (sockets, inotify, pidfds, O_PATH, /proc files, locked or O_ASYNC files) is refused, or with
+ * {@link FdPolicy#CLOSE} left out of the image.
  */
 final class FdDumper {
   private FdDumper() {}
 
-  static List<FdRecord> dump(int pid, FdPolicy policy) throws ProcessException {
+  /**
+   * With {@code readiness}, the descriptors an epoll watches are polled for what a restore could
+   * not reproduce ({@link EventFiles}); a restore's self-check leaves that out.
+   */
+  static List<FdRecord> dump(int pid, FdPolicy policy, boolean readiness) throws ProcessException {
     Path dir = ProcFs.dir(pid).resolve("fd");
     List<Integer> fds = new ArrayList<>();
     try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
@@ -54,7 +59,7 @@ final class FdDumper {
         }
         throw new ProcessException(pid, refusal);
       }
-      FdRecord rec = classify(pid, fd, target, flags, pos);
+      FdRecord rec = classify(pid, fd, target, flags, pos, readiness);
       if (rec != null) {
         out.add(rec);
       } else if (policy == FdPolicy.FAIL) {
@@ -109,9 +114,16 @@ final class FdDumper {
     return null;
   }
 
-  private static FdRecord classify(int pid, int fd, String target, int flags, long pos) throws ProcessException {
+  private static FdRecord classify(int pid, int fd, String target, int flags, long pos, boolean readiness)
+      throws ProcessException {
+    if (target.startsWith("anon_inode:")) {
+      return EventFiles.record(pid, fd, target, flags, readiness);
+    }
     if (target.equals("/dev/null")) {
       return new FdRecord(fd, FdKind.DEVNULL, target, flags, 0, 0);
+    }
+    if (fd > 2 && target.startsWith("socket:[")) {
+      return new FdRecord(fd, FdKind.UNIX, target, flags, 0, 0); // UnixSockets decides
     }
     if (target.startsWith("pipe:[")) {
       return new FdRecord(fd, FdKind.PIPE, target, flags, 0, 0); // PipeState decides

@@ -546,7 +546,12 @@ public final class NativeEngine implements AutoCloseable {
       fds.add(f.fd() + " " + f.kind().name().toLowerCase(java.util.Locale.ROOT) + " " + f.path()
           + ((f.flags() & 3) == 1 ? " (write end)" : (f.flags() & 3) == 0 && pipe ? " (read end)" : "")
           + (f.kind() == ProcessImage.FdKind.FILE ? " at " + f.pos() + " of " + f.size() : "")
-          + (pipe ? ", " + f.size() + " unread bytes saved, capacity " + f.pos() : ""));
+          + (pipe ? ", " + f.size() + " unread bytes saved, capacity " + f.pos() : "")
+          + (f.kind() == ProcessImage.FdKind.EVENTFD ? ", counter " + Long.toUnsignedString(f.pos()) : "")
+          + (f.kind() == ProcessImage.FdKind.SIGNALFD ? String.format(", mask 0x%x", f.pos()) : "")
+          + (f.kind() == ProcessImage.FdKind.UNIX ? ", " + f.pos() + " queued bytes saved" : "")
+          + (f.kind() == ProcessImage.FdKind.TIMERFD ? String.format(", every %.6f s, next in %.6f s", f.size() / 1e9,
+              f.pos() / 1e9) : ""));
     }
     List<String> signals = new java.util.ArrayList<>();
     StringBuilder handled = new StringBuilder();

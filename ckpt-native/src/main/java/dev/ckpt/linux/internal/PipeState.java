@@ -390,11 +390,14 @@ final class PipeState {
     /** Where each pipe's unread bytes are: the record and parts of a process that reads it. */
     final Map<String, Data> data = new LinkedHashMap<>();
     final java.util.Set<String> filled = new java.util.HashSet<>();
+    /** The socketpairs of the tree, made like pipes. */
+    final UnixSockets.Shared sockets = new UnixSockets.Shared();
 
     record Data(FdRecord record, ImageReader reader) {}
 
-    /** Notes the pipes with bytes that {@code img} (read through {@code reader}) holds. */
+    /** Notes the pipes with bytes and the socket ends that {@code img} (read through {@code reader}) holds. */
     void noteData(ProcessImage img, ImageReader reader) {
+      sockets.note(img, reader);
       for (FdRecord f : img.fds()) {
         if ((f.kind() == FdKind.PIPE || f.kind() == FdKind.FIFO) && f.pos() > 0 && !data.containsKey(f.path())) {
           data.put(f.path(), new Data(f, reader));
@@ -405,6 +408,7 @@ final class PipeState {
     /** Closes the parked ends in each creator, which is fully rebuilt and stopped: a short injection round each. */
     void closeParked() throws ProcessException {
       closeIn(parked);
+      sockets.closeParked();
     }
 
     /** Closes descriptors in processes that are rebuilt and stopped, by host pid. */
@@ -458,7 +462,7 @@ final class PipeState {
   }
 
   /** Moves a temporary descriptor above every number the image needs, so placing ends never overwrites it. */
-  private static int above(Tracee t, int fd, int floor) throws ProcessException {
+  static int above(Tracee t, int fd, int floor) throws ProcessException {
     if (fd >= floor) {
       return fd;
     }

@@ -202,8 +202,9 @@ final class ProcessDumper {
       throw new ProcessException(pid, "reading /proc/" + pid + " failed (did it exit?): " + e, 0, e);
     }
     Census.check(pid, status, stat, maps, vmFlags, tree.size() > 1);
-    List<ProcessImage.FdRecord> fds = FdDumper.dump(pid, policy);
+    List<ProcessImage.FdRecord> fds = FdDumper.dump(pid, policy, true);
     PipeState.checkPeers(pid, fds, policy, tree);
+    UnixSockets.check(pid, fds, policy, tree);
   }
 
   /**
@@ -255,9 +256,10 @@ final class ProcessDumper {
       rseqLen = m.getInt(8);
       rseqSig = m.getInt(12);
     }
-    List<ProcessImage.FdRecord> fds = FdDumper.dump(pid, policy);
+    List<ProcessImage.FdRecord> fds = FdDumper.dump(pid, policy, w != null);
     if (w != null) {
       fds = FdDumper.rewireSharedStdio(tree(pid), PipeState.dump(pid, fds, policy, w, tree(pid)));
+      fds = UnixSockets.dump(pid, fds, policy, w, tree(pid));
     }
     byte[][] sigactions;
     byte[][] itimers;

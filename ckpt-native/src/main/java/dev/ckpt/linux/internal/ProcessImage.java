@@ -36,11 +36,11 @@ record ProcessImage(
     Map<String, long[]> attributes) {
 
   /**
-   * Version 3 adds every thread beside the main one and the per-thread state of all (clear_child_tid,
+   * Version 4 adds the descriptor kinds EVENTFD, TIMERFD, SIGNALFD, EPOLL and UNIX. Version 3 adds every thread beside the main one and the per-thread state of all (clear_child_tid,
    * robust list, sigaltstack, name, private pending signals); version 2 added the process
-   * attributes, pipe and FIFO descriptors. Versions 1 and 2 are still read.
+   * attributes, pipe and FIFO descriptors. Versions 1 to 3 are still read.
    */
-  static final int VERSION = 3;
+  static final int VERSION = 4;
   static final String PART = "process";
 
   // mm[] indexes: the prctl_mm_map fields in order.
@@ -105,9 +105,12 @@ record ProcessImage(
   /**
    * PIPE and FIFO are new in version 2: pos is the pipe's capacity, size its unread bytes in the
    * image. SHARED (version 3, processes of a tree) is the open file description of another
-   * process of the tree: pos is that process's pid, size its fd.
+   * process of the tree: pos is that process's pid, size its fd. EVENTFD, TIMERFD, SIGNALFD and
+   * EPOLL are new in version 4; {@link EventFiles} says what their fields hold. UNIX (version 4) is
+   * one end of an AF_UNIX socketpair: {@link UnixSockets.End} is its path, pos the length of its
+   * stored queue.
    */
-  enum FdKind { FILE, DIRECTORY, DEVNULL, STDIO, PIPE, FIFO, SHARED }
+  enum FdKind { FILE, DIRECTORY, DEVNULL, STDIO, PIPE, FIFO, SHARED, EVENTFD, TIMERFD, SIGNALFD, EPOLL, UNIX }
 
   record FdRecord(int fd, FdKind kind, String path, int flags, long pos, long size) {}
 

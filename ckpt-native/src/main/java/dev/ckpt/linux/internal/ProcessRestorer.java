@@ -354,7 +354,9 @@ final class ProcessRestorer {
     run("mm", b::mm);
     run("fds", b::fds);
     run("pipes", b::pipes);
+    run("sockets", b::sockets);
     run("shared descriptors", b::sharedDescriptors);
+    run("epolls", b::epolls);
     run("cwd", b::cwd);
     run("attributes", b::attributes);
     run("signals", b::signals);
@@ -582,10 +584,26 @@ final class ProcessRestorer {
       PipeState.restore(t, r, img.fds(), scratch + DATA, shared);
     }
 
+    /** A single process makes its pairs alone and closes what it parked at once; a tree's wait for the whole tree. */
+    void sockets() throws CheckpointException {
+      UnixSockets.Shared pairs = shared != null ? shared.sockets : new UnixSockets.Shared();
+      if (shared == null) {
+        pairs.note(img, r);
+      }
+      UnixSockets.restore(t, img.fds(), scratch + DATA, pairs, floor);
+      if (shared == null) {
+        for (int fd : pairs.parked.getOrDefault(t.pid, List.of())) {
+          t.call("close(parked " + fd + ")", Sys.SYS_CLOSE, fd);
+        }
+      }
+    }
+
     void sharedDescriptors() throws CheckpointException {
       for (FdRecord f : img.fds()) {
         // pos is the source's pid in the image; the image's own pid means another fd of this process.
-        if (f.kind() == FdKind.SHARED && (int) f.pos() == img.thread().tid()) {
+        if (f.kind() == FdKind.SHARED && (int) f.pos() == img.thread().tid() && sharesEpoll(f)) {
+          continue; // made with the epolls
+        } else if (f.kind() == FdKind.SHARED && (int) f.pos() == img.thread().tid()) {
           t.call("dup3(" + f.size() + ", " + f.fd() + ")", SYS_DUP3, f.size(), f.fd(), f.flags() & O_CLOEXEC);
         } else if (f.kind() == FdKind.SHARED) {
           int fd = PipeState.importFd(t, (int) f.pos(), (int) f.size(), floor, scratch + DATA);
@@ -593,6 +611,24 @@ final class ProcessRestorer {
           t.call("close(" + fd + ")", Sys.SYS_CLOSE, fd);
         }
       }
+    }
+
+    /** Last of the descriptors, since an epoll adds the ones it watches by number; then their duplicates. */
+    void epolls() throws CheckpointException {
+      for (FdRecord f : img.fds()) {
+        if (f.kind() == FdKind.EPOLL) {
+          EventFiles.restoreEpoll(t, f, scratch + DATA);
+        }
+      }
+      for (FdRecord f : img.fds()) {
+        if (f.kind() == FdKind.SHARED && (int) f.pos() == img.thread().tid() && sharesEpoll(f)) {
+          t.call("dup3(" + f.size() + ", " + f.fd() + ")", SYS_DUP3, f.size(), f.fd(), f.flags() & O_CLOEXEC);
+        }
+      }
+    }
+
+    private boolean sharesEpoll(FdRecord shared) {
+      return img.fds().stream().anyMatch(g -> g.fd() == shared.size() && g.kind() == FdKind.EPOLL);
     }
 
     void cwd() throws CheckpointException {
@@ -846,7 +882,12 @@ final class ProcessRestorer {
       }
     }
     for (FdRecord f : img.fds()) {
-      if (f.kind() == FdKind.STDIO || f.kind() == FdKind.PIPE || f.kind() == FdKind.FIFO || f.kind() == FdKind.SHARED) {
+      if (f.kind() == FdKind.STDIO || f.kind() == FdKind.PIPE || f.kind() == FdKind.FIFO || f.kind() == FdKind.SHARED
+          || f.kind() == FdKind.EPOLL || f.kind() == FdKind.UNIX) {
+        continue;
+      }
+      if (EventFiles.isEventFile(f.kind())) {
+        EventFiles.restore(t, f, data);
         continue;
       }
       if (f.kind() == FdKind.FILE && (f.flags() & O_ACCMODE) != 0) {

@@ -278,7 +278,8 @@ final class ProcessTree {
       List<FdRecord> fds = new ArrayList<>();
       for (FdRecord f : img.fds()) {
         FdRecord shared = null;
-        if (f.kind() == FdKind.FILE || f.kind() == FdKind.DIRECTORY || f.kind() == FdKind.DEVNULL) {
+        if (f.kind() == FdKind.FILE || f.kind() == FdKind.DIRECTORY || f.kind() == FdKind.DEVNULL
+            || EventFiles.isEventFile(f.kind())) {
           search:
           for (int j = 0; j <= i; j++) {
             for (FdRecord g : images.get(j).fds()) {

@@ -221,12 +221,23 @@ final class RestoreCheck {
       }
       boolean pipe = f.kind() == FdKind.PIPE;
       same(d, "fd " + f.fd() + " kind", f.kind(), h.kind());
-      if (!pipe) {
+      if (f.kind() == FdKind.UNIX) {
+        // A new pair has new inodes; its queues were sent again and are read by the process.
+      } else if (f.kind() == FdKind.TIMERFD && h.kind() == FdKind.TIMERFD) {
+        // Time runs on and may add expirations (ticks) between rebuild and check.
+        same(d, "fd " + f.fd() + " clock", EventFiles.field(f.path(), "clock"), EventFiles.field(h.path(), "clock"));
+        same(d, "fd " + f.fd() + " interval", f.size(), h.size());
+        boolean expiredSince = Long.parseUnsignedLong(EventFiles.field(h.path(), "ticks"))
+            > Long.parseUnsignedLong(EventFiles.field(f.path(), "ticks"));
+        same(d, "fd " + f.fd() + " armed", f.pos() != 0 || f.size() != 0, h.pos() != 0 || h.size() != 0 || expiredSince);
+      } else if (!pipe) {
         same(d, "fd " + f.fd() + " path", f.path(), h.path());
       }
       same(d, "fd " + f.fd() + " flags", Integer.toOctalString(f.flags()), Integer.toOctalString(h.flags()));
-      if (f.kind() == FdKind.FILE || f.kind() == FdKind.DIRECTORY) {
-        same(d, "fd " + f.fd() + " offset", f.pos(), h.pos());
+      if (f.kind() == FdKind.FILE || f.kind() == FdKind.DIRECTORY || f.kind() == FdKind.EVENTFD
+          || f.kind() == FdKind.SIGNALFD) {
+        same(d, "fd " + f.fd() + (f.kind() == FdKind.EVENTFD ? " counter" : f.kind() == FdKind.SIGNALFD ? " mask" : " offset"),
+            f.pos(), h.pos());
       }
     }
     for (FdRecord h : got) {

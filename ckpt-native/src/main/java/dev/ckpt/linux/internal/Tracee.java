@@ -179,8 +179,6 @@ final class Tracee implements AutoCloseable {
 
   private long savedMask;
 
-  private static final int EINTR = 4;
-
   /**
    * A thread stopped in rt_sigsuspend, ppoll, pselect6 or epoll_pwait shows PTRACE_GETSIGMASK
    * the mask it had before the call (the kernel keeps it aside while the call's temporary mask is
@@ -192,7 +190,7 @@ final class Tracee implements AutoCloseable {
    */
   private void refuseLostTemporaryMask(Regs r) throws ProcessException {
     long nr = r.get(Regs.ORIG_RAX);
-    if ((nr == Sys.SYS_EPOLL_PWAIT || nr == Sys.SYS_EPOLL_PWAIT2) && r.get(Regs.RAX) == -EINTR) {
+    if ((nr == Sys.SYS_EPOLL_PWAIT || nr == Sys.SYS_EPOLL_PWAIT2) && r.get(Regs.RAX) == -Errno.EINTR) {
       throw new ProcessException(pid, "thread " + pid + " was stopped returning EINTR from epoll_pwait with a signal still"
           + " to deliver under the call's temporary mask, which a checkpoint would lose; try the checkpoint again");
     }
