@@ -134,6 +134,32 @@ class NativeCheckpointIT {
     }
   }
 
+  /**
+   * Where nobody may not create user namespaces (user.max_user_namespaces = 0 in the namespace
+   * the test runs it in), an unprivileged restore of threads cannot give their tids back: it is
+   * refused, saying why and what to change, and the checkpoint stays whole: where they may, it
+   * restores.
+   */
+  @Test
+  void restoreWithoutUserNamespaces_isRefusedSayingWhy_andWorksWhereTheyAreEnabled() throws Exception {
+    try (AsNobody nobody = new AsNobody("this test")) {
+      Path program = nobody.copy(Programs.path("mtworkers"));
+      Path ref = Files.createDirectories(dir.resolve("reference"));
+      byte[] expected = Programs.reference(ref, null, program.toString(), "200");
+      Path work = nobody.directory("work");
+      Path store = nobody.directory("store");
+      int delay = 300 + random.nextInt(1000);
+      AsNobody.Result refused = nobody.runWithoutUserNamespaces(InterruptedRunMain.class, 120, store.toUri() + "?create=true",
+          work.toString(), Integer.toString(delay), program.toString(), "200");
+      assertEquals(103, refused.exitCode(), "the restore should fail:\n" + refused.output());
+      assertTrue(refused.output().contains("does not let uid 65534 create one")
+          && refused.output().contains("Enable user namespaces (sysctl user.max_user_namespaces > 0)"), refused.output());
+      AsNobody.Result restored = nobody.run(RestoreMain.class, 120, store.toUri().toString(), "nobody");
+      assertEquals(0, restored.exitCode(), "restore once user namespaces are back:\n" + restored.output());
+      assertArrayEquals(expected, Files.readAllBytes(work.resolve("stdout")), "stdout after a checkpoint at " + delay + " ms");
+    }
+  }
+
   @Test
   void counter_resumesWhereItStopped() throws Exception {
     interruptedRunMatches("counter", List.of(Programs.path("counter"), "200", "5"), 100, 800);
