@@ -24,7 +24,6 @@ final class AttributeState {
       OOM_SCORE_ADJ = "oom_score_adj", NICE = "nice", AFFINITY = "affinity", SIGALTSTACK = "sigaltstack",
       RLIMIT = "rlimit.";
   private static final int AFFINITY_BYTES = 128;
-  private static final long RLIM_INFINITY = -1L;
 
   private AttributeState() {}
 
@@ -187,11 +186,11 @@ final class AttributeState {
   }
 
   private static boolean above(long a, long b) {
-    return b != RLIM_INFINITY && (a == RLIM_INFINITY || Long.compareUnsigned(a, b) > 0);
+    return b != Sys.RLIM_INFINITY && (a == Sys.RLIM_INFINITY || Long.compareUnsigned(a, b) > 0);
   }
 
   static String limit(long x) {
-    return x == RLIM_INFINITY ? "unlimited" : Long.toUnsignedString(x);
+    return x == Sys.RLIM_INFINITY ? "unlimited" : Long.toUnsignedString(x);
   }
 
   private static long[] longs(byte[] b) {

@@ -45,7 +45,6 @@ final class EventFiles {
   static final String TIMERFD = "anon_inode:[timerfd]";
   static final String SIGNALFD = "anon_inode:[signalfd]";
   static final String EPOLL = "anon_inode:[eventpoll]";
-  private static final long EPOLLET = 1L << 31;
   private static final long POLL_EVENTS = 0xffff;
   private static final Pattern WATCH = Pattern.compile("tfd:\\s*(\\d+)\\s+events:\\s*([0-9a-f]+)\\s+data:\\s*([0-9a-f]+)");
   private static final Pattern TIME = Pattern.compile("\\(\\s*(\\d+),\\s*(\\d+)\\s*\\)");
@@ -203,7 +202,7 @@ final class EventFiles {
           pfd.setShort(6, (short) 0);
           LibC.syscall(Sys.SYS_POLL, Pointer.nativeValue(pfd), 1, 0, 0, 0, 0);
           if (pfd.getShort(6) != 0) {
-            if ((w.events() & EPOLLET) != 0) {
+            if ((w.events() & Sys.EPOLLET) != 0) {
               throw new ProcessException(pid, "epoll fd " + epfd + " watches fd " + w.fd() + " edge-triggered, and it is"
                   + " ready: whether that edge was reported already cannot be read, and a restore could report it again;"
                   + " try the checkpoint again");

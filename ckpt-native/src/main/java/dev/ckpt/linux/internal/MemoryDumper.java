@@ -22,9 +22,6 @@ import java.util.Map;
  */
 final class MemoryDumper {
   static final long PAGE = 4096;
-  private static final long PM_PRESENT = 1L << 63;
-  private static final long PM_SWAPPED = 1L << 62;
-  private static final long PM_FILE = 1L << 61;
   /** One reused, page-aligned buffer: fresh memory costs a page fault per page in this VM. */
   private static final int BUFFER = 1 << 20;
 
@@ -119,9 +116,9 @@ final class MemoryDumper {
         readPagemap(t.pid, pagemap, v.start() / PAGE + p0, n);
         for (int i = 0; i < n; i++) {
           long e = pagemapBuffer.getLong(8L * i);
-          boolean present = (e & (PM_PRESENT | PM_SWAPPED)) != 0;
+          boolean present = (e & (Sys.PM_PRESENT | Sys.PM_SWAPPED)) != 0;
           boolean wanted = switch (kind) {
-            case FILE_PRIVATE -> present && (e & PM_FILE) == 0;
+            case FILE_PRIVATE -> present && (e & Sys.PM_FILE) == 0;
             case SHARED_ANON, OWNED_FILE -> true;
             default -> present;
           };

@@ -195,7 +195,7 @@ final class ProcessRestorer {
         }
         step = "resume";
         Sys.ptrace(Sys.PTRACE_SETOPTIONS, pid, 0, 0, "SETOPTIONS");
-        settle(t, img, threads);
+        settle(t, img, threads, true);
         ThreadRestorer.release(threads);
         continueMain(pid);
         return pid;
@@ -308,7 +308,7 @@ final class ProcessRestorer {
       Sys.ptrace(Sys.PTRACE_SETOPTIONS, hosts.get(root.pid()), 0, 0, "SETOPTIONS");
       for (int i = 0; i < live.size(); i++) {
         try (Tracee t = new Tracee(hosts.get(live.get(i).pid()), live.get(i).pid())) {
-          settle(t, images.get(i), memberThreads.get(i));
+          settle(t, images.get(i), memberThreads.get(i), true);
         }
       }
       // Anything let go may end its process, or another, at once: ESRCH then is not a failure.
@@ -386,7 +386,11 @@ final class ProcessRestorer {
 
   private void run(String name, Step s) throws CheckpointException {
     step = name;
+    long started = System.nanoTime();
     s.run();
+    if (LOG.isDebugEnabled()) {
+      LOG.debug("step {}: {} µs", name, (System.nanoTime() - started) / 1000);
+    }
   }
 
   /** The state one rebuild carries from step to step. */
@@ -476,6 +480,8 @@ final class ProcessRestorer {
     /** Every saved mapping, at its address, writable until its pages are written. */
     void map() throws CheckpointException {
       Map<String, Long> openFiles = new HashMap<>();
+      List<long[]> maps = new ArrayList<>();
+      List<String> names = new ArrayList<>();
       for (VmaRecord v : img.vmas()) {
         if (isSpecial(v.kind())) {
           continue;
@@ -523,9 +529,10 @@ final class ProcessRestorer {
         if ((v.prot() & VmaFlags.NORESERVE) != 0) {
           flags |= VmaFlags.MAP_NORESERVE;
         }
-        t.call("mmap(" + v.part() + " " + v.path() + ")", Sys.SYS_MMAP, v.start(), v.length(), prot, flags, fd,
-            fd < 0 ? 0 : v.offset());
+        maps.add(new long[] {Sys.SYS_MMAP, v.start(), v.length(), prot, flags, fd, fd < 0 ? 0 : v.offset()});
+        names.add("mmap(" + v.part() + " " + v.path() + ")");
       }
+      calls(maps, names);
       for (long fd : openFiles.values()) {
         t.call("close(" + fd + ")", Sys.SYS_CLOSE, fd);
       }
@@ -541,16 +548,45 @@ final class ProcessRestorer {
     }
 
     void madvise() throws CheckpointException {
+      List<long[]> calls = new ArrayList<>();
+      List<String> names = new ArrayList<>();
       for (VmaRecord v : img.vmas()) {
         for (int advice : VmaFlags.advice(v.prot())) {
-          t.call("madvise(" + v.part() + ", " + advice + ")", Sys.SYS_MADVISE, v.start(), v.length(), advice);
+          calls.add(new long[] {Sys.SYS_MADVISE, v.start(), v.length(), advice, 0, 0, 0});
+          names.add("madvise(" + v.part() + ", " + advice + ")");
         }
       }
+      calls(calls, names);
     }
 
     void protect() throws CheckpointException {
+      List<long[]> calls = new ArrayList<>();
+      List<String> names = new ArrayList<>();
       for (VmaRecord v : reprotect) {
-        t.call("mprotect(" + v.part() + ")", Sys.SYS_MPROTECT, v.start(), v.length(), v.protection());
+        calls.add(new long[] {Sys.SYS_MPROTECT, v.start(), v.length(), v.protection(), 0, 0, 0});
+        names.add("mprotect(" + v.part() + ")");
+      }
+      calls(calls, names);
+    }
+
+    /**
+     * Runs calls ({nr, six arguments}) in batches of the injected loop instead of one
+     * single-stepped call each: a process with many mappings (a thread's stack and guard page
+     * each) makes thousands. The table stays below the pipe bytes at DATA + 256 KiB.
+     */
+    private void calls(List<long[]> calls, List<String> names) throws CheckpointException {
+      int most = (int) ((DATA + 256 * 1024 - BATCH - 256) / Tracee.BATCH_ENTRY) - 1;
+      for (int from = 0; from < calls.size(); from += most) {
+        int to = Math.min(calls.size(), from + most);
+        long[] results = t.callBatch(names.get(from) + " and " + (to - from - 1) + " more", scratch + BATCH,
+            scratch + BATCH + 256, calls.subList(from, to).toArray(long[][]::new));
+        for (int i = 0; i < results.length; i++) {
+          long r = results[i];
+          if (r < 0 && r > -4096) {
+            throw new ProcessException(t.pid, names.get(from + i) + " (injected syscall " + calls.get(from + i)[0]
+                + ") failed: " + Errno.name((int) -r), (int) -r, null);
+          }
+        }
       }
     }
 
@@ -650,7 +686,7 @@ final class ProcessRestorer {
     }
 
     void threads() throws CheckpointException {
-      threads = ThreadRestorer.create(t, img, scratch, scratch + DATA, scratch + BATCH, caps);
+      threads = ThreadRestorer.create(t, img, scratch + BATCH, caps);
     }
 
     /** Children made for the tree that ended as zombies queued SIGCHLD here; the image's own pending signals are queued next. */
@@ -726,7 +762,7 @@ final class ProcessRestorer {
 
     void registers() throws CheckpointException {
       t.setRegset(Sys.NT_X86_XSTATE, th.xstate());
-      settle(t, img, threads);
+      settle(t, img, threads, false);
     }
   }
 
@@ -778,15 +814,14 @@ final class ProcessRestorer {
    * between (during the self-check) would otherwise find a call re-entered that it should
    * interrupt.
    */
-  static void settle(Tracee t, ProcessImage img, List<ThreadRestorer.Created> threads) throws ProcessException {
+  static void settle(Tracee t, ProcessImage img, List<ThreadRestorer.Created> threads, boolean again)
+      throws ProcessException {
     ProcessImage.ThreadRecord th = img.thread();
     Regs regs = Regs.of(th.regs());
     t.setRegs(resumeRegs(regs, maskForResume(t, regs, th.sigmask()), pendingNow(t.pid, t.pid), img.sigactions()));
-    ThreadRestorer.finish(threads, img, t.pid);
+    ThreadRestorer.finish(threads, img, t.pid, again);
   }
 
-  private static final long SA_RESTART = 0x10000000L;
-  private static final int EINTR = 4;
 
   /**
    * The registers a restored thread resumes with. As the kernel does for a task stopped in a
@@ -809,11 +844,11 @@ final class ProcessRestorer {
         if (handler == 0 || handler == 1) {
           continue; // default or ignored: no handler runs, the call is restarted
         }
-        if (rax == -512 && (act.getLong(8) & SA_RESTART) != 0) {
+        if (rax == -512 && (act.getLong(8) & Sys.SA_RESTART) != 0) {
           break;
         }
         Regs r = regs.copy();
-        r.set(Regs.RAX, -EINTR).set(Regs.ORIG_RAX, -1);
+        r.set(Regs.RAX, -Errno.EINTR).set(Regs.ORIG_RAX, -1);
         return r;
       }
     }

@@ -3,6 +3,7 @@ package dev.ckpt.linux.internal;
 import com.sun.jna.Memory;
 import dev.ckpt.linux.ProcessException;
 import dev.ckpt.linux.internal.ProcessImage.ThreadRecord;
+import dev.ckpt.linux.internal.jna.Errno;
 import dev.ckpt.linux.internal.jna.Sys;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -26,64 +27,151 @@ final class ThreadRestorer {
   /** A thread created for an image's thread record, by its host tid. */
   record Created(int hostTid, ThreadRecord image) {}
 
+  /** Bytes per thread of the setup area ahead of its call table: stack_t, name, capset arguments. */
+  private static final int SLOT_DATA = 256;
+  private static final int ARGS_STRIDE = 96;
+
   /**
    * Creates every thread of {@code img} beside the main one. {@code main} is injecting, with
-   * {@code site} a syscall instruction, {@code data} 4 KiB of scratch and {@code batch} 4 KiB of
-   * executable scratch, all in the shared address space. Each new thread sets its own state in one
-   * batch of injected calls (one round trip instead of one per call), capabilities included when
-   * {@code caps} is given. The threads are left stopped and traced; on failure the caller kills
-   * the process, and with it every thread made so far.
+   * {@code batch} 4 KiB of executable scratch in the shared address space. One batch in the
+   * main thread makes all threads with {@code clone3(set_tid)} (each stops the main thread once,
+   * with PTRACE_EVENT_CLONE, and starts stopped and traced); then every new thread runs its own
+   * batch of state calls (clear_child_tid, robust list, sigaltstack, rseq, name, and
+   * capabilities when {@code caps} is given) from a table written beforehand, all in one write:
+   * two round trips per thread instead of one per call. New threads inherit the injection's
+   * blocked mask, so no signal interrupts them. On failure the caller kills the process, and
+   * with it every thread made so far.
    */
-  static List<Created> create(Tracee main, ProcessImage img, long site, long data, long batch, long[] caps)
-      throws ProcessException {
+  static List<Created> create(Tracee main, ProcessImage img, long batch, long[] caps) throws ProcessException {
     List<Created> made = new ArrayList<>();
     if (img.threads().size() == 1) {
       return made;
     }
+    List<ThreadRecord> wanted = img.threads().subList(1, img.threads().size());
     List<Integer> drops = caps == null ? List.of() : boundingDrops(main, caps);
-    Sys.ptrace(Sys.PTRACE_SETOPTIONS, main.pid, 0, Sys.PTRACE_O_EXITKILL | Sys.PTRACE_O_TRACECLONE, "SETOPTIONS");
-    for (ThreadRecord th : img.threads().subList(1, img.threads().size())) {
-      ByteBuffer args = Tracee.le(Sys.CLONE_ARGS_SIZE + 8);
-      args.putLong(0, FLAGS).putLong(64, data + Sys.CLONE_ARGS_SIZE).putLong(72, 1).putInt(Sys.CLONE_ARGS_SIZE, th.tid());
-      main.write(data, args.array());
-      long[] got = main.callCreating("clone3(thread " + th.tid() + ")", Sys.SYS_CLONE3, data, Sys.CLONE_ARGS_SIZE);
-      int host = (int) got[1];
-      made.add(new Created(host, th));
-      Tracee.awaitNewTask(main.pid, host);
-      if (got[0] != th.tid()) {
-        throw new ProcessException(main.pid, "clone3 made thread " + got[0] + " instead of " + th.tid());
+    List<List<long[]>> calls = new ArrayList<>();
+    List<List<String>> names = new ArrayList<>();
+    int most = 0;
+    for (ThreadRecord th : wanted) {
+      most = Math.max(most, threadCalls(th, 0, drops, caps != null, new ArrayList<>(), new ArrayList<>()));
+    }
+    int count = wanted.size();
+    int slot = SLOT_DATA + Tracee.BATCH_ENTRY * (most + 1);
+    long mainTableSize = (long) Tracee.BATCH_ENTRY * (count + 1);
+    long argsOffset = mainTableSize;
+    long slotsOffset = argsOffset + (long) ARGS_STRIDE * count;
+    long size = (slotsOffset + (long) slot * count + 4095) & ~4095L;
+    long area = main.call("mmap(" + size + " bytes to set up " + count + " threads)", Sys.SYS_MMAP, 0, size,
+        Sys.PROT_READ | Sys.PROT_WRITE, Sys.MAP_PRIVATE | Sys.MAP_ANONYMOUS, -1, 0);
+    try {
+      if (size > Integer.MAX_VALUE) {
+        throw new ProcessException(main.pid, count + " threads need " + size + " bytes to set up, more than ckpt writes at once");
       }
-      try (Tracee t = new Tracee(host, th.tid())) {
-        t.beginInjection(site);
-        List<long[]> calls = new ArrayList<>();
-        List<String> names = new ArrayList<>();
-        perThreadCalls(th, data, calls, names, t);
-        if (caps != null) {
-          for (int cap : drops) {
-            calls.add(new long[] {Sys.SYS_PRCTL, Sys.PR_CAPBSET_DROP, cap, 0, 0, 0, 0});
-            names.add("prctl(PR_CAPBSET_DROP, " + cap + ")");
+      ByteBuffer b = Tracee.le((int) size);
+      for (int i = 0; i < count; i++) {
+        long args = area + argsOffset + (long) ARGS_STRIDE * i;
+        b.position((int) (Tracee.BATCH_ENTRY * i));
+        b.putLong(Sys.SYS_CLONE3).putLong(args).putLong(Sys.CLONE_ARGS_SIZE);
+        int a = (int) (argsOffset + (long) ARGS_STRIDE * i);
+        b.putLong(a, FLAGS).putLong(a + 64, args + Sys.CLONE_ARGS_SIZE).putLong(a + 72, 1).putInt(a + Sys.CLONE_ARGS_SIZE,
+            wanted.get(i).tid());
+        int at = (int) (slotsOffset + (long) slot * i);
+        ThreadRecord th = wanted.get(i);
+        b.put(at, slotData(th, caps));
+        List<long[]> c = new ArrayList<>();
+        List<String> n = new ArrayList<>();
+        threadCalls(th, area + at, drops, caps != null, c, n);
+        calls.add(c);
+        names.add(n);
+        for (int k = 0; k < c.size(); k++) {
+          b.position(at + SLOT_DATA + Tracee.BATCH_ENTRY * k);
+          for (long x : c.get(k)) {
+            b.putLong(x);
           }
-          t.write(data + 128, capsetArgs(caps));
-          calls.add(new long[] {Sys.SYS_CAPSET, data + 128, data + 136, 0, 0, 0, 0});
-          names.add("capset");
         }
-        long[] results = t.callBatch("the state of thread " + th.tid(), batch, batch + 256, calls.toArray(long[][]::new));
-        for (int i = 0; i < results.length; i++) {
-          if (results[i] < 0 && results[i] > -4096) {
-            throw new ProcessException(main.pid, names.get(i) + " in thread " + th.tid() + " (injected) failed: "
-                + dev.ckpt.linux.internal.jna.Errno.name((int) -results[i]), (int) -results[i], null);
+        b.putLong(at + SLOT_DATA + Tracee.BATCH_ENTRY * c.size(), -1L);
+      }
+      b.putLong((int) (Tracee.BATCH_ENTRY * count), -1L);
+      main.write(area, b.array());
+      main.write(batch, Tracee.BATCH_CODE);
+      Sys.ptrace(Sys.PTRACE_SETOPTIONS, main.pid, 0, Sys.PTRACE_O_EXITKILL | Sys.PTRACE_O_TRACECLONE, "SETOPTIONS");
+      List<Integer> hosts = main.runBatchCreating("clone3 of " + count + " threads", batch, area);
+      ByteBuffer results = ByteBuffer.wrap(main.read(area, (int) mainTableSize)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0, next = 0; i < count; i++) {
+        long got = results.getLong(Tracee.BATCH_ENTRY * i + 56);
+        if (got > 0 && next < hosts.size()) {
+          made.add(new Created(hosts.get(next++), wanted.get(i))); // the caller kills them on failure
+        }
+        if (got != wanted.get(i).tid()) {
+          throw new ProcessException(main.pid, "clone3 made thread " + (got < 0 ? Errno.name((int) -got) : got) + " instead of "
+              + wanted.get(i).tid());
+        }
+      }
+      // Each new thread runs its own table, all at once, and stops on the batch's int3.
+      for (Created c : made) {
+        Tracee.awaitNewTask(main.pid, c.hostTid());
+      }
+      Regs start = main.savedRegs().copy().set(Regs.RIP, batch).set(Regs.ORIG_RAX, -1);
+      for (int i = 0; i < count; i++) {
+        try (Tracee t = new Tracee(made.get(i).hostTid(), wanted.get(i).tid())) {
+          t.setRegs(start.copy().set(Regs.RBX, area + slotsOffset + (long) slot * i + SLOT_DATA));
+        }
+        Sys.ptrace(Sys.PTRACE_CONT, made.get(i).hostTid(), 0, 0, "CONT(thread " + wanted.get(i).tid() + ")");
+      }
+      for (int i = 0; i < count; i++) {
+        int host = made.get(i).hostTid();
+        int st = Sys.waitpid(host, false);
+        long rip;
+        try (Tracee t = new Tracee(host)) {
+          rip = Sys.stopped(st) ? t.getRegs().get(Regs.RIP) : 0;
+        }
+        if (!Sys.stopped(st) || Sys.stopSignal(st) != Sys.SIGTRAP || rip != batch + Tracee.BATCH_CODE.length) {
+          throw new ProcessException(main.pid, "thread " + wanted.get(i).tid() + " setting its state stopped with status 0x"
+              + Integer.toHexString(st) + " at 0x" + Long.toHexString(rip) + " instead of its end");
+        }
+      }
+      ByteBuffer all = ByteBuffer.wrap(main.read(area, (int) size)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < count; i++) {
+        int at = (int) (slotsOffset + (long) slot * i) + SLOT_DATA;
+        for (int k = 0; k < calls.get(i).size(); k++) {
+          long r = all.getLong(at + Tracee.BATCH_ENTRY * k + 56);
+          if (r < 0 && r > -4096) {
+            throw new ProcessException(main.pid, names.get(i).get(k) + " in thread " + wanted.get(i).tid() + " (injected) failed: "
+                + Errno.name((int) -r), (int) -r, null);
           }
         }
       }
+    } finally {
+      main.call("munmap(thread setup)", Sys.SYS_MUNMAP, area, size);
     }
     return made;
   }
 
-  /** What each thread sets for itself, one injected call at a time (the main thread's own items). */
+  /** Where a thread's data is, from the start of its setup slot. */
+  private static final int SLOT_STACK = 0, SLOT_NAME = 64, SLOT_CAPSET = 128;
+
+  /** A thread's data (stack_t, name, capset arguments), {@link #SLOT_DATA} bytes. */
+  private static byte[] slotData(ThreadRecord th, long[] caps) {
+    ByteBuffer b = Tracee.le(SLOT_DATA);
+    if (th.altstack().length == 24) {
+      ByteBuffer ss = ByteBuffer.wrap(th.altstack().clone()).order(ByteOrder.LITTLE_ENDIAN);
+      ss.putInt(8, ss.getInt(8) & ~Sys.SS_ONSTACK);
+      b.put(SLOT_STACK, ss.array());
+    }
+    byte[] name = Tracee.cString(th.name());
+    b.put(SLOT_NAME, name, 0, Math.min(name.length, 64));
+    if (caps != null) {
+      b.put(SLOT_CAPSET, capsetArgs(caps));
+    }
+    return b.array();
+  }
+
+  /** The main thread's own items, one injected call at a time, its data written at {@code data}. */
   static void perThread(Tracee t, ThreadRecord th, long data) throws ProcessException {
+    t.write(data, slotData(th, null));
     List<long[]> calls = new ArrayList<>();
     List<String> names = new ArrayList<>();
-    perThreadCalls(th, data, calls, names, t);
+    threadCalls(th, data, List.of(), false, calls, names);
     for (int i = 0; i < calls.size(); i++) {
       long[] c = calls.get(i);
       t.call(names.get(i) + " in thread " + th.tid(), (int) c[0], java.util.Arrays.copyOfRange(c, 1, 7));
@@ -91,36 +179,40 @@ final class ThreadRestorer {
   }
 
   /**
-   * The calls a thread makes for itself: set_tid_address, set_robust_list, sigaltstack, rseq and
-   * its name. Their data (stack_t at {@code data}, the name at {@code data + 64}) is written here.
+   * The calls a thread makes for itself: set_tid_address, set_robust_list, sigaltstack, rseq,
+   * its name, then, with {@code capabilities}, the bounding-set drops and capset. Their data is
+   * the slot at {@code data} ({@link #slotData}). Returns how many.
    */
-  private static void perThreadCalls(ThreadRecord th, long data, List<long[]> calls, List<String> names, Tracee t)
-      throws ProcessException {
+  private static int threadCalls(ThreadRecord th, long data, List<Integer> drops, boolean capabilities,
+      List<long[]> calls, List<String> names) {
     calls.add(new long[] {Sys.SYS_SET_TID_ADDRESS, th.clearTid(), 0, 0, 0, 0, 0});
     names.add("set_tid_address");
     if (th.robustLen() != 0) {
       calls.add(new long[] {Sys.SYS_SET_ROBUST_LIST, th.robustHead(), th.robustLen(), 0, 0, 0, 0});
       names.add("set_robust_list");
     }
-    if (th.altstack().length == 24) {
-      ByteBuffer ss = ByteBuffer.wrap(th.altstack().clone()).order(ByteOrder.LITTLE_ENDIAN);
-      int flags = ss.getInt(8);
-      if ((flags & Sys.SS_DISABLE) == 0) {
-        ss.putInt(8, flags & ~Sys.SS_ONSTACK);
-        t.write(data, ss.array());
-        calls.add(new long[] {Sys.SYS_SIGALTSTACK, data, 0, 0, 0, 0, 0});
-        names.add("sigaltstack");
-      }
+    if (th.altstack().length == 24 && (ByteBuffer.wrap(th.altstack()).order(ByteOrder.LITTLE_ENDIAN).getInt(8)
+        & Sys.SS_DISABLE) == 0) {
+      calls.add(new long[] {Sys.SYS_SIGALTSTACK, data + SLOT_STACK, 0, 0, 0, 0, 0});
+      names.add("sigaltstack");
     }
     if (th.rseqPtr() != 0) {
       calls.add(new long[] {Sys.SYS_RSEQ, th.rseqPtr(), th.rseqLen(), 0, th.rseqSig() & 0xffffffffL, 0, 0});
       names.add("rseq");
     }
     if (!th.name().isEmpty()) {
-      t.write(data + 64, Tracee.cString(th.name()));
-      calls.add(new long[] {Sys.SYS_PRCTL, Sys.PR_SET_NAME, data + 64, 0, 0, 0, 0});
+      calls.add(new long[] {Sys.SYS_PRCTL, Sys.PR_SET_NAME, data + SLOT_NAME, 0, 0, 0, 0});
       names.add("prctl(PR_SET_NAME)");
     }
+    if (capabilities) {
+      for (int cap : drops) {
+        calls.add(new long[] {Sys.SYS_PRCTL, Sys.PR_CAPBSET_DROP, cap, 0, 0, 0, 0});
+        names.add("prctl(PR_CAPBSET_DROP, " + cap + ")");
+      }
+      calls.add(new long[] {Sys.SYS_CAPSET, data + SLOT_CAPSET, data + SLOT_CAPSET + 8, 0, 0, 0, 0});
+      names.add("capset");
+    }
+    return calls.size();
   }
 
   /**
@@ -200,15 +292,21 @@ final class ThreadRestorer {
     }
   }
 
-  /** Last: each thread's mask, extended state and registers (a call it was in is re-entered). */
-  static void finish(List<Created> made, ProcessImage img, int main) throws ProcessException {
+  /**
+   * Last: each thread's mask, extended state and registers (a call it was in is re-entered).
+   * {@code again}, just before the threads run: only the registers, from the signals pending
+   * now (mask and extended state are set already).
+   */
+  static void finish(List<Created> made, ProcessImage img, int main, boolean again) throws ProcessException {
     for (Created c : made) {
       try (Tracee t = new Tracee(c.hostTid(), c.image().tid()); Memory m = new Memory(8)) {
         Regs regs = Regs.of(c.image().regs());
         long mask = ProcessRestorer.maskForResume(t, regs, c.image().sigmask());
-        m.setLong(0, mask);
-        Sys.ptrace(Sys.PTRACE_SETSIGMASK, c.hostTid(), 8, m, "SETSIGMASK(thread " + c.image().tid() + ")");
-        t.setRegset(Sys.NT_X86_XSTATE, c.image().xstate());
+        if (!again) {
+          m.setLong(0, mask);
+          Sys.ptrace(Sys.PTRACE_SETSIGMASK, c.hostTid(), 8, m, "SETSIGMASK(thread " + c.image().tid() + ")");
+          t.setRegset(Sys.NT_X86_XSTATE, c.image().xstate());
+        }
         t.setRegs(ProcessRestorer.resumeRegs(regs, mask, ProcessRestorer.pendingNow(main, c.hostTid()), img.sigactions()));
       }
     }

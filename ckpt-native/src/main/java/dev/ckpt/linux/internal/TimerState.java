@@ -26,7 +26,6 @@ final class TimerState {
   // Indexes into an attribute's values.
   static final int CLOCK = 0, SIGNO = 1, SIGVAL = 2, NOTIFY = 3, TID = 4, INTERVAL_SEC = 5, INTERVAL_NSEC = 6,
       VALUE_SEC = 7, VALUE_NSEC = 8, SIGNAL_PENDING = 9, COUNT = 10;
-  private static final int SI_TIMER = -2;
 
   private TimerState() {}
 
@@ -117,7 +116,7 @@ final class TimerState {
   static void markPendingTimerSignals(int pid, Map<String, long[]> attributes, List<byte[]> pending) throws ProcessException {
     for (byte[] info : pending) {
       ByteBuffer b = ByteBuffer.wrap(info).order(ByteOrder.LITTLE_ENDIAN);
-      long[] v = b.getInt(8) == SI_TIMER ? attributes.get(PREFIX + b.getInt(16)) : null;
+      long[] v = b.getInt(8) == Sys.SI_TIMER ? attributes.get(PREFIX + b.getInt(16)) : null;
       if (v == null) {
         continue;
       }
@@ -132,7 +131,7 @@ final class TimerState {
   /** Whether {@code info} is a pending signal that a re-created timer of the image queues itself. */
   static boolean requeuedByTimer(byte[] info, Map<String, long[]> attributes) {
     ByteBuffer b = ByteBuffer.wrap(info).order(ByteOrder.LITTLE_ENDIAN);
-    long[] v = b.getInt(8) == SI_TIMER ? attributes.get(PREFIX + b.getInt(16)) : null;
+    long[] v = b.getInt(8) == Sys.SI_TIMER ? attributes.get(PREFIX + b.getInt(16)) : null;
     return v != null && v.length > SIGNAL_PENDING && v[SIGNAL_PENDING] != 0;
   }
 

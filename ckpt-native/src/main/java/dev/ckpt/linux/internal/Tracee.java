@@ -370,6 +370,41 @@ final class Tracee implements AutoCloseable {
     return results;
   }
 
+  /**
+   * Runs a batch ({@link #BATCH_CODE} at {@code code}, table at {@code table}) whose calls create
+   * tasks, with PTRACE_O_TRACECLONE set: each new task stops the caller once (PTRACE_EVENT_CLONE),
+   * and starts stopped and traced. Returns the new tasks' host ids in the order they were made;
+   * the table holds each call's result.
+   */
+  List<Integer> runBatchCreating(String what, long code, long table) throws ProcessException {
+    Regs r = saved.copy();
+    r.set(Regs.RIP, code).set(Regs.RBX, table).set(Regs.ORIG_RAX, -1);
+    setRegs(r);
+    List<Integer> made = new java.util.ArrayList<>();
+    Sys.ptrace(Sys.PTRACE_CONT, pid, 0, 0, "CONT(" + what + ")");
+    while (true) {
+      int st = Sys.waitpid(pid, false);
+      if (!Sys.stopped(st)) {
+        throw new ProcessException(pid, "process ended while running injected " + what + " (status " + st + ")");
+      }
+      int event = Sys.event(st);
+      if (event == Sys.PTRACE_EVENT_CLONE || event == Sys.PTRACE_EVENT_FORK || event == Sys.PTRACE_EVENT_VFORK) {
+        try (Memory m = new Memory(8)) {
+          Sys.ptrace(Sys.PTRACE_GETEVENTMSG, pid, 0, m, "GETEVENTMSG");
+          made.add((int) m.getLong(0));
+        }
+        Sys.ptrace(Sys.PTRACE_CONT, pid, 0, 0, "CONT(" + what + ")");
+        continue;
+      }
+      long rip = getRegs().get(Regs.RIP);
+      if (Sys.stopSignal(st) != Sys.SIGTRAP || rip != code + BATCH_CODE.length) {
+        throw new ProcessException(pid, "injected " + what + " stopped with signal " + Sys.stopSignal(st) + " at 0x"
+            + Long.toHexString(rip) + " instead of its end");
+      }
+      return made;
+    }
+  }
+
   void endInjection() throws ProcessException {
     if (saved != null) {
       setRegs(saved);

@@ -40,36 +40,6 @@ import java.util.Set;
  */
 final class UnixSockets {
   static final String PART_PREFIX = "socket/";
-  private static final int AF_UNIX = 1;
-  private static final int AF_NETLINK = 16;
-  private static final int NETLINK_SOCK_DIAG = 4;
-  private static final int SOCK_DIAG_BY_FAMILY = 20;
-  private static final int NLM_F_REQUEST = 1;
-  private static final int NLM_F_DUMP = 0x300;
-  private static final int NLMSG_ERROR = 2;
-  private static final int NLMSG_DONE = 3;
-  private static final int UDIAG_SHOW_NAME = 1;
-  private static final int UDIAG_SHOW_PEER = 4;
-  private static final int UNIX_DIAG_NAME = 0;
-  private static final int UNIX_DIAG_PEER = 2;
-  private static final int UNIX_DIAG_SHUTDOWN = 6;
-  private static final int TCP_ESTABLISHED = 1;
-  private static final int TCP_LISTEN = 10;
-  private static final int SOCK_STREAM = 1;
-  private static final int SOL_SOCKET = 1;
-  private static final int SO_SNDBUF = 7;
-  private static final int SO_RCVBUF = 8;
-  private static final int SO_PASSCRED = 16;
-  private static final int SO_RCVLOWAT = 18;
-  private static final int SO_RCVTIMEO = 20;
-  private static final int SO_SNDTIMEO = 21;
-  private static final int SO_PASSSEC = 34;
-  private static final int SO_PEEK_OFF = 42;
-  private static final int MSG_PEEK = 2;
-  private static final int MSG_TRUNC = 0x20;
-  private static final int MSG_CTRUNC = 8;
-  private static final int MSG_DONTWAIT = 0x40;
-  private static final int SCM_RIGHTS = 1;
   private static final int PEEK_MAX = 1 << 20;
   private static final long DATA_AT = 256 * 1024;
   private static final int DATA_MAX = 512 * 1024;
@@ -102,7 +72,7 @@ final class UnixSockets {
     }
 
     boolean messages() {
-      return type != SOCK_STREAM;
+      return type != Sys.SOCK_STREAM;
     }
   }
 
@@ -172,8 +142,8 @@ final class UnixSockets {
           + " such descriptors out (FdPolicy.CLOSE, or --close-fds on the command line)";
     }
     // A connected socket whose peer was closed shows no peer (the kernel's peer has no inode left).
-    if (d.named() || d.state() == TCP_LISTEN || (d.peer() == 0 && d.state() != TCP_ESTABLISHED)) {
-      return what + " that is " + (d.state() == TCP_LISTEN ? "listening" : d.named() ? "bound to a name" : "not connected")
+    if (d.named() || d.state() == Sys.TCP_LISTEN || (d.peer() == 0 && d.state() != Sys.TCP_ESTABLISHED)) {
+      return what + " that is " + (d.state() == Sys.TCP_LISTEN ? "listening" : d.named() ? "bound to a name" : "not connected")
           + "; ckpt restores only AF_UNIX socketpairs without a name, close it in the program, or leave such descriptors"
           + " out (FdPolicy.CLOSE, or --close-fds on the command line)";
     }
@@ -203,16 +173,16 @@ final class UnixSockets {
     Map<Long, Diag> out = new LinkedHashMap<>();
     int fd = -1;
     try (Memory req = new Memory(40); Memory addr = new Memory(12); Memory buf = new Memory(65536)) {
-      fd = (int) LibC.syscall(Sys.SYS_SOCKET, AF_NETLINK, 3 | Sys.O_CLOEXEC, NETLINK_SOCK_DIAG, 0, 0, 0);
+      fd = (int) LibC.syscall(Sys.SYS_SOCKET, Sys.AF_NETLINK, Sys.SOCK_RAW | Sys.O_CLOEXEC, Sys.NETLINK_SOCK_DIAG, 0, 0, 0);
       req.clear();
       req.setInt(0, 40);
-      req.setShort(4, (short) SOCK_DIAG_BY_FAMILY);
-      req.setShort(6, (short) (NLM_F_REQUEST | NLM_F_DUMP));
-      req.setByte(16, (byte) AF_UNIX);
+      req.setShort(4, (short) Sys.SOCK_DIAG_BY_FAMILY);
+      req.setShort(6, (short) (Sys.NLM_F_REQUEST | Sys.NLM_F_DUMP));
+      req.setByte(16, (byte) Sys.AF_UNIX);
       req.setInt(20, -1); // every state
-      req.setInt(28, UDIAG_SHOW_NAME | UDIAG_SHOW_PEER);
+      req.setInt(28, Sys.UDIAG_SHOW_NAME | Sys.UDIAG_SHOW_PEER);
       addr.clear();
-      addr.setShort(0, (short) AF_NETLINK);
+      addr.setShort(0, (short) Sys.AF_NETLINK);
       LibC.syscall(Sys.SYS_SENDTO, fd, Pointer.nativeValue(req), 40, 0, Pointer.nativeValue(addr), 12);
       while (true) {
         long n = LibC.syscall(Sys.SYS_RECVFROM, fd, Pointer.nativeValue(buf), 65536, 0, 0, 0);
@@ -220,10 +190,10 @@ final class UnixSockets {
         for (int at = 0; at + 16 <= n; ) {
           int len = b.getInt(at);
           int type = b.getShort(at + 4);
-          if (type == NLMSG_DONE) {
+          if (type == Sys.NLMSG_DONE) {
             return out;
           }
-          if (type == NLMSG_ERROR) {
+          if (type == Sys.NLMSG_ERROR) {
             throw new ProcessException(pid, "sock_diag of AF_UNIX sockets failed: " + Errno.name(-b.getInt(at + 16)));
           }
           parse(b, at + 16, at + len, out);
@@ -252,11 +222,11 @@ final class UnixSockets {
       if (len < 4) {
         break;
       }
-      if (kind == UNIX_DIAG_NAME) {
+      if (kind == Sys.UNIX_DIAG_NAME) {
         named = true;
-      } else if (kind == UNIX_DIAG_PEER) {
+      } else if (kind == Sys.UNIX_DIAG_PEER) {
         peer = b.getInt(a + 4) & 0xffffffffL;
-      } else if (kind == UNIX_DIAG_SHUTDOWN) {
+      } else if (kind == Sys.UNIX_DIAG_SHUTDOWN) {
         shutdown = b.get(a + 4);
       }
       a += (len + 3) & ~3;
@@ -285,7 +255,7 @@ final class UnixSockets {
       try (Memory v = new Memory(4); Memory len = new Memory(4)) {
         v.setInt(0, 0);
         len.setInt(0, 4);
-        LibC.syscall(Sys.SYS_GETSOCKOPT, fd, SOL_SOCKET, name, Pointer.nativeValue(v), Pointer.nativeValue(len), 0);
+        LibC.syscall(Sys.SYS_GETSOCKOPT, fd, Sys.SOL_SOCKET, name, Pointer.nativeValue(v), Pointer.nativeValue(len), 0);
         return v.getInt(0);
       } catch (LastErrorException e) {
         throw Sys.error("getsockopt(" + name + ") of a socket", pid, e);
@@ -296,7 +266,7 @@ final class UnixSockets {
       try (Memory v = new Memory(16); Memory len = new Memory(4)) {
         v.clear();
         len.setInt(0, 16);
-        LibC.syscall(Sys.SYS_GETSOCKOPT, fd, SOL_SOCKET, name, Pointer.nativeValue(v), Pointer.nativeValue(len), 0);
+        LibC.syscall(Sys.SYS_GETSOCKOPT, fd, Sys.SOL_SOCKET, name, Pointer.nativeValue(v), Pointer.nativeValue(len), 0);
         return v.getLong(0) * 1_000_000L + v.getLong(8);
       } catch (LastErrorException e) {
         throw Sys.error("getsockopt(" + name + ") of a socket", pid, e);
@@ -306,19 +276,19 @@ final class UnixSockets {
     void setOption(int name, int value) throws ProcessException {
       try (Memory v = new Memory(4)) {
         v.setInt(0, value);
-        LibC.syscall(Sys.SYS_SETSOCKOPT, fd, SOL_SOCKET, name, Pointer.nativeValue(v), 4, 0);
+        LibC.syscall(Sys.SYS_SETSOCKOPT, fd, Sys.SOL_SOCKET, name, Pointer.nativeValue(v), 4, 0);
       } catch (LastErrorException e) {
         throw Sys.error("setsockopt(" + name + ") of a socket", pid, e);
       }
     }
 
     End end(Diag d) throws ProcessException {
-      if (option(SO_PASSCRED) != 0 || option(SO_PASSSEC) != 0) {
+      if (option(Sys.SO_PASSCRED) != 0 || option(Sys.SO_PASSSEC) != 0) {
         throw new ProcessException(pid, "socket:[" + d.ino() + "] has SO_PASSCRED or SO_PASSSEC set: the credentials its"
             + " messages carry could not be sent again as they were");
       }
-      return new End(d.ino(), d.peer(), d.type(), d.shutdown(), option(SO_SNDBUF), option(SO_RCVBUF), option(SO_RCVLOWAT),
-          option(SO_PEEK_OFF), timeout(SO_RCVTIMEO), timeout(SO_SNDTIMEO));
+      return new End(d.ino(), d.peer(), d.type(), d.shutdown(), option(Sys.SO_SNDBUF), option(Sys.SO_RCVBUF), option(Sys.SO_RCVLOWAT),
+          option(Sys.SO_PEEK_OFF), timeout(Sys.SO_RCVTIMEO), timeout(Sys.SO_SNDTIMEO));
     }
 
     /**
@@ -327,10 +297,10 @@ final class UnixSockets {
      * put back after.
      */
     byte[] queue(Diag d, int srcFd) throws ProcessException {
-      boolean messages = d.type() != SOCK_STREAM;
-      int before = option(SO_PEEK_OFF);
+      boolean messages = d.type() != Sys.SOCK_STREAM;
+      int before = option(Sys.SO_PEEK_OFF);
       ByteArrayOutputStream out = new ByteArrayOutputStream();
-      setOption(SO_PEEK_OFF, 0);
+      setOption(Sys.SO_PEEK_OFF, 0);
       try (Memory data = new Memory(PEEK_MAX); Memory control = new Memory(256); Memory iov = new Memory(16);
           Memory msg = new Memory(56)) {
         while (true) {
@@ -343,7 +313,7 @@ final class UnixSockets {
           msg.setLong(40, 256);
           long n;
           try {
-            n = LibC.syscall(Sys.SYS_RECVMSG, fd, Pointer.nativeValue(msg), MSG_PEEK | MSG_DONTWAIT | (messages ? MSG_TRUNC : 0),
+            n = LibC.syscall(Sys.SYS_RECVMSG, fd, Pointer.nativeValue(msg), Sys.MSG_PEEK | Sys.MSG_DONTWAIT | (messages ? Sys.MSG_TRUNC : 0),
                 0, 0, 0);
           } catch (LastErrorException e) {
             if (e.getErrorCode() == Errno.EAGAIN) {
@@ -352,7 +322,7 @@ final class UnixSockets {
             throw Sys.error("peeking at the queue of socket fd " + srcFd, pid, e);
           }
           int flags = msg.getInt(48);
-          if (msg.getLong(40) > 0 || (flags & MSG_CTRUNC) != 0) {
+          if (msg.getLong(40) > 0 || (flags & Sys.MSG_CTRUNC) != 0) {
             closeReceivedFds(control, msg.getLong(40));
             throw new ProcessException(pid, "fd " + srcFd + " (socket:[" + d.ino() + "]) has file descriptors or"
                 + " credentials in flight in its queue, which ckpt does not restore");
@@ -375,7 +345,7 @@ final class UnixSockets {
           out.writeBytes(data.getByteArray(0, (int) n));
         }
       } finally {
-        setOption(SO_PEEK_OFF, before);
+        setOption(Sys.SO_PEEK_OFF, before);
       }
       return out.toByteArray();
     }
@@ -386,7 +356,7 @@ final class UnixSockets {
         if (len < 16) {
           break;
         }
-        if (control.getInt(at + 8) == SOL_SOCKET && control.getInt(at + 12) == SCM_RIGHTS) {
+        if (control.getInt(at + 8) == Sys.SOL_SOCKET && control.getInt(at + 12) == Sys.SCM_RIGHTS) {
           for (long f = at + 16; f + 4 <= at + len; f += 4) {
             try {
               LibC.close(control.getInt(f));
@@ -466,7 +436,7 @@ final class UnixSockets {
   }
 
   private static void makePair(Tracee t, End end, long scratch, Shared shared, int floor) throws CheckpointException {
-    t.call("socketpair for socket:[" + end.ino() + "]", Sys.SYS_SOCKETPAIR, AF_UNIX, end.type() | Sys.O_CLOEXEC, 0, scratch);
+    t.call("socketpair for socket:[" + end.ino() + "]", Sys.SYS_SOCKETPAIR, Sys.AF_UNIX, end.type() | Sys.O_CLOEXEC, 0, scratch);
     ByteBuffer pair = ByteBuffer.wrap(t.read(scratch, 8)).order(ByteOrder.LITTLE_ENDIAN);
     int a = PipeState.above(t, pair.getInt(0), floor);
     int b = PipeState.above(t, pair.getInt(4), floor);
@@ -498,17 +468,17 @@ final class UnixSockets {
 
   private static void options(Tracee t, int fd, End e, long scratch) throws ProcessException {
     // The kernel doubles SO_SNDBUF and SO_RCVBUF as set; the values read back are the doubled ones.
-    int[][] ints = {{SO_SNDBUF, e.sndbuf() / 2}, {SO_RCVBUF, e.rcvbuf() / 2}, {SO_RCVLOWAT, e.rcvlowat()},
-        {SO_PEEK_OFF, e.peekOff()}};
+    int[][] ints = {{Sys.SO_SNDBUF, e.sndbuf() / 2}, {Sys.SO_RCVBUF, e.rcvbuf() / 2}, {Sys.SO_RCVLOWAT, e.rcvlowat()},
+        {Sys.SO_PEEK_OFF, e.peekOff()}};
     for (int[] o : ints) {
       t.write(scratch, Tracee.le(4).putInt(0, o[1]).array());
-      t.call("setsockopt(" + o[0] + ") of socket:[" + e.ino() + "]", Sys.SYS_SETSOCKOPT, fd, SOL_SOCKET, o[0], scratch, 4);
+      t.call("setsockopt(" + o[0] + ") of socket:[" + e.ino() + "]", Sys.SYS_SETSOCKOPT, fd, Sys.SOL_SOCKET, o[0], scratch, 4);
     }
-    long[][] times = {{SO_RCVTIMEO, e.rcvtimeo()}, {SO_SNDTIMEO, e.sndtimeo()}};
+    long[][] times = {{Sys.SO_RCVTIMEO, e.rcvtimeo()}, {Sys.SO_SNDTIMEO, e.sndtimeo()}};
     for (long[] o : times) {
       if (o[1] != 0) {
         t.write(scratch, Tracee.le(16).putLong(0, o[1] / 1_000_000L).putLong(8, o[1] % 1_000_000L).array());
-        t.call("setsockopt(" + o[0] + ") of socket:[" + e.ino() + "]", Sys.SYS_SETSOCKOPT, fd, SOL_SOCKET, (int) o[0],
+        t.call("setsockopt(" + o[0] + ") of socket:[" + e.ino() + "]", Sys.SYS_SETSOCKOPT, fd, Sys.SOL_SOCKET, (int) o[0],
             scratch, 16);
       }
     }
@@ -531,7 +501,7 @@ final class UnixSockets {
       b.get(chunk);
       t.write(scratch + DATA_AT, chunk);
       long sent = t.call("sendto(" + n + " bytes queued for socket:[" + to.ino() + "])", Sys.SYS_SENDTO, from,
-          scratch + DATA_AT, n, MSG_DONTWAIT, 0, 0);
+          scratch + DATA_AT, n, Sys.MSG_DONTWAIT, 0, 0);
       if (sent != n) {
         throw new ProcessException(t.pid, "socket:[" + to.ino() + "]: the new pair took " + sent + " of " + n
             + " queued bytes at once");
