@@ -6,7 +6,9 @@
  *                 EOF, and a write to it fails with EPIPE.
  *   fork          a parent and a child joined by a stream pair (the child sends numbered lines,
  *                 the parent answers each) and a datagram pair the child fills in bursts; the
- *                 child checks every answer and exits; the parent then sees EOF. */
+ *                 child checks every answer and exits; the parent then sees EOF.
+ *   stdio         the same conversation with the child's stdin and stdout on its end of the
+ *                 stream pair, as a program started with a socketpair for its stdio. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -102,14 +104,22 @@ static int peer_closed(void) {
   return 0;
 }
 
-static int with_child(void) {
+static int with_child(int on_stdio) {
   int st[2], dg[2];
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, st) || socketpair(AF_UNIX, SOCK_DGRAM, 0, dg)) die("socketpair");
   pid_t child = fork();
   if (child == 0) {
     close(st[0]);
     close(dg[0]);
-    FILE *in = fdopen(dup(st[1]), "r");
+    if (on_stdio) {
+      /* stdin and stdout are the socket; stdout stays unbuffered for the answers' sake. */
+      dup2(st[1], 0);
+      dup2(st[1], 1);
+      close(st[1]);
+      st[1] = 1;
+      setvbuf(stdout, NULL, _IONBF, 0);
+    }
+    FILE *in = fdopen(dup(on_stdio ? 0 : st[1]), "r");
     for (int i = 1; i <= 60; i++) {
       if (i % 6 == 0) {
         /* Before the line, so the parent finds the burst queued when it reads the line. */
@@ -165,6 +175,7 @@ static int with_child(void) {
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc > 1 && !strcmp(argv[1], "peerclosed")) return peer_closed();
-  if (argc > 1 && !strcmp(argv[1], "fork")) return with_child();
+  if (argc > 1 && !strcmp(argv[1], "fork")) return with_child(0);
+  if (argc > 1 && !strcmp(argv[1], "stdio")) return with_child(1);
   return one_process();
 }

@@ -225,6 +225,12 @@ class NativeCheckpointIT {
     interruptedRunMatches("socketpairs-fork", List.of(Programs.path("socketpairs"), "fork"), 200, 1200);
   }
 
+  /** The child's stdin and stdout are its end of the pair: within the checkpoint, so not re-wired. */
+  @Test
+  void socketpairOnAChildsStdio_staysBetweenParentAndChild() throws Exception {
+    interruptedRunMatches("socketpairs-stdio", List.of(Programs.path("socketpairs"), "stdio"), 200, 1200);
+  }
+
   /**
    * As user nobody, twice (the second time in the namespace the first restore made): the
    * socketpairs between parent and child, and the epoll event loop.

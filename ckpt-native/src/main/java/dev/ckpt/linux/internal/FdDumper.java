@@ -122,14 +122,14 @@ final class FdDumper {
     if (target.equals("/dev/null")) {
       return new FdRecord(fd, FdKind.DEVNULL, target, flags, 0, 0);
     }
-    if (fd > 2 && target.startsWith("socket:[")) {
-      return new FdRecord(fd, FdKind.UNIX, target, flags, 0, 0); // UnixSockets decides
+    if (target.startsWith("socket:[")) {
+      return new FdRecord(fd, FdKind.UNIX, target, flags, 0, 0); // UnixSockets decides, stdio included
     }
     if (target.startsWith("pipe:[")) {
       return new FdRecord(fd, FdKind.PIPE, target, flags, 0, 0); // PipeState decides
     }
     boolean terminal = target.startsWith("/dev/pts/") || target.startsWith("/dev/tty");
-    if (fd <= 2 && (terminal || target.startsWith("socket:"))) {
+    if (fd <= 2 && terminal) {
       return new FdRecord(fd, FdKind.STDIO, target, flags, 0, 0);
     }
     if (target.startsWith("/") && !target.endsWith(" (deleted)")) {

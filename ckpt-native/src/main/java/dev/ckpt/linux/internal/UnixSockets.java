@@ -36,7 +36,8 @@ import java.util.Set;
  *
  * <p>Refused: a socket of another family, a named or listening one, one connected to a socket
  * held outside the checkpoint, descriptors or credentials in flight, and SO_PASSCRED or
- * SO_PASSSEC.
+ * SO_PASSSEC. On fds 0-2 such a socket is the caller's stream instead, re-wired at restore; a
+ * socketpair on stdio between processes of the checkpoint stays one.
  */
 final class UnixSockets {
   static final String PART_PREFIX = "socket/";
@@ -110,6 +111,12 @@ final class UnixSockets {
       long ino = inode(f.path());
       Diag d = table.get(ino);
       String refusal = refusal(f, d, table, outside);
+      if (refusal != null && f.fd() <= 2) {
+        // Stdio on a socket that leads out of the checkpoint (a service manager's log stream, a
+        // network connection) is the caller's stream: re-wired at restore, as a terminal is.
+        out.add(new FdRecord(f.fd(), FdKind.STDIO, f.path(), f.flags(), 0, 0));
+        continue;
+      }
       if (refusal != null) {
         if (policy == FdPolicy.CLOSE) {
           continue;
