@@ -164,6 +164,36 @@ int main(int argc, char **argv) {
       if (setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on)) die("SO_PASSCRED");
     }
     fd = sp[0];
+  } else if (!strcmp(mode, "unixunaccepted")) {
+    /* fd 3 is connected to the listener on fd 4, which has not accepted it. */
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = {AF_UNIX, ""};
+    snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "ckpt-holder-l-%d", (int) getpid());
+    if (bind(l, (struct sockaddr *) &a, sizeof a) || listen(l, 4)) die("listen");
+    if (connect(fd, (struct sockaddr *) &a, sizeof a)) die("connect");
+  } else if (!strcmp(mode, "unixinflight")) {
+    /* fd 3's peer was sent over another pair (fds 5 and 6) and closed: it is only in flight. */
+    int sp[2], carrier[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) || socketpair(AF_UNIX, SOCK_DGRAM, 0, carrier)) die("socketpair");
+    char c = 'x';
+    struct iovec iov = {&c, 1};
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+    struct msghdr m = {0};
+    m.msg_iov = &iov; m.msg_iovlen = 1; m.msg_control = u.buf; m.msg_controllen = sizeof u.buf;
+    struct cmsghdr *c1 = CMSG_FIRSTHDR(&m);
+    c1->cmsg_level = SOL_SOCKET; c1->cmsg_type = SCM_RIGHTS; c1->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c1), &sp[1], sizeof(int));
+    if (sendmsg(carrier[0], &m, 0) != 1) die("sendmsg");
+    close(sp[1]);
+    fd = sp[0];
+  } else if (!strcmp(mode, "epolloneshot")) {
+    /* An eventfd (fd 3) watched one-shot by epoll fd 4, fired once and not re-armed. */
+    int e = eventfd(1, 0);
+    fd = epoll_create1(0);
+    struct epoll_event ev = {EPOLLIN | EPOLLONESHOT, {.u64 = 1}};
+    epoll_ctl(fd, EPOLL_CTL_ADD, e, &ev);
+    if (epoll_wait(fd, &ev, 1, 1000) != 1) die("epoll_wait");
   } else if (!strcmp(mode, "inotify")) fd = inotify_init1(0);
   else if (!strcmp(mode, "opath")) fd = open("/tmp", O_PATH);
   else if (!strcmp(mode, "plain")) fd = 0;

@@ -97,7 +97,17 @@ final class EventFiles {
         }
         default -> {
           List<Watch> watches = watches(text);
+          java.util.Set<Integer> seen = new java.util.HashSet<>();
           for (Watch w : watches) {
+            if (!seen.add(w.fd())) {
+              throw new ProcessException(pid, "epoll fd " + fd + " watches two files added as fd " + w.fd()
+                  + " (one of them closed and the number reused), which a restore could not add again");
+            }
+            if ((w.events() & ~Sys.EP_PRIVATE_BITS) == 0) {
+              // epoll_ctl always adds EPOLLERR and EPOLLHUP: a fired one-shot watch cannot be made again.
+              throw new ProcessException(pid, "epoll fd " + fd + " watches fd " + w.fd() + " with EPOLLONESHOT, fired and"
+                  + " not re-armed, which a restore would arm again; try the checkpoint again");
+            }
             check(pid, fd, w);
           }
           if (readiness) {

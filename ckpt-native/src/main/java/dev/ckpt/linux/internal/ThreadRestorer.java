@@ -141,9 +141,15 @@ final class ThreadRestorer {
           }
         }
       }
-    } finally {
-      main.call("munmap(thread setup)", Sys.SYS_MUNMAP, area, size);
+    } catch (ProcessException | RuntimeException e) {
+      try {
+        main.call("munmap(thread setup)", Sys.SYS_MUNMAP, area, size);
+      } catch (ProcessException | RuntimeException again) {
+        e.addSuppressed(again); // the process may be gone: the first failure is the one to report
+      }
+      throw e;
     }
+    main.call("munmap(thread setup)", Sys.SYS_MUNMAP, area, size);
     return made;
   }
 

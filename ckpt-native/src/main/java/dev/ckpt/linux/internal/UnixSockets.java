@@ -101,6 +101,7 @@ final class UnixSockets {
       }
     }
     Map<String, List<PipeState.Holder>> outside = ids.isEmpty() ? Map.of() : PipeState.holders(tree, ids);
+    Set<String> inside = ids.isEmpty() ? Set.of() : heldIn(tree, ids);
     List<FdRecord> out = new ArrayList<>();
     Map<Long, Integer> stored = new HashMap<>();
     for (FdRecord f : fds) {
@@ -110,7 +111,7 @@ final class UnixSockets {
       }
       long ino = inode(f.path());
       Diag d = table.get(ino);
-      String refusal = refusal(f, d, table, outside);
+      String refusal = refusal(f, d, table, outside, inside);
       if (refusal != null && f.fd() <= 2) {
         // Stdio on a socket that leads out of the checkpoint (a service manager's log stream, a
         // network connection) is the caller's stream: re-wired at restore, as a terminal is.
@@ -142,14 +143,23 @@ final class UnixSockets {
     return out;
   }
 
-  private static String refusal(FdRecord f, Diag d, Map<Long, Diag> table, Map<String, List<PipeState.Holder>> outside) {
+  private static String refusal(FdRecord f, Diag d, Map<Long, Diag> table, Map<String, List<PipeState.Holder>> outside,
+      Set<String> inside) {
     String what = "fd " + f.fd() + " is a socket (" + f.path() + ")";
     if (d == null) {
       return what + " that is not an AF_UNIX socket, which ckpt cannot checkpoint; close it in the program, or leave"
           + " such descriptors out (FdPolicy.CLOSE, or --close-fds on the command line)";
     }
-    // A connected socket whose peer was closed shows no peer (the kernel's peer has no inode left).
-    if (d.named() || d.state() == Sys.TCP_LISTEN || (d.peer() == 0 && d.state() != Sys.TCP_ESTABLISHED)) {
+    // A connected socket whose peer was closed shows no peer (the kernel's peer has no inode
+    // left); for a stream or seqpacket one, both directions are then shut down. A client whose
+    // connection its listener has not accepted yet shows no peer either, without those.
+    boolean peerClosed = d.peer() == 0 && d.state() == Sys.TCP_ESTABLISHED
+        && (d.type() == Sys.SOCK_DGRAM || d.shutdown() == 3);
+    if (d.peer() == 0 && d.state() == Sys.TCP_ESTABLISHED && !peerClosed) {
+      return what + " connected to a listening socket that has not accepted the connection yet, which ckpt does not"
+          + " restore";
+    }
+    if (d.named() || d.state() == Sys.TCP_LISTEN || (d.peer() == 0 && !peerClosed)) {
       return what + " that is " + (d.state() == Sys.TCP_LISTEN ? "listening" : d.named() ? "bound to a name" : "not connected")
           + "; ckpt restores only AF_UNIX socketpairs without a name, close it in the program, or leave such descriptors"
           + " out (FdPolicy.CLOSE, or --close-fds on the command line)";
@@ -164,7 +174,35 @@ final class UnixSockets {
           + Census.abbreviate(holders.stream().map(PipeState.Holder::toString).toList())
           + "; a restored process could not be connected to it again";
     }
+    if (d.peer() != 0 && !inside.contains("socket:[" + d.peer() + "]")) {
+      // In flight in a message, or held by a process whose descriptors ckpt may not read.
+      return what + " connected to socket:[" + d.peer() + "], which no process of the checkpoint holds and ckpt cannot"
+          + " see held elsewhere; a restore would have to close it";
+    }
     return null;
+  }
+
+  /** Which of {@code ids} ({@code socket:[ino]}) a process of {@code tree} holds. */
+  private static Set<String> heldIn(Set<Integer> tree, Set<String> ids) {
+    Set<String> out = new java.util.HashSet<>();
+    for (int member : tree) {
+      try (java.nio.file.DirectoryStream<java.nio.file.Path> fds = java.nio.file.Files.newDirectoryStream(
+          dev.ckpt.linux.internal.proc.ProcFs.dir(member).resolve("fd"))) {
+        for (java.nio.file.Path fd : fds) {
+          try {
+            String target = java.nio.file.Files.readSymbolicLink(fd).toString();
+            if (ids.contains(target)) {
+              out.add(target);
+            }
+          } catch (java.io.IOException e) {
+            // Closed meanwhile.
+          }
+        }
+      } catch (java.io.IOException e) {
+        // A member that has just ended holds nothing.
+      }
+    }
+    return out;
   }
 
   static long inode(String path) {
@@ -265,7 +303,20 @@ final class UnixSockets {
         LibC.syscall(Sys.SYS_GETSOCKOPT, fd, Sys.SOL_SOCKET, name, Pointer.nativeValue(v), Pointer.nativeValue(len), 0);
         return v.getInt(0);
       } catch (LastErrorException e) {
+        if (e.getErrorCode() == Errno.ENOPROTOOPT && name == Sys.SO_PASSPIDFD) {
+          return 0; // a kernel before SO_PASSPIDFD
+        }
         throw Sys.error("getsockopt(" + name + ") of a socket", pid, e);
+      }
+    }
+
+    int queued() throws ProcessException {
+      try (Memory v = new Memory(4)) {
+        v.setInt(0, 0);
+        LibC.syscall(Sys.SYS_IOCTL, fd, Sys.SIOCINQ, Pointer.nativeValue(v), 0, 0, 0);
+        return v.getInt(0);
+      } catch (LastErrorException e) {
+        throw Sys.error("ioctl(SIOCINQ) of a socket", pid, e);
       }
     }
 
@@ -290,9 +341,9 @@ final class UnixSockets {
     }
 
     End end(Diag d) throws ProcessException {
-      if (option(Sys.SO_PASSCRED) != 0 || option(Sys.SO_PASSSEC) != 0) {
-        throw new ProcessException(pid, "socket:[" + d.ino() + "] has SO_PASSCRED or SO_PASSSEC set: the credentials its"
-            + " messages carry could not be sent again as they were");
+      if (option(Sys.SO_PASSCRED) != 0 || option(Sys.SO_PASSSEC) != 0 || option(Sys.SO_PASSPIDFD) != 0) {
+        throw new ProcessException(pid, "socket:[" + d.ino() + "] has SO_PASSCRED, SO_PASSSEC or SO_PASSPIDFD set: the"
+            + " credentials its messages carry could not be sent again as they were");
       }
       return new End(d.ino(), d.peer(), d.type(), d.shutdown(), option(Sys.SO_SNDBUF), option(Sys.SO_RCVBUF), option(Sys.SO_RCVLOWAT),
           option(Sys.SO_PEEK_OFF), timeout(Sys.SO_RCVTIMEO), timeout(Sys.SO_SNDTIMEO));
@@ -342,9 +393,9 @@ final class UnixSockets {
           if (n == 0) {
             break; // end of file: the peer is gone and the queue is empty
           }
-          if (n > PEEK_MAX) {
+          if (messages && n > DATA_MAX) {
             throw new ProcessException(pid, "fd " + srcFd + " (socket:[" + d.ino() + "]) has a queued message of " + n
-                + " bytes, more than ckpt copies (" + PEEK_MAX + ")");
+                + " bytes, more than ckpt copies (" + DATA_MAX + ")");
           }
           if (messages) {
             out.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt((int) n).array());
@@ -353,6 +404,11 @@ final class UnixSockets {
         }
       } finally {
         setOption(Sys.SO_PEEK_OFF, before);
+      }
+      // A peek stops before out-of-band data: what it copied must be the whole queue.
+      if (!messages && out.size() != queued()) {
+        throw new ProcessException(pid, "fd " + srcFd + " (socket:[" + d.ino() + "]) has " + queued() + " bytes queued but"
+            + " only " + out.size() + " could be copied (out-of-band data?), which ckpt does not restore");
       }
       return out.toByteArray();
     }
@@ -363,7 +419,8 @@ final class UnixSockets {
         if (len < 16) {
           break;
         }
-        if (control.getInt(at + 8) == Sys.SOL_SOCKET && control.getInt(at + 12) == Sys.SCM_RIGHTS) {
+        int type = control.getInt(at + 12);
+        if (control.getInt(at + 8) == Sys.SOL_SOCKET && (type == Sys.SCM_RIGHTS || type == Sys.SCM_PIDFD)) {
           for (long f = at + 16; f + 4 <= at + len; f += 4) {
             try {
               LibC.close(control.getInt(f));
@@ -453,15 +510,20 @@ final class UnixSockets {
     options(t, a, end, scratch);
     if (other != null) {
       options(t, b, other, scratch);
+    } else if (mine != null && mine.record().pos() > 0) {
+      // The end nobody holds only sends this end's queue: room enough for it.
+      t.write(scratch, Tracee.le(4).putInt(0, (int) Math.min(Integer.MAX_VALUE / 2, mine.record().pos())).array());
+      t.call("setsockopt(SO_SNDBUF) of the end socket:[" + end.ino() + "] came with", Sys.SYS_SETSOCKOPT, b, Sys.SOL_SOCKET,
+          Sys.SO_SNDBUF, scratch, 4);
     }
     // Each end's queue is sent again from the other end; then the shutdowns.
     fill(t, b, end, mine, scratch);
     if (other != null) {
       fill(t, a, other, theirs, scratch);
     }
-    shutdown(t, a, end.shutdown(), theirs == null);
+    shutdown(t, a, end.shutdown());
     if (other != null) {
-      shutdown(t, b, other.shutdown(), false);
+      shutdown(t, b, other.shutdown());
     }
     shared.made.put(end.ino(), new int[] {t.self, a});
     shared.parked.computeIfAbsent(t.pid, k -> new ArrayList<>()).add(a);
@@ -516,10 +578,12 @@ final class UnixSockets {
     }
   }
 
-  private static void shutdown(Tracee t, int fd, int how, boolean peerGone) throws ProcessException {
-    // A stream end whose peer is gone shows both directions shut down; closing the other end
-    // reproduces that, and shutdown() of a live pair is applied as it was.
-    if (how == 0 || peerGone) {
+  /**
+   * Applies an end's shutdown bits (a stream or seqpacket end whose peer is gone shows both; the
+   * closing of the other end that follows sets them as well).
+   */
+  private static void shutdown(Tracee t, int fd, int how) throws ProcessException {
+    if (how == 0) {
       return;
     }
     int mode = (how & 1) != 0 && (how & 2) != 0 ? 2 : (how & 2) != 0 ? 1 : 0; // SHUT_RDWR, SHUT_WR, SHUT_RD

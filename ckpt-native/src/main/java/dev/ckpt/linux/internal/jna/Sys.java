@@ -125,7 +125,13 @@ public final class Sys {
   public static final int MSG_DONTWAIT = 0x40;
   public static final int SCM_RIGHTS = 1;
   public static final int SOCK_RAW = 3;
+  public static final int SOCK_DGRAM = 2;
+  public static final int SIOCINQ = 0x541B;
+  public static final int SO_PASSPIDFD = 76;
+  public static final int SCM_PIDFD = 4;
   public static final long EPOLLET = 1L << 31;
+  /** The flags epoll keeps of a one-shot watch that has fired (EPOLLWAKEUP, ONESHOT, ET, EXCLUSIVE). */
+  public static final long EP_PRIVATE_BITS = 0xf0000000L;
   public static final int SYS_EPOLL_PWAIT = 281;
   public static final int SYS_EPOLL_PWAIT2 = 441;
   public static final int SYS_SET_TID_ADDRESS = 218;
