@@ -181,8 +181,7 @@ final class ProcessRestorer {
       try (t) {
         SharedMemory shm = new SharedMemory();
         shm.note(img);
-        List<ThreadRestorer.Created> threads = rebuild(t, r, img, caps, null, shm);
-        threads.forEach(c -> others.add(c.hostTid()));
+        List<ThreadRestorer.Created> threads = rebuild(t, r, img, caps, null, shm, others);
         if (verify) {
           step = "verify";
           List<String> diff = RestoreCheck.differences(img,
@@ -276,11 +275,7 @@ final class ProcessRestorer {
         ProcessTree.Member m = live.get(i);
         who = "pid " + m.pid();
         try (Tracee t = new Tracee(hosts.get(m.pid()), m.pid())) {
-          List<ThreadRestorer.Created> built = rebuild(t, PartPrefix.reader(r, m.prefix(i == 0)), images.get(i), caps, shared, shm);
-          memberThreads.add(built);
-          for (ThreadRestorer.Created c : built) {
-            threads.add(c.hostTid());
-          }
+          memberThreads.add(rebuild(t, PartPrefix.reader(r, m.prefix(i == 0)), images.get(i), caps, shared, shm, threads));
         }
       }
       who = "pid " + root.pid();
@@ -338,11 +333,12 @@ final class ProcessRestorer {
   /**
    * Rebuilds the image in {@code t}, stopped at its exec stop or as a fresh copy of its parent,
    * as a sequence of named steps; a failure names the step. With {@code caps}, every task is
-   * given those capability sets last (see ThreadRestorer#setCapabilities).
+   * given those capability sets last (see ThreadRestorer#setCapabilities). The host tids of the
+   * threads it makes go to {@code made} at once, so that a failure later reaps them too.
    */
   private List<ThreadRestorer.Created> rebuild(Tracee t, ImageReader r, ProcessImage img, long[] caps,
-      PipeState.Shared shared, SharedMemory shm) throws CheckpointException {
-    Rebuild b = new Rebuild(t, r, img, caps, shared, shm);
+      PipeState.Shared shared, SharedMemory shm, List<Integer> made) throws CheckpointException {
+    Rebuild b = new Rebuild(t, r, img, caps, shared, shm, made);
     run("scratch", b::scratch);
     run("unmap", b::unmap);
     run("vdso", b::vdso);
@@ -410,7 +406,11 @@ final class ProcessRestorer {
     List<VmaRecord> reprotect = new ArrayList<>();
     List<ThreadRestorer.Created> threads = List.of();
 
-    Rebuild(Tracee t, ImageReader r, ProcessImage img, long[] caps, PipeState.Shared shared, SharedMemory shm) {
+    final List<Integer> made;
+
+    Rebuild(Tracee t, ImageReader r, ProcessImage img, long[] caps, PipeState.Shared shared, SharedMemory shm,
+        List<Integer> made) {
+      this.made = made;
       this.t = t;
       this.r = r;
       this.img = img;
@@ -686,7 +686,13 @@ final class ProcessRestorer {
     }
 
     void threads() throws CheckpointException {
-      threads = ThreadRestorer.create(t, img, scratch + BATCH, caps);
+      List<ThreadRestorer.Created> created = new ArrayList<>();
+      try {
+        ThreadRestorer.create(t, img, scratch + BATCH, caps, created);
+      } finally {
+        created.forEach(c -> made.add(c.hostTid()));
+      }
+      threads = created;
     }
 
     /** Children made for the tree that ended as zombies queued SIGCHLD here; the image's own pending signals are queued next. */

@@ -39,13 +39,12 @@ final class ThreadRestorer {
    * batch of state calls (clear_child_tid, robust list, sigaltstack, rseq, name, and
    * capabilities when {@code caps} is given) from a table written beforehand, all in one write:
    * two round trips per thread instead of one per call. New threads inherit the injection's
-   * blocked mask, so no signal interrupts them. On failure the caller kills the process, and
-   * with it every thread made so far.
+   * blocked mask, so no signal interrupts them. Each thread is added to {@code made} as soon as
+   * it exists: on failure the caller kills the process, and reaps them.
    */
-  static List<Created> create(Tracee main, ProcessImage img, long batch, long[] caps) throws ProcessException {
-    List<Created> made = new ArrayList<>();
+  static void create(Tracee main, ProcessImage img, long batch, long[] caps, List<Created> made) throws ProcessException {
     if (img.threads().size() == 1) {
-      return made;
+      return;
     }
     List<ThreadRecord> wanted = img.threads().subList(1, img.threads().size());
     List<Integer> drops = caps == null ? List.of() : boundingDrops(main, caps);
@@ -100,7 +99,7 @@ final class ThreadRestorer {
       for (int i = 0, next = 0; i < count; i++) {
         long got = results.getLong(Tracee.BATCH_ENTRY * i + 56);
         if (got > 0 && next < hosts.size()) {
-          made.add(new Created(hosts.get(next++), wanted.get(i))); // the caller kills them on failure
+          made.add(new Created(hosts.get(next++), wanted.get(i)));
         }
         if (got != wanted.get(i).tid()) {
           throw new ProcessException(main.pid, "clone3 made thread " + (got < 0 ? Errno.name((int) -got) : got) + " instead of "
@@ -150,7 +149,6 @@ final class ThreadRestorer {
       throw e;
     }
     main.call("munmap(thread setup)", Sys.SYS_MUNMAP, area, size);
-    return made;
   }
 
   /** Where a thread's data is, from the start of its setup slot. */
