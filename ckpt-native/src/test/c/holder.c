@@ -38,6 +38,19 @@
 
 static void die(const char *what) { perror(what); exit(2); }
 
+/* Sends one byte carrying descriptor fd (SCM_RIGHTS) over socket sock. */
+static void send_fd(int sock, int fd) {
+  char c = 'x';
+  struct iovec iov = {&c, 1};
+  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+  struct msghdr m = {0};
+  m.msg_iov = &iov; m.msg_iovlen = 1; m.msg_control = u.buf; m.msg_controllen = sizeof u.buf;
+  struct cmsghdr *c1 = CMSG_FIRSTHDR(&m);
+  c1->cmsg_level = SOL_SOCKET; c1->cmsg_type = SCM_RIGHTS; c1->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c1), &fd, sizeof fd);
+  if (sendmsg(sock, &m, 0) != 1) die("sendmsg");
+}
+
 static char *advised, *shared_file;
 static timer_t periodic, oneshot;
 static int selfpipe[2] = {-1, -1};
@@ -144,25 +157,18 @@ int main(int argc, char **argv) {
     wait(NULL);
     close(sp[1]);
     fd = sp[0];
-  } else if (!strcmp(mode, "unixfds") || !strcmp(mode, "unixpasscred")) {
-    /* fd 4 has a descriptor in flight (SCM_RIGHTS), or fd 3 passes credentials. */
+  } else if (!strncmp(mode, "unix", 4) && strstr("unixfds unixpasscred unixpasspidfd unixoob unixempty", mode)) {
+    /* A pair (fds 3 and 4) whose fd 4 has a descriptor (SCM_RIGHTS), out-of-band data or an
+     * empty message queued, or whose fd 3 passes credentials or pidfds. */
     int sp[2];
-    if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sp)) die("socketpair");
-    if (!strcmp(mode, "unixfds")) {
-      char c = 'x';
-      struct iovec iov = {&c, 1};
-      union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-      struct msghdr m = {0};
-      m.msg_iov = &iov; m.msg_iovlen = 1; m.msg_control = u.buf; m.msg_controllen = sizeof u.buf;
-      struct cmsghdr *c1 = CMSG_FIRSTHDR(&m);
-      c1->cmsg_level = SOL_SOCKET; c1->cmsg_type = SCM_RIGHTS; c1->cmsg_len = CMSG_LEN(sizeof(int));
-      int zero = 0;
-      memcpy(CMSG_DATA(c1), &zero, sizeof zero);
-      if (sendmsg(sp[0], &m, 0) != 1) die("sendmsg");
-    } else {
-      int on = 1;
-      if (setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on)) die("SO_PASSCRED");
-    }
+    if (socketpair(AF_UNIX, !strcmp(mode, "unixoob") ? SOCK_STREAM : SOCK_DGRAM, 0, sp)) die("socketpair");
+    int on = 1;
+    if (!strcmp(mode, "unixfds")) send_fd(sp[0], 0);
+    else if (!strcmp(mode, "unixpasscred") && setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on)) die("SO_PASSCRED");
+    else if (!strcmp(mode, "unixpasspidfd") && setsockopt(sp[0], SOL_SOCKET, 76 /* SO_PASSPIDFD */, &on, sizeof on)) die("SO_PASSPIDFD");
+    else if (!strcmp(mode, "unixoob") && (send(sp[0], "ab", 2, 0) != 2 || send(sp[0], "x", 1, MSG_OOB) != 1
+        || send(sp[0], "cd", 2, 0) != 2)) die("send");
+    else if (!strcmp(mode, "unixempty") && send(sp[0], "", 0, 0) != 0) die("send");
     fd = sp[0];
   } else if (!strcmp(mode, "unixunaccepted")) {
     /* fd 3 is connected to the listener on fd 4, which has not accepted it. */
@@ -176,17 +182,20 @@ int main(int argc, char **argv) {
     /* fd 3's peer was sent over another pair (fds 5 and 6) and closed: it is only in flight. */
     int sp[2], carrier[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) || socketpair(AF_UNIX, SOCK_DGRAM, 0, carrier)) die("socketpair");
-    char c = 'x';
-    struct iovec iov = {&c, 1};
-    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-    struct msghdr m = {0};
-    m.msg_iov = &iov; m.msg_iovlen = 1; m.msg_control = u.buf; m.msg_controllen = sizeof u.buf;
-    struct cmsghdr *c1 = CMSG_FIRSTHDR(&m);
-    c1->cmsg_level = SOL_SOCKET; c1->cmsg_type = SCM_RIGHTS; c1->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c1), &sp[1], sizeof(int));
-    if (sendmsg(carrier[0], &m, 0) != 1) die("sendmsg");
+    send_fd(carrier[0], sp[1]);
     close(sp[1]);
     fd = sp[0];
+  } else if (!strcmp(mode, "epollreused")) {
+    /* epoll fd 4 watches the eventfd first opened as fd 3 (now fd 5) and a second one that got
+     * the number 3 again. */
+    int a = eventfd(0, 0);
+    fd = epoll_create1(0);
+    struct epoll_event ev = {EPOLLIN, {.u64 = 1}};
+    epoll_ctl(fd, EPOLL_CTL_ADD, a, &ev);
+    dup(a);
+    close(a);
+    int b = eventfd(0, 0);
+    epoll_ctl(fd, EPOLL_CTL_ADD, b, &ev);
   } else if (!strcmp(mode, "epolloneshot")) {
     /* An eventfd (fd 3) watched one-shot by epoll fd 4, fired once and not re-armed. */
     int e = eventfd(1, 0);

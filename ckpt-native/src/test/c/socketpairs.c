@@ -3,7 +3,8 @@
  *                 of different sizes and a seqpacket pair, all read slowly; each read is summed
  *                 and printed every 10 ticks.
  *   peerclosed    a stream pair whose writer wrote 60 KiB and closed its end: read slowly, then
- *                 EOF, and a write to it fails with EPIPE.
+ *                 EOF, and a write to it fails with EPIPE; and a datagram pair whose other end
+ *                 sent 20 messages and closed: each is read, then none, and a send fails.
  *   fork          a parent and a child joined by a stream pair (the child sends numbered lines,
  *                 the parent answers each) and a datagram pair the child fills in bursts; the
  *                 child checks every answer and exits; the parent then sees EOF.
@@ -83,6 +84,15 @@ static int peer_closed(void) {
   for (size_t i = 0; i < sizeof buf; i++) buf[i] = (unsigned char) (i * 13 + 5);
   if (write(st[0], buf, sizeof buf) != (ssize_t) sizeof buf) die("write");
   close(st[0]);
+  int dg[2];
+  if (socketpair(AF_UNIX, SOCK_DGRAM, 0, dg)) die("socketpair");
+  for (int m = 0; m < 20; m++) {
+    char msg[32];
+    int len = snprintf(msg, sizeof msg, "message %d", m);
+    if (send(dg[0], msg, len, 0) != len) die("send dgram");
+  }
+  close(dg[0]);
+  int messages = 0;
   signal(SIGPIPE, SIG_IGN);
   uint64_t s = 0;
   long total = 0;
@@ -97,8 +107,19 @@ static int peer_closed(void) {
     }
     s = sum(s, in, n);
     total += n;
-    if (tick % 10 == 0) printf("tick %d: %ld bytes\n", tick, total);
+    char msg[32];
+    ssize_t m = recv(dg[1], msg, sizeof msg - 1, MSG_DONTWAIT);
+    if (m > 0) {
+      msg[m] = 0;
+      messages++;
+    }
+    if (tick % 10 == 0) printf("tick %d: %ld bytes, %d datagrams (last \"%s\")\n", tick, total, messages, m > 0 ? msg : "-");
   }
+  char one;
+  ssize_t more = recv(dg[1], &one, 1, MSG_DONTWAIT);
+  printf("datagrams: %d, then %s\n", messages, more < 0 && errno == EAGAIN ? "none" : "more");
+  ssize_t sent = send(dg[1], "y", 1, 0);
+  printf("send to the closed datagram pair: %s\n", sent < 0 ? strerror(errno) : "succeeded");
   ssize_t w = write(st[1], "x", 1);
   printf("write to the closed pair: %s\n", w < 0 ? strerror(errno) : "succeeded");
   return 0;

@@ -246,6 +246,15 @@ class NativeCheckpointIT {
   }
 
   private void twiceAsNobody(String name, String... args) throws Exception {
+    twiceAsNobody((150 + random.nextInt(350)) + "," + (150 + random.nextInt(300)), List.of(), name, args);
+  }
+
+  /**
+   * Runs {@code name} as nobody, checkpointed and restored after each of {@code delays} (the
+   * second time in the namespace the first restore made), and compares its stdout and
+   * {@code outputs} (files in its directory) with an uninterrupted run's.
+   */
+  private void twiceAsNobody(String delays, List<String> outputs, String name, String... args) throws Exception {
     try (AsNobody nobody = new AsNobody("this test")) {
       Path program = nobody.copy(Programs.path(name));
       List<String> command = new java.util.ArrayList<>(List.of(program.toString()));
@@ -254,22 +263,18 @@ class NativeCheckpointIT {
       byte[] expected = Programs.reference(ref, null, command.toArray(String[]::new));
       Path work = nobody.directory("work");
       Path store = nobody.directory("store");
-      String delays = (150 + random.nextInt(350)) + "," + (150 + random.nextInt(300));
       List<String> main = new java.util.ArrayList<>(List.of(store.toUri() + "?create=true", work.toString(), delays));
       main.addAll(command);
       AsNobody.Result r = nobody.run(InterruptedRunMain.class, 120, main.toArray(String[]::new));
       assertEquals(0, r.exitCode(), "checkpoints at " + delays + " ms:\n" + r.output());
       assertTrue(r.output().contains("restored again"), r.output());
-      assertArrayEquals(expected, Files.readAllBytes(work.resolve("stdout")), () -> name + " stdout after checkpoints at "
-          + delays + " ms; expected:\n" + new String(expected) + "\ngot:\n" + new String(readQuietly(work.resolve("stdout"))));
-    }
-  }
-
-  private static byte[] readQuietly(Path p) {
-    try {
-      return Files.readAllBytes(p);
-    } catch (java.io.IOException e) {
-      return new byte[0];
+      byte[] got = Files.readAllBytes(work.resolve("stdout"));
+      assertArrayEquals(expected, got, () -> name + " stdout after checkpoints at " + delays + " ms; expected:\n"
+          + new String(expected) + "\ngot:\n" + new String(got));
+      for (String output : outputs) {
+        assertArrayEquals(Files.readAllBytes(ref.resolve(output)), Files.readAllBytes(work.resolve(output)),
+            name + " output " + output + " after checkpoints at " + delays + " ms");
+      }
     }
   }
 
@@ -582,22 +587,7 @@ class NativeCheckpointIT {
    */
   @Test
   void processTree_resumesAsAnUnprivilegedUser() throws Exception {
-    try (AsNobody nobody = new AsNobody("this test")) {
-      Path program = nobody.copy(Programs.path("family"));
-      Path ref = Files.createDirectories(dir.resolve("reference"));
-      byte[] expected = Programs.reference(ref, null, program.toString(), "300");
-      Path work = nobody.directory("work");
-      Path store = nobody.directory("store");
-      int delay = 200 + random.nextInt(800);
-      // Checkpointed twice: the second time in the namespace the first restore made.
-      String delays = delay + "," + (200 + random.nextInt(600));
-      AsNobody.Result r = nobody.run(InterruptedRunMain.class, 120, store.toUri() + "?create=true", work.toString(),
-          delays, program.toString(), "300");
-      assertEquals(0, r.exitCode(), "checkpoints at " + delays + " ms:\n" + r.output());
-      assertTrue(r.output().contains("restored again"), r.output());
-      assertArrayEquals(expected, Files.readAllBytes(work.resolve("stdout")), "stdout after checkpoints at " + delays + " ms");
-      assertArrayEquals(Files.readAllBytes(ref.resolve("family.log")), Files.readAllBytes(work.resolve("family.log")));
-    }
+    twiceAsNobody((200 + random.nextInt(800)) + "," + (200 + random.nextInt(600)), List.of("family.log"), "family", "300");
   }
 
   /** make -j2 building a generated C project: make, two compiler drivers and their cc1 and as at any moment. */

@@ -60,19 +60,15 @@ final class EventFiles {
   record Watch(int fd, long events, long data) {}
 
   /**
-   * The record of {@code fd}, or null when it is none of the four. With {@code readiness}, an
-   * epoll's watched descriptors are polled (from a duplicate taken with pidfd_getfd, which
-   * consumes nothing) for the refusals above; a restore's self-check leaves that out.
+   * The record of {@code fd} from its /proc/PID/fdinfo {@code text}, or null when it is none of
+   * the four. With {@code readiness}, an epoll's watched descriptors are polled (from a duplicate
+   * taken with pidfd_getfd, which consumes nothing) for the refusals above; a restore's
+   * self-check leaves that out.
    */
-  static FdRecord record(int pid, int fd, String target, int flags, boolean readiness) throws ProcessException {
+  static FdRecord record(int pid, int fd, String target, int flags, String text, boolean readiness)
+      throws ProcessException {
     if (!target.equals(EVENTFD) && !target.equals(TIMERFD) && !target.equals(SIGNALFD) && !target.equals(EPOLL)) {
       return null;
-    }
-    String text;
-    try {
-      text = Files.readString(ProcFs.dir(pid).resolve("fdinfo").resolve(Integer.toString(fd)));
-    } catch (IOException e) {
-      throw new ProcessException(pid, "reading /proc/" + pid + "/fdinfo/" + fd + " failed: " + e, 0, e);
     }
     Map<String, String> info = ProcFs.parseStatus(text);
     try {
@@ -103,6 +99,8 @@ final class EventFiles {
               throw new ProcessException(pid, "epoll fd " + fd + " watches two files added as fd " + w.fd()
                   + " (one of them closed and the number reused), which a restore could not add again");
             }
+          }
+          for (Watch w : watches) {
             if ((w.events() & ~Sys.EP_PRIVATE_BITS) == 0) {
               // epoll_ctl always adds EPOLLERR and EPOLLHUP: a fired one-shot watch cannot be made again.
               throw new ProcessException(pid, "epoll fd " + fd + " watches fd " + w.fd() + " with EPOLLONESHOT, fired and"

@@ -43,13 +43,14 @@ final class FdDumper {
     List<FdRecord> out = new ArrayList<>();
     for (int fd : fds) {
       String target;
-      Map<String, String> info;
+      String fdinfo;
       try {
         target = Files.readSymbolicLink(dir.resolve(Integer.toString(fd))).toString();
-        info = ProcFs.fdinfo(pid, fd);
+        fdinfo = Files.readString(ProcFs.dir(pid).resolve("fdinfo").resolve(Integer.toString(fd)));
       } catch (IOException e) {
         throw new ProcessException(pid, "reading fd " + fd + " failed: " + e, 0, e);
       }
+      Map<String, String> info = ProcFs.parseStatus(fdinfo);
       int flags = Integer.parseInt(info.getOrDefault("flags", "0"), 8);
       long pos = Long.parseLong(info.getOrDefault("pos", "0"));
       String refusal = refusal(fd, target, flags, info);
@@ -59,7 +60,7 @@ final class FdDumper {
         }
         throw new ProcessException(pid, refusal);
       }
-      FdRecord rec = classify(pid, fd, target, flags, pos, readiness);
+      FdRecord rec = classify(pid, fd, target, flags, pos, fdinfo, readiness);
       if (rec != null) {
         out.add(rec);
       } else if (policy == FdPolicy.FAIL) {
@@ -114,10 +115,10 @@ final class FdDumper {
     return null;
   }
 
-  private static FdRecord classify(int pid, int fd, String target, int flags, long pos, boolean readiness)
+  private static FdRecord classify(int pid, int fd, String target, int flags, long pos, String fdinfo, boolean readiness)
       throws ProcessException {
     if (target.startsWith("anon_inode:")) {
-      return EventFiles.record(pid, fd, target, flags, readiness);
+      return EventFiles.record(pid, fd, target, flags, fdinfo, readiness);
     }
     if (target.equals("/dev/null")) {
       return new FdRecord(fd, FdKind.DEVNULL, target, flags, 0, 0);

@@ -119,14 +119,8 @@ final class ThreadRestorer {
       }
       for (int i = 0; i < count; i++) {
         int host = made.get(i).hostTid();
-        int st = Sys.waitpid(host, false);
-        long rip;
         try (Tracee t = new Tracee(host)) {
-          rip = Sys.stopped(st) ? t.getRegs().get(Regs.RIP) : 0;
-        }
-        if (!Sys.stopped(st) || Sys.stopSignal(st) != Sys.SIGTRAP || rip != batch + Tracee.BATCH_CODE.length) {
-          throw new ProcessException(main.pid, "thread " + wanted.get(i).tid() + " setting its state stopped with status 0x"
-              + Integer.toHexString(st) + " at 0x" + Long.toHexString(rip) + " instead of its end");
+          t.ended("state calls of thread " + wanted.get(i).tid(), batch, Sys.waitpid(host, false));
         }
       }
       ByteBuffer all = ByteBuffer.wrap(main.read(area, (int) size)).order(java.nio.ByteOrder.LITTLE_ENDIAN);

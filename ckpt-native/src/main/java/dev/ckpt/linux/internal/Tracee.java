@@ -349,19 +349,8 @@ final class Tracee implements AutoCloseable {
     t.putLong(-1L);
     write(code, BATCH_CODE);
     write(table, t.array());
-    Regs r = saved.copy();
-    r.set(Regs.RIP, code).set(Regs.RBX, table).set(Regs.ORIG_RAX, -1);
-    setRegs(r);
-    Sys.ptrace(Sys.PTRACE_CONT, pid, 0, 0, "CONT(" + what + ")");
-    int st = Sys.waitpid(pid, false);
-    if (!Sys.stopped(st)) {
-      throw new ProcessException(pid, "process ended while running injected " + what + " (status " + st + ")");
-    }
-    long rip = getRegs().get(Regs.RIP);
-    if (Sys.stopSignal(st) != Sys.SIGTRAP || rip != code + BATCH_CODE.length) {
-      throw new ProcessException(pid, "injected " + what + " stopped with signal " + Sys.stopSignal(st) + " at 0x"
-          + Long.toHexString(rip) + " instead of its end");
-    }
+    startBatch(what, code, table);
+    ended(what, code, Sys.waitpid(pid, false));
     ByteBuffer out = ByteBuffer.wrap(read(table, BATCH_ENTRY * calls.length)).order(ByteOrder.LITTLE_ENDIAN);
     long[] results = new long[calls.length];
     for (int i = 0; i < calls.length; i++) {
@@ -377,17 +366,11 @@ final class Tracee implements AutoCloseable {
    * the table holds each call's result.
    */
   List<Integer> runBatchCreating(String what, long code, long table) throws ProcessException {
-    Regs r = saved.copy();
-    r.set(Regs.RIP, code).set(Regs.RBX, table).set(Regs.ORIG_RAX, -1);
-    setRegs(r);
     List<Integer> made = new java.util.ArrayList<>();
-    Sys.ptrace(Sys.PTRACE_CONT, pid, 0, 0, "CONT(" + what + ")");
+    startBatch(what, code, table);
     while (true) {
       int st = Sys.waitpid(pid, false);
-      if (!Sys.stopped(st)) {
-        throw new ProcessException(pid, "process ended while running injected " + what + " (status " + st + ")");
-      }
-      int event = Sys.event(st);
+      int event = Sys.stopped(st) ? Sys.event(st) : 0;
       if (event == Sys.PTRACE_EVENT_CLONE || event == Sys.PTRACE_EVENT_FORK || event == Sys.PTRACE_EVENT_VFORK) {
         try (Memory m = new Memory(8)) {
           Sys.ptrace(Sys.PTRACE_GETEVENTMSG, pid, 0, m, "GETEVENTMSG");
@@ -396,12 +379,26 @@ final class Tracee implements AutoCloseable {
         Sys.ptrace(Sys.PTRACE_CONT, pid, 0, 0, "CONT(" + what + ")");
         continue;
       }
-      long rip = getRegs().get(Regs.RIP);
-      if (Sys.stopSignal(st) != Sys.SIGTRAP || rip != code + BATCH_CODE.length) {
-        throw new ProcessException(pid, "injected " + what + " stopped with signal " + Sys.stopSignal(st) + " at 0x"
-            + Long.toHexString(rip) + " instead of its end");
-      }
+      ended(what, code, st);
       return made;
+    }
+  }
+
+  /** Lets the tracee run the batch loop at {@code code} over the table at {@code table}. */
+  private void startBatch(String what, long code, long table) throws ProcessException {
+    setRegs(saved.copy().set(Regs.RIP, code).set(Regs.RBX, table).set(Regs.ORIG_RAX, -1));
+    Sys.ptrace(Sys.PTRACE_CONT, pid, 0, 0, "CONT(" + what + ")");
+  }
+
+  /** Checks that wait status {@code st} is the batch's closing int3. */
+  void ended(String what, long code, int st) throws ProcessException {
+    if (!Sys.stopped(st)) {
+      throw new ProcessException(pid, "process ended while running injected " + what + " (status " + st + ")");
+    }
+    long rip = getRegs().get(Regs.RIP);
+    if (Sys.stopSignal(st) != Sys.SIGTRAP || rip != code + BATCH_CODE.length) {
+      throw new ProcessException(pid, "injected " + what + " stopped with signal " + Sys.stopSignal(st) + " at 0x"
+          + Long.toHexString(rip) + " instead of its end");
     }
   }
 

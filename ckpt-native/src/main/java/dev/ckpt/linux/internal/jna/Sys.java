@@ -62,9 +62,6 @@ public final class Sys {
   public static final int SYS_SETPGID = 109;
   public static final int SYS_SETSID = 112;
   public static final int SYS_RT_SIGTIMEDWAIT = 128;
-  public static final int SYS_RT_SIGSUSPEND = 130;
-  public static final int SYS_PSELECT6 = 270;
-  public static final int SYS_PPOLL = 271;
   public static final int SYS_IOCTL = 16;
   public static final int SYS_SOCKET = 41;
   public static final int SYS_SENDTO = 44;
@@ -125,6 +122,7 @@ public final class Sys {
   public static final int MSG_DONTWAIT = 0x40;
   public static final int SCM_RIGHTS = 1;
   public static final int SOCK_RAW = 3;
+  public static final int MSG_OOB = 1;
   public static final int SOCK_DGRAM = 2;
   public static final int SIOCINQ = 0x541B;
   public static final int SO_PASSPIDFD = 76;
