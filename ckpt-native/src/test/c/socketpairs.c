@@ -4,7 +4,8 @@
  *                 and printed every 10 ticks.
  *   peerclosed    a stream pair whose writer wrote 60 KiB and closed its end: read slowly, then
  *                 EOF, and a write to it fails with EPIPE; and a datagram pair whose other end
- *                 sent 20 messages and closed: each is read, then none, and a send fails.
+ *                 sent 40 messages and closed: each is read, then none, and a send fails
+ *                 (more than the 6 that fit a send buffer sized to their payload alone).
  *   fork          a parent and a child joined by a stream pair (the child sends numbered lines,
  *                 the parent answers each) and a datagram pair the child fills in bursts; the
  *                 child checks every answer and exits; the parent then sees EOF.
@@ -86,7 +87,7 @@ static int peer_closed(void) {
   close(st[0]);
   int dg[2];
   if (socketpair(AF_UNIX, SOCK_DGRAM, 0, dg)) die("socketpair");
-  for (int m = 0; m < 20; m++) {
+  for (int m = 0; m < 40; m++) {
     char msg[32];
     int len = snprintf(msg, sizeof msg, "message %d", m);
     if (send(dg[0], msg, len, 0) != len) die("send dgram");

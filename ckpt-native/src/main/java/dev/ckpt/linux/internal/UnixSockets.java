@@ -527,19 +527,15 @@ final class UnixSockets {
     PipeState.Shared.Data mine = shared.ends.get(end.ino());
     PipeState.Shared.Data theirs = shared.ends.get(end.peer());
     End other = theirs == null ? null : End.of(theirs.record().path());
-    options(t, a, end, scratch);
-    if (other != null) {
-      options(t, b, other, scratch);
-    } else if (mine != null && mine.record().pos() > 0) {
-      // The end nobody holds only sends this end's queue: room enough for it.
-      t.write(scratch, Tracee.le(4).putInt(0, (int) Math.min(Integer.MAX_VALUE / 2, mine.record().pos())).array());
-      t.call("setsockopt(SO_SNDBUF) of the end socket:[" + end.ino() + "] came with", Sys.SYS_SETSOCKOPT, b, Sys.SOL_SOCKET,
-          Sys.SO_SNDBUF, scratch, 4);
-    }
-    // Each end's queue is sent again from the other end; then the shutdowns.
+    // Each end's queue is sent again from the other end, which is charged for it until it is read:
+    // that end gets room for it first, and its own options after.
     fill(t, b, end, mine, scratch);
     if (other != null) {
       fill(t, a, other, theirs, scratch);
+    }
+    options(t, a, end, scratch);
+    if (other != null) {
+      options(t, b, other, scratch);
     }
     shutdown(t, a, end.shutdown());
     if (other != null) {
@@ -573,6 +569,38 @@ final class UnixSockets {
     }
   }
 
+  /**
+   * Raises the send buffer of {@code from} so that {@code to}'s stored queue fits in it at once.
+   * The kernel charges each queued message's whole buffer (about 770 bytes for a 10-byte datagram,
+   * twice the payload for a few KiB) to its sender until it is read; a buffer sized to the payload
+   * alone took 6 of 12 queued datagrams and then said EAGAIN. Never lowered here: a new socket
+   * starts with the system's default.
+   */
+  private static void roomFor(Tracee t, int from, End to, byte[] q, long scratch) throws ProcessException {
+    long need;
+    if (to.messages()) {
+      ByteBuffer b = ByteBuffer.wrap(q).order(ByteOrder.LITTLE_ENDIAN);
+      need = 0;
+      while (b.remaining() >= 4) {
+        int n = b.getInt();
+        need += 2L * n + 1024;
+        b.position(b.position() + Math.min(n, b.remaining()));
+      }
+    } else {
+      need = 2L * q.length + 64 * 1024;
+    }
+    t.write(scratch, Tracee.le(8).putInt(0, 0).putInt(4, 4).array());
+    t.call("getsockopt(SO_SNDBUF) of the end sending to socket:[" + to.ino() + "]", Sys.SYS_GETSOCKOPT, from,
+        Sys.SOL_SOCKET, Sys.SO_SNDBUF, scratch, scratch + 4);
+    int now = ByteBuffer.wrap(t.read(scratch, 4)).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
+    if (need > now) {
+      // Doubled by the kernel as set, and capped at net.core.wmem_max for an unprivileged process.
+      t.write(scratch, Tracee.le(4).putInt(0, (int) Math.min(Integer.MAX_VALUE / 2, (need + 1) / 2)).array());
+      t.call("setsockopt(SO_SNDBUF) of the end sending to socket:[" + to.ino() + "]", Sys.SYS_SETSOCKOPT, from,
+          Sys.SOL_SOCKET, Sys.SO_SNDBUF, scratch, 4);
+    }
+  }
+
   /** Sends {@code to}'s stored queue through {@code from}, the other end of the new pair. */
   private static void fill(Tracee t, int from, End to, PipeState.Shared.Data held, long scratch) throws CheckpointException {
     if (held == null || held.record().pos() == 0) {
@@ -583,6 +611,7 @@ final class UnixSockets {
       throw new ProcessException(t.pid, "socket:[" + to.ino() + "]: the image holds " + q.length + " bytes of its queue, not "
           + held.record().pos());
     }
+    roomFor(t, from, to, q, scratch);
     ByteBuffer b = ByteBuffer.wrap(q).order(ByteOrder.LITTLE_ENDIAN);
     while (b.hasRemaining()) {
       int n = to.messages() ? b.getInt() : Math.min(DATA_MAX, b.remaining());
