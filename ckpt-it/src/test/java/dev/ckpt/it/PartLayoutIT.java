@@ -114,4 +114,82 @@ class PartLayoutIT {
       }
     }
   }
+
+  /**
+   * Many small parts and a few large ones read with one {@code readAll}: each sink gets exactly
+   * its part's bytes (chunks shared between parts too), and an unknown name fails before any
+   * sink is written.
+   */
+  @Test
+  void readAll_givesEachSinkItsOwnPart_andRefusesAnUnknownPartBeforeReading() throws Exception {
+    try (CheckpointStore store = CheckpointStore.builder().uri(dir.toUri()).chunkSize(CHUNK).parallelism(2).build()) {
+      Random r = new Random(7);
+      Map<String, byte[]> expected = new java.util.LinkedHashMap<>();
+      byte[] shared = new byte[CHUNK];
+      r.nextBytes(shared);
+      CheckpointInfo info;
+      try (ImageWriter w = store.newImage("many")) {
+        for (int p = 0; p < 300; p++) {
+          // A stack's worth (zeros, then a page or two) or, every 50th, a part of many chunks.
+          byte[] b = new byte[p % 50 == 0 ? CHUNK * (20 + r.nextInt(20)) : CHUNK * (1 + r.nextInt(4))];
+          int pages = Math.min(b.length / CHUNK, 1 + r.nextInt(2));
+          for (int i = b.length - pages * CHUNK; i < b.length; i++) {
+            b[i] = (byte) r.nextInt();
+          }
+          if (p % 7 == 0) {
+            System.arraycopy(shared, 0, b, 0, CHUNK); // one chunk in many parts
+          }
+          try (PartOutput out = w.part("p" + p, Map.of())) {
+            out.write(b, 0, b.length);
+          }
+          expected.put("p" + p, b);
+        }
+        info = w.commit();
+      }
+      try (ImageReader reader = store.open("many", info.id())) {
+        Map<String, byte[]> got = new java.util.concurrent.ConcurrentHashMap<>();
+        Map<String, dev.ckpt.PartSink> sinks = new java.util.LinkedHashMap<>();
+        for (Map.Entry<String, byte[]> e : expected.entrySet()) {
+          byte[] into = new byte[e.getValue().length];
+          Arrays.fill(into, (byte) 0x5a); // zeros must be written too, not assumed
+          got.put(e.getKey(), into);
+          sinks.put(e.getKey(), new dev.ckpt.PartSink() {
+            @Override
+            public void write(long position, ByteBuffer data) {
+              data.get(into, (int) position, data.remaining());
+            }
+
+            @Override
+            public void zero(long position, long length) {
+              Arrays.fill(into, (int) position, (int) (position + length), (byte) 0);
+            }
+          });
+        }
+        reader.readAll(sinks);
+        for (Map.Entry<String, byte[]> e : expected.entrySet()) {
+          assertArrayEquals(e.getValue(), got.get(e.getKey()), e.getKey());
+        }
+
+        boolean[] touched = {false};
+        Map<String, dev.ckpt.PartSink> bad = new java.util.LinkedHashMap<>();
+        dev.ckpt.PartSink marking = new dev.ckpt.PartSink() {
+          @Override
+          public void write(long position, ByteBuffer data) {
+            touched[0] = true;
+          }
+
+          @Override
+          public void zero(long position, long length) {
+            touched[0] = true;
+          }
+        };
+        bad.put("p1", marking);
+        bad.put("no-such-part", marking);
+        dev.ckpt.CheckpointNotFoundException e = org.junit.jupiter.api.Assertions.assertThrows(
+            dev.ckpt.CheckpointNotFoundException.class, () -> reader.readAll(bad));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("no-such-part"), e.getMessage());
+        org.junit.jupiter.api.Assertions.assertFalse(touched[0], "a part was read before the unknown one was refused");
+      }
+    }
+  }
 }

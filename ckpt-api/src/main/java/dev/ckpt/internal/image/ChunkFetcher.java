@@ -12,7 +12,9 @@ import java.security.MessageDigest;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -58,45 +60,54 @@ final class ChunkFetcher {
     this.rangeBuffers = ThreadLocal.withInitial(() -> blobs.allocateReadBuffer(rangeSize));
   }
 
-  /** A chunk to read and the part offsets it must be written to. */
-  private record Want(int chunk, long[] positions) {}
+  /** A chunk to read, the part offsets it must be written to, and that part's sink (null to verify only). */
+  private record Want(int chunk, long[] positions, PartSink sink, String where) {}
+
+  /** A zero run of a part, or a piece of one. */
+  private record Zeros(PartSink sink, long position, long length, String where) {}
 
   /** Adjacent records of one pack read with one ranged request. */
   private record Range(String pack, long start, long end, List<Want> wants) {}
 
   void readPart(Manifest m, Manifest.Part part, PartSink sink) throws CheckpointException {
-    String where = "checkpoint " + m.job() + "@" + m.id() + " part " + part.name();
-    // Positions per chunk: a chunk repeated within a part is fetched once.
-    List<List<Long>> positions = new ArrayList<>();
-    for (int i = 0; i < m.chunks().size(); i++) {
-      positions.add(null);
-    }
-    ArrayDeque<long[]> zeros = new ArrayDeque<>();
-    long pos = 0;
-    for (int e = 0; e < part.extentCount(); e++) {
-      int c = part.chunkIndex()[e];
-      if (c < 0) {
-        // Cut zero runs into pieces the caller can fill between hand-offs to the workers.
-        for (long off = 0; off < part.zeroRun()[e]; off += ZERO_PIECE) {
-          zeros.add(new long[] {pos + off, Math.min(ZERO_PIECE, part.zeroRun()[e] - off)});
-        }
-        pos += part.zeroRun()[e];
-      } else {
-        if (positions.get(c) == null) {
-          positions.set(c, new ArrayList<>(1));
-        }
-        positions.get(c).add(pos);
-        pos += m.chunks().get(c).rawLength();
-      }
-    }
+    readParts(m, List.of(part), List.of(sink));
+  }
+
+  /**
+   * Reads several parts as one plan: their chunks are read in pack order with one ranged request
+   * per run of adjacent records, whichever part each belongs to. A process image has a part per
+   * mapping, thousands of them a few pages each (a thread's stack): read one at a time, each
+   * paid a request of its own.
+   */
+  void readParts(Manifest m, List<Manifest.Part> parts, List<PartSink> sinks) throws CheckpointException {
     List<Want> wants = new ArrayList<>();
-    for (int c = 0; c < positions.size(); c++) {
-      List<Long> ps = positions.get(c);
-      if (ps != null) {
-        wants.add(new Want(c, ps.stream().mapToLong(Long::longValue).toArray()));
+    ArrayDeque<Zeros> zeros = new ArrayDeque<>();
+    for (int i = 0; i < parts.size(); i++) {
+      Manifest.Part part = parts.get(i);
+      PartSink sink = sinks.get(i);
+      String where = "checkpoint " + m.job() + "@" + m.id() + " part " + part.name();
+      // Positions per chunk: a chunk repeated within a part is fetched once. A map, not a list
+      // the size of the manifest's chunk table, which may hold thousands.
+      Map<Integer, List<Long>> positions = new LinkedHashMap<>();
+      long pos = 0;
+      for (int e = 0; e < part.extentCount(); e++) {
+        int c = part.chunkIndex()[e];
+        if (c < 0) {
+          // Cut zero runs into pieces the caller can fill between hand-offs to the workers.
+          for (long off = 0; off < part.zeroRun()[e]; off += ZERO_PIECE) {
+            zeros.add(new Zeros(sink, pos + off, Math.min(ZERO_PIECE, part.zeroRun()[e] - off), where));
+          }
+          pos += part.zeroRun()[e];
+        } else {
+          positions.computeIfAbsent(c, k -> new ArrayList<>(1)).add(pos);
+          pos += m.chunks().get(c).rawLength();
+        }
+      }
+      for (Map.Entry<Integer, List<Long>> e : positions.entrySet()) {
+        wants.add(new Want(e.getKey(), e.getValue().stream().mapToLong(Long::longValue).toArray(), sink, where));
       }
     }
-    run(m, wants, where, (failure) -> { }, sink, zeros);
+    run(m, wants, (failure) -> { }, false, zeros);
   }
 
   /**
@@ -105,26 +116,41 @@ final class ChunkFetcher {
    */
   int verifyAll(Manifest m, Set<String> skipPacks, Consumer<String> problems) throws CheckpointException {
     List<Want> wants = new ArrayList<>();
+    String where = "checkpoint " + m.job() + "@" + m.id();
     for (int c = 0; c < m.chunks().size(); c++) {
       if (!skipPacks.contains(m.packs().get(m.chunks().get(c).pack()))) {
-        wants.add(new Want(c, new long[0]));
+        wants.add(new Want(c, new long[0], null, where));
       }
     }
-    run(m, wants, "checkpoint " + m.job() + "@" + m.id(), problems, null, new ArrayDeque<>());
+    run(m, wants, problems, true, new ArrayDeque<>());
     return wants.size();
   }
 
   /**
    * Hands ranges to the executor, at most {@code parallelism} at a time. When no slot is free the
    * calling thread fills a zero run or reads a range itself: it works as one more worker instead
-   * of idling, and memory stays bounded by {@code parallelism + 1} ranges.
+   * of idling, and memory stays bounded by {@code parallelism + 1} ranges. With {@code collect},
+   * each damaged piece goes to {@code problems} instead of failing the run.
    */
-  private void run(Manifest m, List<Want> wants, String where, Consumer<String> problems, PartSink sink,
-      ArrayDeque<long[]> zeros) throws CheckpointException {
+  private void run(Manifest m, List<Want> wants, Consumer<String> problems, boolean collect, ArrayDeque<Zeros> zeros)
+      throws CheckpointException {
     List<Range> ranges = plan(m, wants);
-    Semaphore slots = new Semaphore(parallelism);
     AtomicReference<CheckpointException> failure = new AtomicReference<>();
-    boolean collect = sink == null;
+    if (ranges.size() <= 1) {
+      // One range (a small part: a data segment, a few stacks): read on the calling thread.
+      // Handing it to a worker and waiting costs more than the read itself.
+      while (!zeros.isEmpty()) {
+        fillZeros(zeros.poll());
+      }
+      if (!ranges.isEmpty()) {
+        attempt(m, ranges.get(0), collect, problems, failure);
+      }
+      if (failure.get() != null) {
+        throw failure.get();
+      }
+      return;
+    }
+    Semaphore slots = new Semaphore(parallelism);
     try {
       for (Range r : ranges) {
         if (failure.get() != null) {
@@ -133,32 +159,32 @@ final class ChunkFetcher {
         if (!slots.tryAcquire()) {
           // Every worker is busy: the caller takes a piece itself rather than wait.
           if (!zeros.isEmpty()) {
-            fillZeros(sink, zeros.poll(), where);
+            fillZeros(zeros.poll());
           }
-          attempt(m, r, where, sink, collect, problems, failure);
+          attempt(m, r, collect, problems, failure);
           continue;
         }
         try {
           executor.execute(() -> {
             try {
-              attempt(m, r, where, sink, collect, problems, failure);
+              attempt(m, r, collect, problems, failure);
             } finally {
               slots.release();
             }
           });
         } catch (RejectedExecutionException e) {
           slots.release();
-          throw new CheckpointException(where + ": executor rejected a read task (is it shut down?)", e);
+          throw new CheckpointException(r.wants().get(0).where() + ": executor rejected a read task (is it shut down?)", e);
         }
       }
       while (!zeros.isEmpty() && failure.get() == null) {
-        fillZeros(sink, zeros.poll(), where);
+        fillZeros(zeros.poll());
       }
       slots.acquire(parallelism);
       slots.release(parallelism);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new CheckpointException(where + ": interrupted", e);
+      throw new CheckpointException("checkpoint " + m.job() + "@" + m.id() + ": interrupted", e);
     }
     CheckpointException f = failure.get();
     if (f != null) {
@@ -166,10 +192,10 @@ final class ChunkFetcher {
     }
   }
 
-  private void attempt(Manifest m, Range r, String where, PartSink sink, boolean collect, Consumer<String> problems,
+  private void attempt(Manifest m, Range r, boolean collect, Consumer<String> problems,
       AtomicReference<CheckpointException> failure) {
     try {
-      fetch(m, r, where, sink);
+      fetch(m, r);
     } catch (CheckpointException e) {
       if (collect) {
         synchronized (problems) {
@@ -180,7 +206,7 @@ final class ChunkFetcher {
       }
     } catch (RuntimeException | Error e) {
       // Recorded, never lost on a pool thread: the caller rethrows it.
-      CheckpointException ce = new CheckpointException(where + ": " + e, e);
+      CheckpointException ce = new CheckpointException(r.wants().get(0).where() + ": " + e, e);
       if (collect) {
         synchronized (problems) {
           problems.accept(ce.getMessage());
@@ -191,11 +217,11 @@ final class ChunkFetcher {
     }
   }
 
-  private static void fillZeros(PartSink sink, long[] piece, String where) throws CheckpointException {
+  private static void fillZeros(Zeros z) throws CheckpointException {
     try {
-      sink.zero(piece[0], piece[1]);
+      z.sink().zero(z.position(), z.length());
     } catch (IOException e) {
-      throw new CheckpointException(where + ": writing zeros at offset " + piece[0] + " to the restore target failed: "
+      throw new CheckpointException(z.where() + ": writing zeros at offset " + z.position() + " to the restore target failed: "
           + e.getMessage(), e);
     }
   }
@@ -221,7 +247,8 @@ final class ChunkFetcher {
     return ranges;
   }
 
-  private void fetch(Manifest m, Range r, String where, PartSink sink) throws CheckpointException {
+  private void fetch(Manifest m, Range r) throws CheckpointException {
+    String where = r.wants().get(0).where();
     String key = Layout.packKey(m.job(), r.pack());
     int length = Math.toIntExact(r.end() - r.start());
     ByteBuffer data = length <= rangeSize ? rangeBuffers.get().clear().limit(length) : ByteBuffer.allocate(length);
@@ -243,6 +270,7 @@ final class ChunkFetcher {
     }
     for (Want w : r.wants()) {
       Manifest.Chunk c = m.chunks().get(w.chunk());
+      PartSink sink = w.sink();
       ByteBuffer target = sink != null && w.positions().length == 1 && c.codec() == PackFormat.CODEC_LZ4
           ? sink.view(w.positions()[0], c.rawLength()) : null;
       ByteBuffer chunk = format.decode(data, (int) (c.offset() - r.start()), c.loc(m.packs()), c.hash(), digest, raw,
@@ -257,7 +285,7 @@ final class ChunkFetcher {
             sink.write(p, chunk.duplicate());
             progress.bytes(c.rawLength());
           } catch (IOException e) {
-            throw new CheckpointException(where + ": writing " + c.rawLength() + " bytes at offset " + p
+            throw new CheckpointException(w.where() + ": writing " + c.rawLength() + " bytes at offset " + p
                 + " to the restore target failed: " + e.getMessage(), e);
           }
         }

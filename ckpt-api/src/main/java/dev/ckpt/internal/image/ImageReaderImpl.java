@@ -59,6 +59,22 @@ final class ImageReaderImpl implements ImageReader {
   }
 
   @Override
+  public void readAll(Map<String, ? extends PartSink> parts) throws CheckpointException {
+    Map<String, Manifest.Part> byName = new java.util.HashMap<>();
+    for (Manifest.Part p : manifest.parts()) {
+      byName.put(p.name(), p);
+    }
+    List<Manifest.Part> found = new ArrayList<>(parts.size());
+    List<PartSink> sinks = new ArrayList<>(parts.size());
+    for (Map.Entry<String, ? extends PartSink> e : parts.entrySet()) {
+      Manifest.Part p = byName.get(e.getKey());
+      found.add(p != null ? p : find(e.getKey()));
+      sinks.add(e.getValue());
+    }
+    fetcher.readParts(manifest, found, sinks);
+  }
+
+  @Override
   public byte[] readBytes(String name) throws CheckpointException {
     Manifest.Part p = find(name);
     if (p.size() > Integer.MAX_VALUE - 16) {

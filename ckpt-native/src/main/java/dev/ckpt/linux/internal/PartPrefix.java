@@ -88,6 +88,13 @@ final class PartPrefix {
       }
 
       @Override
+      public void readAll(Map<String, ? extends PartSink> parts) throws CheckpointException {
+        Map<String, PartSink> named = new java.util.LinkedHashMap<>();
+        parts.forEach((name, sink) -> named.put(prefix + name, sink));
+        r.readAll(named);
+      }
+
+      @Override
       public byte[] readBytes(String part) throws CheckpointException {
         return r.readBytes(prefix + part);
       }

@@ -540,11 +540,13 @@ final class ProcessRestorer {
 
     void memory() throws CheckpointException {
       t.memFd(); // opened here: the engine's threads write through it concurrently
+      Map<String, MemorySink> sinks = new java.util.LinkedHashMap<>();
       for (VmaRecord v : img.vmas()) {
         if (v.dumped().length > 0) {
-          r.read(v.part(), new MemorySink(t, v));
+          sinks.put(v.part(), new MemorySink(t, v));
         }
       }
+      r.readAll(sinks);
     }
 
     void madvise() throws CheckpointException {
@@ -824,10 +826,32 @@ final class ProcessRestorer {
       throws ProcessException {
     ProcessImage.ThreadRecord th = img.thread();
     Regs regs = Regs.of(th.regs());
-    t.setRegs(resumeRegs(regs, maskForResume(t, regs, th.sigmask()), pendingNow(t.pid, t.pid), img.sigactions()));
+    if (!again || signalMayInterrupt(regs, th.sigmask(), img.sigactions())) {
+      t.setRegs(resumeRegs(regs, maskForResume(t, regs, th.sigmask()), again ? pendingNow(t.pid, t.pid) : java.util.Set.of(),
+          img.sigactions()));
+    }
     ThreadRestorer.finish(threads, img, t.pid, again);
   }
 
+  /**
+   * Whether a signal pending at resume could change the registers {@link #resumeRegs} gives a
+   * thread: only if it was in an interruptible call and some signal it does not block has a
+   * handler. Otherwise the last settle keeps the registers the first one set, without reading
+   * its pending signals from /proc, which costs more than the rest of a thread's settle.
+   */
+  static boolean signalMayInterrupt(Regs regs, long sigmask, byte[][] sigactions) {
+    long rax = regs.get(Regs.RAX);
+    if (regs.get(Regs.ORIG_RAX) < 0 || (rax != -512 && rax != -514 && rax != -516)) {
+      return false;
+    }
+    for (int sig = 1; sig <= sigactions.length && sig <= 64; sig++) {
+      long handler = ByteBuffer.wrap(sigactions[sig - 1]).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(0);
+      if ((sigmask & (1L << (sig - 1))) == 0 && handler != 0 && handler != 1) {
+        return true;
+      }
+    }
+    return false;
+  }
 
   /**
    * The registers a restored thread resumes with. As the kernel does for a task stopped in a
@@ -1132,10 +1156,9 @@ final class ProcessRestorer {
 
     @Override
     public void write(long position, ByteBuffer data) throws IOException {
-      if (v.kind() != VmaKind.FILE_PRIVATE) {
-        put(position, data);
-        return;
-      }
+      // Only the pages the dump found present: a chunk also holds the zeros between them, and
+      // writing those would fault in pages the process never had (a thread's 64 KiB chunk of
+      // stack holds a page or two), and in a private file mapping would hide the file's bytes.
       long end = position + data.remaining();
       long[] runs = v.dumped();
       for (int i = 0; i < runs.length; i += 2) {

@@ -20,7 +20,7 @@ import java.util.Map;
  */
 final class ThreadRestorer {
   private static final long FLAGS = Sys.CLONE_VM | Sys.CLONE_FS | Sys.CLONE_FILES | Sys.CLONE_SIGHAND | Sys.CLONE_THREAD
-      | Sys.CLONE_SYSVSEM;
+      | Sys.CLONE_SYSVSEM | Sys.CLONE_PTRACE;
 
   private ThreadRestorer() {}
 
@@ -34,13 +34,13 @@ final class ThreadRestorer {
   /**
    * Creates every thread of {@code img} beside the main one. {@code main} is injecting, with
    * {@code batch} 4 KiB of executable scratch in the shared address space. One batch in the
-   * main thread makes all threads with {@code clone3(set_tid)} (each stops the main thread once,
-   * with PTRACE_EVENT_CLONE, and starts stopped and traced); then every new thread runs its own
+   * main thread makes all threads with {@code clone3(set_tid)} and CLONE_PTRACE (each starts
+   * stopped and traced, without stopping the main thread); then every new thread runs its own
    * batch of state calls (clear_child_tid, robust list, sigaltstack, rseq, name, and
    * capabilities when {@code caps} is given) from a table written beforehand, all in one write:
    * two round trips per thread instead of one per call. New threads inherit the injection's
    * blocked mask, so no signal interrupts them. Each thread is added to {@code made} as soon as
-   * it exists: on failure the caller kills the process, and reaps them.
+   * the batch that made it ends: on failure the caller kills the process, and reaps them.
    */
   static void create(Tracee main, ProcessImage img, long batch, long[] caps, List<Created> made) throws ProcessException {
     if (img.threads().size() == 1) {
@@ -93,23 +93,46 @@ final class ThreadRestorer {
       b.putLong((int) (Tracee.BATCH_ENTRY * count), -1L);
       main.write(area, b.array());
       main.write(batch, Tracee.BATCH_CODE);
-      Sys.ptrace(Sys.PTRACE_SETOPTIONS, main.pid, 0, Sys.PTRACE_O_EXITKILL | Sys.PTRACE_O_TRACECLONE, "SETOPTIONS");
-      List<Integer> hosts = main.runBatchCreating("clone3 of " + count + " threads", batch, area);
-      ByteBuffer results = ByteBuffer.wrap(main.read(area, (int) mainTableSize)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-      for (int i = 0, next = 0; i < count; i++) {
-        long got = results.getLong(Tracee.BATCH_ENTRY * i + 56);
-        if (got > 0 && next < hosts.size()) {
-          made.add(new Created(hosts.get(next++), wanted.get(i)));
+      // CLONE_PTRACE, not PTRACE_O_TRACECLONE: each new thread starts traced and stopped, and the
+      // main thread runs the whole batch without a stop per thread.
+      Sys.ptrace(Sys.PTRACE_SETOPTIONS, main.pid, 0, Sys.PTRACE_O_EXITKILL, "SETOPTIONS");
+      try {
+        main.runBatch("clone3 of " + count + " threads", batch, area);
+      } finally {
+        // Whatever the batch made is the caller's to reap, at once.
+        for (int host : newTasks(main.pid)) {
+          made.add(new Created(host, null));
         }
+      }
+      Sys.ptrace(Sys.PTRACE_SETOPTIONS, main.pid, 0, Sys.PTRACE_O_EXITKILL | Sys.PTRACE_O_TRACECLONE, "SETOPTIONS");
+      ByteBuffer results = ByteBuffer.wrap(main.read(area, (int) mainTableSize)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < count; i++) {
+        long got = results.getLong(Tracee.BATCH_ENTRY * i + 56);
         if (got != wanted.get(i).tid()) {
           throw new ProcessException(main.pid, "clone3 made thread " + (got < 0 ? Errno.name((int) -got) : got) + " instead of "
               + wanted.get(i).tid());
         }
       }
-      // Each new thread runs its own table, all at once, and stops on the batch's int3.
+      if (made.size() != count) {
+        throw new ProcessException(main.pid, "clone3 made " + count + " threads, but the process has " + made.size() + " besides its main one");
+      }
+      // Which record each new thread is for: at its first stop its rbx, copied from the main
+      // thread's at clone3, still points at the batch entry that made it.
+      Created[] byEntry = new Created[count];
       for (Created c : made) {
         Tracee.awaitNewTask(main.pid, c.hostTid());
+        long entry;
+        try (Tracee t = new Tracee(c.hostTid())) {
+          entry = (t.getRegs().get(Regs.RBX) - area) / Tracee.BATCH_ENTRY;
+        }
+        if (entry < 0 || entry >= count || byEntry[(int) entry] != null) {
+          throw new ProcessException(main.pid, "new thread " + c.hostTid() + " does not come from one entry of the clone3 batch");
+        }
+        byEntry[(int) entry] = new Created(c.hostTid(), wanted.get((int) entry));
       }
+      made.clear();
+      made.addAll(List.of(byEntry));
+      // Each new thread runs its own table, all at once, and stops on the batch's int3.
       Regs start = main.savedRegs().copy().set(Regs.RIP, batch).set(Regs.ORIG_RAX, -1);
       for (int i = 0; i < count; i++) {
         try (Tracee t = new Tracee(made.get(i).hostTid(), wanted.get(i).tid())) {
@@ -143,6 +166,22 @@ final class ThreadRestorer {
       throw e;
     }
     main.call("munmap(thread setup)", Sys.SYS_MUNMAP, area, size);
+  }
+
+  /** The tasks of {@code pid} besides its main thread; none once it is gone. */
+  private static List<Integer> newTasks(int pid) {
+    List<Integer> out = new ArrayList<>();
+    try (var tasks = java.nio.file.Files.newDirectoryStream(dev.ckpt.linux.internal.proc.ProcFs.dir(pid).resolve("task"))) {
+      for (java.nio.file.Path p : tasks) {
+        int tid = Integer.parseInt(p.getFileName().toString());
+        if (tid != pid) {
+          out.add(tid);
+        }
+      }
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      // The process is gone, and its threads with it.
+    }
+    return out;
   }
 
   /** Where a thread's data is, from the start of its setup slot. */
@@ -292,20 +331,26 @@ final class ThreadRestorer {
 
   /**
    * Last: each thread's mask, extended state and registers (a call it was in is re-entered).
-   * {@code again}, just before the threads run: only the registers, from the signals pending
-   * now (mask and extended state are set already).
+   * {@code again}, just before the threads run: only the registers of a thread that a signal
+   * pending now may interrupt, from those signals (mask and extended state are set already).
    */
   static void finish(List<Created> made, ProcessImage img, int main, boolean again) throws ProcessException {
-    for (Created c : made) {
-      try (Tracee t = new Tracee(c.hostTid(), c.image().tid()); Memory m = new Memory(8)) {
+    try (Memory m = new Memory(8)) {
+      for (Created c : made) {
         Regs regs = Regs.of(c.image().regs());
-        long mask = ProcessRestorer.maskForResume(t, regs, c.image().sigmask());
-        if (!again) {
-          m.setLong(0, mask);
-          Sys.ptrace(Sys.PTRACE_SETSIGMASK, c.hostTid(), 8, m, "SETSIGMASK(thread " + c.image().tid() + ")");
-          t.setRegset(Sys.NT_X86_XSTATE, c.image().xstate());
+        if (again && !ProcessRestorer.signalMayInterrupt(regs, c.image().sigmask(), img.sigactions())) {
+          continue; // the registers set before stand
         }
-        t.setRegs(ProcessRestorer.resumeRegs(regs, mask, ProcessRestorer.pendingNow(main, c.hostTid()), img.sigactions()));
+        try (Tracee t = new Tracee(c.hostTid(), c.image().tid())) {
+          long mask = ProcessRestorer.maskForResume(t, regs, c.image().sigmask());
+          if (!again) {
+            m.setLong(0, mask);
+            Sys.ptrace(Sys.PTRACE_SETSIGMASK, c.hostTid(), 8, m, "SETSIGMASK(thread " + c.image().tid() + ")");
+            t.setRegset(Sys.NT_X86_XSTATE, c.image().xstate());
+          }
+          t.setRegs(ProcessRestorer.resumeRegs(regs, mask, again ? ProcessRestorer.pendingNow(main, c.hostTid())
+              : java.util.Set.of(), img.sigactions()));
+        }
       }
     }
   }

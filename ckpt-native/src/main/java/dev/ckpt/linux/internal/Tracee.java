@@ -349,8 +349,7 @@ final class Tracee implements AutoCloseable {
     t.putLong(-1L);
     write(code, BATCH_CODE);
     write(table, t.array());
-    startBatch(what, code, table);
-    ended(what, code, Sys.waitpid(pid, false));
+    runBatch(what, code, table);
     ByteBuffer out = ByteBuffer.wrap(read(table, BATCH_ENTRY * calls.length)).order(ByteOrder.LITTLE_ENDIAN);
     long[] results = new long[calls.length];
     for (int i = 0; i < calls.length; i++) {
@@ -360,28 +359,12 @@ final class Tracee implements AutoCloseable {
   }
 
   /**
-   * Runs a batch ({@link #BATCH_CODE} at {@code code}, table at {@code table}) whose calls create
-   * tasks, with PTRACE_O_TRACECLONE set: each new task stops the caller once (PTRACE_EVENT_CLONE),
-   * and starts stopped and traced. Returns the new tasks' host ids in the order they were made;
+   * Runs a batch ({@link #BATCH_CODE} at {@code code}, table at {@code table}) written before;
    * the table holds each call's result.
    */
-  List<Integer> runBatchCreating(String what, long code, long table) throws ProcessException {
-    List<Integer> made = new java.util.ArrayList<>();
+  void runBatch(String what, long code, long table) throws ProcessException {
     startBatch(what, code, table);
-    while (true) {
-      int st = Sys.waitpid(pid, false);
-      int event = Sys.stopped(st) ? Sys.event(st) : 0;
-      if (event == Sys.PTRACE_EVENT_CLONE || event == Sys.PTRACE_EVENT_FORK || event == Sys.PTRACE_EVENT_VFORK) {
-        try (Memory m = new Memory(8)) {
-          Sys.ptrace(Sys.PTRACE_GETEVENTMSG, pid, 0, m, "GETEVENTMSG");
-          made.add((int) m.getLong(0));
-        }
-        Sys.ptrace(Sys.PTRACE_CONT, pid, 0, 0, "CONT(" + what + ")");
-        continue;
-      }
-      ended(what, code, st);
-      return made;
-    }
+    ended(what, code, Sys.waitpid(pid, false));
   }
 
   /** Lets the tracee run the batch loop at {@code code} over the table at {@code table}. */

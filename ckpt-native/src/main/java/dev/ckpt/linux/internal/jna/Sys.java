@@ -240,6 +240,8 @@ public final class Sys {
   // (CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID).
   public static final long CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800,
       CLONE_THREAD = 0x10000, CLONE_SYSVSEM = 0x40000;
+  /** The new task is traced by the caller's tracer, without stopping the caller (PTRACE_O_TRACECLONE would). */
+  public static final long CLONE_PTRACE = 0x2000;
   public static final int CLONE_ARGS_SIZE = 88;
   /** capset's header version 3 (64-bit capability sets). */
   public static final int LINUX_CAPABILITY_VERSION_3 = 0x20080522;
