@@ -73,8 +73,12 @@ public record CheckpointInfo(
   }
 
   /**
-   * How the changes since the parent were found: {@code content-hash} when every byte read was
-   * hashed and looked up (the only method today), as recorded by the writer.
+   * How the changes since the parent were found, as recorded by the writer: {@code content-hash}
+   * when every byte read was hashed and looked up; {@code userfaultfd-wp} when a native
+   * process's written pages were tracked since the previous checkpoint of the same process, and
+   * only the chunks holding them were read and hashed (the rest are that checkpoint's chunks).
+   * A native process's first checkpoint, the first after a restore or an exec, and every
+   * checkpoint of a process tree, use {@code content-hash}.
    */
   public String changeTracking() {
     return attributes.getOrDefault(CHANGE_TRACKING, "content-hash");

@@ -29,6 +29,26 @@ public interface ImageWriter extends AutoCloseable {
    */
   default void checkDeadline() throws CheckpointTimeoutException {}
 
+  /** The job this image is written for. */
+  String job();
+
+  /**
+   * The chunk size of this image: parts are cut into chunks at its multiples, and
+   * {@link PartOutput#copyFromBase} copies whole chunks.
+   */
+  int chunkSize();
+
+  /**
+   * Makes committed checkpoint {@code id} of this job the base that
+   * {@link PartOutput#copyFromBase} copies from: a capture source that knows which ranges of a
+   * part are unchanged since that checkpoint (a native process's written pages, tracked by the
+   * kernel) then stores and hashes only the rest. Returns false, and sets no base, if that
+   * checkpoint cannot be read.
+   */
+  default boolean base(long id) {
+    return false;
+  }
+
   /** Sets an image-level attribute, recorded in the manifest. */
   ImageWriter attribute(String key, String value);
 

@@ -20,6 +20,18 @@ public interface PartOutput extends AutoCloseable {
   /** Appends {@code count} zero bytes without reading or storing them (holes, untouched pages). */
   void writeZeros(long count) throws CheckpointException;
 
+  /**
+   * Appends {@code length} bytes equal to the same range of the part of this name in the
+   * writer's {@link ImageWriter#base base}, without their bytes: the base's chunks are
+   * referenced, not read or hashed. The position and {@code length} must be multiples of the
+   * chunk size (or {@code length} must reach the base part's end). Returns false, appending
+   * nothing, when there is no base, the base has no such range, or a chunk of it can no longer
+   * be reused (its pack was condemned by garbage collection); the caller then writes the bytes.
+   */
+  default boolean copyFromBase(long length) throws CheckpointException {
+    return false;
+  }
+
   /** Bytes written so far. */
   long position();
 

@@ -167,7 +167,7 @@ public final class NativeDump {
     return "criu " + v.replace("Version: ", "");
   }
 
-  private static long waitReady(Path out) throws Exception {
+  static long waitReady(Path out) throws Exception {
     long deadline = System.currentTimeMillis() + 60_000;
     while (System.currentTimeMillis() < deadline) {
       if (Files.exists(out)) {

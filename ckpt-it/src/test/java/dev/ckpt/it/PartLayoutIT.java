@@ -192,4 +192,61 @@ class PartLayoutIT {
       }
     }
   }
+
+  /**
+   * A part written against a base copies the base's unchanged chunks by reference: the bytes
+   * read back are the new ones where written and the base's elsewhere, only the written chunks
+   * are hashed and stored, and ranges off the chunk grid, beyond the base part, of a part the
+   * base lacks, or without a base are refused without appending anything.
+   */
+  @Test
+  void copyFromBase_referencesTheBasesChunks_andStoresOnlyWhatWasWritten() throws Exception {
+    try (CheckpointStore store = CheckpointStore.builder().uri(dir.toUri()).chunkSize(CHUNK).parallelism(2).build()) {
+      Random r = new Random(11);
+      byte[] old = new byte[CHUNK * 40];
+      r.nextBytes(old);
+      Arrays.fill(old, CHUNK * 10, CHUNK * 20, (byte) 0); // a zero run in the base
+      CheckpointInfo base;
+      try (ImageWriter w = store.newImage("based")) {
+        try (PartOutput out = w.part("mem", Map.of())) {
+          out.write(old, 0, old.length);
+        }
+        base = w.commit();
+      }
+      byte[] now = old.clone();
+      byte[] fresh = new byte[CHUNK];
+      r.nextBytes(fresh);
+      System.arraycopy(fresh, 0, now, CHUNK * 3, CHUNK);
+      CheckpointInfo next;
+      try (ImageWriter w = store.newImage("based")) {
+        try (PartOutput out = w.part("nobase", Map.of())) {
+          assertEquals(false, out.copyFromBase(CHUNK), "no base set yet");
+        }
+        assertEquals(false, w.base(base.id() + 5), "no such checkpoint");
+        assertEquals(true, w.base(base.id()));
+        try (PartOutput out = w.part("mem2", Map.of())) {
+          assertEquals(false, out.copyFromBase(CHUNK), "the base has no part mem2");
+          out.write(fresh, 0, 10);
+          org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> out.copyFromBase(CHUNK));
+        }
+        try (PartOutput out = w.part("other", Map.of())) {
+          out.write(fresh, 0, CHUNK);
+        }
+        try (PartOutput out = w.part("mem", Map.of())) {
+          assertEquals(true, out.copyFromBase(CHUNK * 3));
+          out.write(fresh, 0, CHUNK);
+          assertEquals(true, out.copyFromBase(CHUNK * 12), "through part of the zero run");
+          assertEquals(true, out.copyFromBase(CHUNK * 24));
+          assertEquals(false, out.copyFromBase(CHUNK), "beyond the base part's end");
+          assertEquals(now.length, out.position());
+        }
+        next = w.commit();
+      }
+      assertEquals(2L * CHUNK + 10, next.bytesScanned(), "only the written bytes are hashed");
+      try (ImageReader reader = store.open("based", next.id())) {
+        assertArrayEquals(now, reader.readBytes("mem"));
+      }
+      org.junit.jupiter.api.Assertions.assertTrue(store.verify("based", next.id()).ok());
+    }
+  }
 }

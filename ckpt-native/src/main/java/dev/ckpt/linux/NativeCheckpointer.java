@@ -45,11 +45,12 @@ public final class NativeCheckpointer implements AutoCloseable {
   private final boolean ownsStore;
   private final String job;
 
-  private NativeCheckpointer(CheckpointStore store, boolean ownsStore, String job, FdPolicy fdPolicy, boolean verifyRestore) {
+  private NativeCheckpointer(CheckpointStore store, boolean ownsStore, String job, FdPolicy fdPolicy, boolean verifyRestore,
+      boolean trackChanges) {
     this.store = store;
     this.ownsStore = ownsStore;
     this.job = job;
-    this.engine = new NativeEngine(fdPolicy, verifyRestore);
+    this.engine = new NativeEngine(fdPolicy, verifyRestore, trackChanges);
   }
 
   public static Builder builder() {
@@ -185,6 +186,7 @@ public final class NativeCheckpointer implements AutoCloseable {
     private String job;
     private FdPolicy fdPolicy = FdPolicy.FAIL;
     private boolean verifyRestore = true;
+    private boolean trackChanges = true;
 
     private Builder() {}
 
@@ -223,6 +225,20 @@ public final class NativeCheckpointer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Whether a process checkpointed with {@link Mode#CONTINUE} has the pages it writes tracked
+     * from then on, so that its next checkpoint reads, hashes and stores only what changed
+     * (userfaultfd in asynchronous write-protect mode, Linux 6.7 or later; where that is
+     * unavailable every checkpoint hashes all memory, as without it). On by default. The tracking
+     * registers the process's private anonymous memory with a userfaultfd that the checkpointer
+     * holds: a program that registers that memory with a userfaultfd of its own then gets EBUSY,
+     * so turn it off for such a program (whose own userfaultfd the census refuses anyway).
+     */
+    public Builder trackChanges(boolean track) {
+      this.trackChanges = track;
+      return this;
+    }
+
     public NativeCheckpointer build() throws CheckpointException {
       if (job == null) {
         throw new IllegalStateException("set the job name with job(...)");
@@ -236,7 +252,7 @@ public final class NativeCheckpointer implements AutoCloseable {
       }
       boolean owns = store == null;
       CheckpointStore s = owns ? CheckpointStore.open(uri) : store;
-      return new NativeCheckpointer(s, owns, job, fdPolicy, verifyRestore);
+      return new NativeCheckpointer(s, owns, job, fdPolicy, verifyRestore, trackChanges);
     }
   }
 

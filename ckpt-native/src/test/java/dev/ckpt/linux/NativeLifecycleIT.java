@@ -42,11 +42,11 @@ class NativeLifecycleIT {
   void periodicCheckpoints_storeOnlyChanges_andRestoreFromThirdAndFifth() throws Exception {
     String prog = Programs.path("bigstatic");
     Path ref = Files.createDirectories(dir.resolve("ref"));
-    byte[] expected = Programs.reference(ref, null, prog, "150");
+    byte[] expected = Programs.reference(ref, null, prog, "400");
     Path out = dir.resolve("periodic.out");
     List<CheckpointInfo> infos = new ArrayList<>();
     try (NativeCheckpointer ckpt = checkpointer("periodic")) {
-      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "150");
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "400");
       Thread.sleep(300);
       for (int i = 0; i < 5; i++) {
         infos.add(ckpt.checkpoint(p, Mode.CONTINUE));
@@ -67,6 +67,113 @@ class NativeLifecycleIT {
         assertEquals(OptionalInt.of(0), code, "restored from checkpoint " + (which + 1));
         assertArrayEquals(expected, Files.readAllBytes(out), "output after restoring checkpoint " + (which + 1));
       }
+    }
+  }
+
+  /**
+   * Checkpoints every 150 ms of a program whose memory changes in every way tracking must follow
+   * (scattered writes, a buffer moved by mremap, pages dropped with MADV_DONTNEED, a late
+   * mapping): after the first, each reads only the pages written since, and a restore from any
+   * of them ends with the uninterrupted run's output. The restored process is tracked too: its
+   * first checkpoint hashes everything again, the next reads only what changed.
+   */
+  @Test
+  void trackedCheckpoints_readOnlyWrittenPages_andEachRestoresExactly() throws Exception {
+    String prog = Programs.path("dirtypages");
+    byte[] expected = Programs.reference(Files.createDirectories(dir.resolve("dirty-ref")), null, prog, "300");
+    Path out = dir.resolve("dirty.out");
+    List<CheckpointInfo> infos = new ArrayList<>();
+    try (NativeCheckpointer ckpt = checkpointer("dirty")) {
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "300");
+      Thread.sleep(200);
+      while (p.isAlive() && infos.size() < 14 && !Files.readString(out).contains("step 250 ")) {
+        infos.add(ckpt.checkpoint(p, Mode.CONTINUE));
+        Thread.sleep(150);
+      }
+      p.kill();
+      p.waitFor(Duration.ofSeconds(10));
+      assertTrue(infos.size() >= 5, "only " + infos.size() + " checkpoints before step 250");
+      assertEquals("content-hash", infos.get(0).changeTracking());
+      long first = infos.get(0).bytesRead();
+      List<Long> reads = new ArrayList<>();
+      for (CheckpointInfo i : infos.subList(1, infos.size())) {
+        assertEquals("userfaultfd-wp", i.changeTracking(), "checkpoint " + i.id());
+        reads.add(i.bytesRead());
+      }
+      // The mremap may split a mapping the kernel had merged with its neighbour: the pieces are
+      // new to the tracker and read in full once.
+      assertTrue(reads.stream().filter(r -> r * 4 >= first).count() <= 1, "reads " + reads + ", the first " + first);
+      assertTrue(reads.stream().sorted().toList().get(reads.size() / 2) * 10 < first, "reads " + reads + ", the first " + first);
+      int[] which = {1, infos.size() / 2, infos.size() - 1};
+      RestoredProcess again = null;
+      for (int w : which) {
+        RestoredProcess r = ckpt.restore("dirty", infos.get(w).id(), Stdio.inherit());
+        if (w == which[1]) {
+          // The restored process, checkpointed twice while it runs, then put back where the second left it.
+          CheckpointInfo a = ckpt.checkpoint(r, Mode.CONTINUE);
+          Thread.sleep(150);
+          CheckpointInfo b = ckpt.checkpoint(r, Mode.CONTINUE);
+          assertEquals("content-hash", a.changeTracking(), "a restored process's first checkpoint");
+          assertEquals("userfaultfd-wp", b.changeTracking(), "a restored process's second checkpoint");
+          r.kill();
+          r.waitFor(Duration.ofSeconds(10));
+          again = ckpt.restore("dirty", b.id(), Stdio.inherit());
+          r = again;
+        }
+        assertEquals(OptionalInt.of(0), r.waitFor(Duration.ofSeconds(60)), "restored from checkpoint " + infos.get(w).id());
+        assertArrayEquals(expected, Files.readAllBytes(out), "output after restoring checkpoint " + infos.get(w).id());
+      }
+    }
+  }
+
+  /**
+   * A program that execs itself half way has new memory at the same addresses: the checkpoint
+   * after the exec hashes everything (the userfaultfd watched the old memory), later ones track
+   * again, and restores from before and after the exec end as the uninterrupted run.
+   */
+  @Test
+  void trackedProcessThatExecs_isHashedInFullAfterTheExec_andRestoresExactly() throws Exception {
+    String prog = Programs.path("dirtypages");
+    byte[] expected = Programs.reference(Files.createDirectories(dir.resolve("exec-ref")), null, prog, "300", "exec");
+    Path out = dir.resolve("exec.out");
+    List<CheckpointInfo> infos = new ArrayList<>();
+    try (NativeCheckpointer ckpt = checkpointer("exec")) {
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "300", "exec");
+      Thread.sleep(200);
+      while (p.isAlive() && infos.size() < 16 && !Files.readString(out).contains("step 260 ")) {
+        infos.add(ckpt.checkpoint(p, Mode.CONTINUE));
+        Thread.sleep(150);
+      }
+      p.kill();
+      p.waitFor(Duration.ofSeconds(10));
+      List<String> tracking = infos.stream().map(CheckpointInfo::changeTracking).toList();
+      // Only a checkpoint where no mapping could be tracked says content-hash: the first, and
+      // the first after the exec (steps 150 to 151); tracking then resumes.
+      int firstAfter = tracking.subList(1, tracking.size()).indexOf("content-hash") + 1;
+      assertTrue(firstAfter > 1 && firstAfter < infos.size() - 1, "checkpoints on both sides of the exec: " + tracking);
+      assertEquals("content-hash", tracking.get(0));
+      assertEquals("userfaultfd-wp", tracking.get(firstAfter + 1), "after the exec, tracking resumes: " + tracking);
+      assertEquals(1, tracking.subList(1, tracking.size()).stream().filter("content-hash"::equals).count(), tracking.toString());
+      for (int w : new int[] {firstAfter - 1, firstAfter, infos.size() - 1}) {
+        RestoredProcess r = ckpt.restore("exec", infos.get(w).id(), Stdio.inherit());
+        assertEquals(OptionalInt.of(0), r.waitFor(Duration.ofSeconds(60)), "restored from checkpoint " + infos.get(w).id());
+        assertArrayEquals(expected, Files.readAllBytes(out), "output after restoring checkpoint " + infos.get(w).id());
+      }
+    }
+  }
+
+  /** With tracking off every checkpoint hashes all memory, and says so. */
+  @Test
+  void trackingOff_everyCheckpointHashesEverything() throws Exception {
+    try (NativeCheckpointer ckpt = NativeCheckpointer.builder().store(store()).job("untracked").trackChanges(false).build()) {
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, dir.resolve("u.out"), null), Programs.path("dirtypages"), "300");
+      Thread.sleep(200);
+      CheckpointInfo a = ckpt.checkpoint(p, Mode.CONTINUE);
+      CheckpointInfo b = ckpt.checkpoint(p, Mode.CONTINUE);
+      p.kill();
+      assertEquals("content-hash", a.changeTracking());
+      assertEquals("content-hash", b.changeTracking());
+      assertTrue(b.bytesRead() * 2 > a.bytesRead(), "the second read " + b.bytesRead() + " bytes, the first " + a.bytesRead());
     }
   }
 

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -187,6 +188,84 @@ final class ImageWriterImpl implements ImageWriter {
       throw new dev.ckpt.CheckpointTimeoutException("checkpoint of job " + job + " passed its deadline " + deadline
           + " while its source was captured; aborted, nothing committed");
     }
+  }
+
+  @Override
+  public int chunkSize() {
+    return chunkSize;
+  }
+
+  /** The base's parts by name, and each part's extent start offsets; set by {@link #base}. */
+  private Manifest base;
+  private Map<String, Manifest.Part> baseParts;
+  private final Map<String, long[]> baseOffsets = new HashMap<>();
+
+  @Override
+  public boolean base(long id) {
+    checkOpen();
+    try {
+      Manifest m = store.readManifest(job, id);
+      if (m.chunkSize() != chunkSize) {
+        return false; // chunks of another size do not line up with this image's
+      }
+      Map<String, Manifest.Part> byName = new HashMap<>();
+      for (Manifest.Part p : m.parts()) {
+        byName.put(p.name(), p);
+      }
+      base = m;
+      baseParts = byName;
+      baseOffsets.clear();
+      return true;
+    } catch (CheckpointException e) {
+      LOG.debug("job {}: checkpoint {} cannot be a base: {}", job, id, e.getMessage());
+      return false;
+    }
+  }
+
+  /**
+   * The slots of base part {@code name} covering [{@code from}, {@code from + length}), or null
+   * if the base does not have them all or a chunk among them is not reusable now.
+   */
+  private List<Slot> fromBase(String name, long from, long length) {
+    Manifest.Part p = baseParts == null ? null : baseParts.get(name);
+    if (p == null || from + length > p.size()) {
+      return null;
+    }
+    long[] starts = baseOffsets.computeIfAbsent(name, k -> {
+      long[] at = new long[p.extentCount() + 1];
+      for (int e = 0; e < p.extentCount(); e++) {
+        at[e + 1] = at[e] + (p.chunkIndex()[e] < 0 ? p.zeroRun()[e] : base.chunks().get(p.chunkIndex()[e]).rawLength());
+      }
+      return at;
+    });
+    int e = java.util.Arrays.binarySearch(starts, from);
+    if (e < 0) {
+      e = -e - 2; // inside extent e: only a zero run may be entered in its middle
+    }
+    List<Slot> out = new ArrayList<>();
+    long pos = from;
+    long end = from + length;
+    for (; pos < end && e < p.extentCount(); e++) {
+      long extentEnd = starts[e + 1];
+      int c = p.chunkIndex()[e];
+      if (c < 0) {
+        out.add(new Slot(Math.min(extentEnd, end) - pos));
+        pos = Math.min(extentEnd, end);
+        continue;
+      }
+      if (starts[e] != pos || extentEnd > end) {
+        return null; // a chunk cut by the range: not on the chunk grid
+      }
+      Hash256 h = base.chunks().get(c).hash();
+      if (!known.containsKey(h)) {
+        return null; // its pack is condemned or gone: the bytes must be stored again
+      }
+      Slot s = new Slot(extentEnd - pos);
+      s.hash = h;
+      out.add(s);
+      pos = extentEnd;
+    }
+    return pos == end ? out : null;
   }
 
   @Override
@@ -454,7 +533,8 @@ final class ImageWriterImpl implements ImageWriter {
     return started;
   }
 
-  String job() {
+  @Override
+  public String job() {
     return job;
   }
 
@@ -563,6 +643,33 @@ final class ImageWriterImpl implements ImageWriter {
         fill += (int) count;
         state.size += count;
       }
+    }
+
+    @Override
+    public boolean copyFromBase(long length) throws CheckpointException {
+      check();
+      if (length <= 0) {
+        throw new IllegalArgumentException("copyFromBase of " + length + " bytes");
+      }
+      if (fill % chunkSize != 0 || state.size % chunkSize != 0) {
+        throw new IllegalStateException("part " + state.name + " is at " + state.size
+            + ", not on the chunk grid (" + chunkSize + "); copyFromBase copies whole chunks");
+      }
+      List<Slot> slots = fromBase(state.name, state.size, length);
+      if (slots == null) {
+        return false;
+      }
+      if (fill > 0) {
+        flush();
+      }
+      for (Slot slot : slots) {
+        if (slot.hash != null) {
+          reusedChunks.increment();
+        }
+        state.slots.add(slot);
+      }
+      state.size += length;
+      return true;
     }
 
     private void flush() {

@@ -78,7 +78,7 @@ final class FdDumper {
    * is re-wired at restore to the restoring side's stream instead of being cut back to its
    * checkpoint length, which would destroy what the other process wrote.
    */
-  static List<FdRecord> rewireSharedStdio(java.util.Set<Integer> tree, List<FdRecord> fds) {
+  static List<FdRecord> rewireSharedStdio(PipeState.Outside tree, List<FdRecord> fds) {
     java.util.Set<String> files = new java.util.HashSet<>();
     for (FdRecord f : fds) {
       if (f.fd() <= 2 && f.kind() == FdKind.FILE && (f.flags() & Sys.O_ACCMODE) != Sys.O_RDONLY) {
@@ -88,7 +88,7 @@ final class FdDumper {
     if (files.isEmpty()) {
       return fds;
     }
-    Map<String, List<PipeState.Holder>> holders = PipeState.holders(tree, files);
+    Map<String, List<PipeState.Holder>> holders = tree.holders(files);
     List<FdRecord> out = new ArrayList<>();
     for (FdRecord f : fds) {
       boolean shared = files.contains(f.path()) && f.fd() <= 2

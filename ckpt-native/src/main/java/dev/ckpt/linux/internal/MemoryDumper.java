@@ -93,6 +93,23 @@ final class MemoryDumper {
 
   /** Dumps one mapping and returns its record (with the page runs whose contents it wrote). */
   VmaRecord dump(Tracee t, Vma v, ImageWriter image) throws CheckpointException {
+    return dump(t, v, image, null, null);
+  }
+
+  /** Bytes of this dump's mappings not read, because the base checkpoint holds them unchanged. */
+  long bytesFromBase() {
+    return bytesFromBase;
+  }
+
+  private long bytesFromBase;
+
+  /**
+   * Dumps one mapping; with {@code written} (the pages written since the writer's base
+   * checkpoint, as runs, from DirtyTracker) and {@code base} (the base's record of the same
+   * mapping), each chunk-sized window with no page written and the same pages present as in the
+   * base is taken from the base without reading it.
+   */
+  VmaRecord dump(Tracee t, Vma v, ImageWriter image, long[] written, VmaRecord base) throws CheckpointException {
     VmaRecord empty = record(v);
     VmaKind kind = empty == null ? null : empty.kind();
     if (kind == null) {
@@ -144,6 +161,13 @@ final class MemoryDumper {
     }
     long[] dumped = runs.stream().mapToLong(Long::longValue).toArray();
     VmaRecord rec = new VmaRecord(v.start(), v.end(), v.prot(), kind, v.offset(), empty.path(), dumped);
+    int chunk = written == null ? 0 : image.chunkSize();
+    if (written != null && base != null && base.end() == v.end() && base.kind() == kind && chunk % PAGE == 0) {
+      try (PartOutput out = image.part(rec.part(), Map.of())) {
+        dumpChanged(t, v, out, image, dumped, base.dumped(), written, chunk / PAGE);
+      }
+      return rec;
+    }
     try (PartOutput out = image.part(rec.part(), Map.of())) {
       long pos = 0;
       for (int r = 0; r < dumped.length; r += 2) {
@@ -165,6 +189,87 @@ final class MemoryDumper {
       out.writeZeros(v.length() - pos);
     }
     return rec;
+  }
+
+  /**
+   * Writes a mapping window by window ({@code window} pages, the writer's chunk): a window with
+   * no written page whose present pages are those of the base is copied from the base; any
+   * other is read. Stretches where no page is present now or in the base are zero in both.
+   */
+  private void dumpChanged(Tracee t, Vma v, PartOutput out, ImageWriter image, long[] now, long[] before, long[] written,
+      long window) throws CheckpointException {
+    long pages = v.length() / PAGE;
+    java.util.TreeSet<Long> windows = new java.util.TreeSet<>();
+    for (long[] runs : new long[][] {now, before, written}) {
+      for (int i = 0; i < runs.length; i += 2) {
+        for (long w = runs[i] / window; w <= (runs[i] + runs[i + 1] - 1) / window; w++) {
+          windows.add(w);
+        }
+      }
+    }
+    long pos = 0; // in pages
+    for (long w : windows) {
+      long from = w * window;
+      long to = Math.min(pages, from + window);
+      if (from >= to) {
+        continue;
+      }
+      out.writeZeros((from - pos) * PAGE);
+      if (clip(written, from, to).isEmpty() && same(clip(now, from, to), clip(before, from, to))
+          && out.copyFromBase((to - from) * PAGE)) {
+        bytesFromBase += (to - from) * PAGE;
+      } else {
+        long at = from;
+        for (long[] r : clip(now, from, to)) {
+          out.writeZeros((r[0] - at) * PAGE);
+          for (long off = r[0] * PAGE; off < r[1] * PAGE; off += BUFFER) {
+            int n = (int) Math.min(BUFFER, r[1] * PAGE - off);
+            if (bytesRead - checkedAt >= DEADLINE_EVERY) {
+              image.checkDeadline();
+              checkedAt = bytesRead;
+            }
+            t.read(v.start() + off, buffer, n);
+            out.write(buffer.getByteBuffer(0, n));
+            bytesRead += n;
+          }
+          at = r[1];
+        }
+        out.writeZeros((to - at) * PAGE);
+      }
+      pos = to;
+    }
+    out.writeZeros((pages - pos) * PAGE);
+  }
+
+  private static boolean same(List<long[]> a, List<long[]> b) {
+    if (a.size() != b.size()) {
+      return false;
+    }
+    for (int i = 0; i < a.size(); i++) {
+      if (!java.util.Arrays.equals(a.get(i), b.get(i))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The parts of {@code runs} ([first, count] pairs, sorted) within pages [from, to), as [start, end) pairs. */
+  static List<long[]> clip(long[] runs, long from, long to) {
+    int lo = 0;
+    int hi = runs.length / 2;
+    while (lo < hi) { // the first run that ends after from
+      int mid = (lo + hi) >>> 1;
+      if (runs[2 * mid] + runs[2 * mid + 1] <= from) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    List<long[]> out = new ArrayList<>();
+    for (int i = 2 * lo; i < runs.length && runs[i] < to; i += 2) {
+      out.add(new long[] {Math.max(from, runs[i]), Math.min(to, runs[i] + runs[i + 1])});
+    }
+    return out;
   }
 
   private void readPagemap(int pid, int fd, long firstPage, int count) throws ProcessException {

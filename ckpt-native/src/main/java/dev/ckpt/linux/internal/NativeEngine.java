@@ -28,10 +28,12 @@ public final class NativeEngine implements AutoCloseable {
   private final FileIdentities identities = new FileIdentities();
   private final FdPolicy fdPolicy;
   private final boolean verifyRestore;
+  private final boolean trackChanges;
 
-  public NativeEngine(FdPolicy fdPolicy, boolean verifyRestore) {
+  public NativeEngine(FdPolicy fdPolicy, boolean verifyRestore, boolean trackChanges) {
     this.fdPolicy = fdPolicy;
     this.verifyRestore = verifyRestore;
+    this.trackChanges = trackChanges;
   }
 
   private class Handle implements TracedProcess {
@@ -201,6 +203,24 @@ public final class NativeEngine implements AutoCloseable {
     List<Integer> frozenThreads = new java.util.ArrayList<>();
     List<ProcessTree.Member> members = new java.util.ArrayList<>();
     Capture[] snapshot = {null};
+    // Set once a scan has reset the written pages: from then on the checkpoint must commit for
+    // the tracker to count from it, and a failure ends the tracking (DirtyTracker).
+    DirtyTracker[] rearmed = {null};
+    boolean[] tracked = {false};
+    try {
+      frozenPart(t, w, mode, frozenThreads, members, snapshot, rearmed, tracked);
+    } catch (CheckpointException | RuntimeException e) {
+      if (rearmed[0] != null) {
+        rearmed[0].close();
+      }
+      throw e;
+    }
+    return afterFrozen(t, w, mode, frozenThreads, members, snapshot, rearmed, tracked);
+  }
+
+  private void frozenPart(Tracer.Traced t, ImageWriter w, Mode mode, List<Integer> frozenThreads,
+      List<ProcessTree.Member> members, Capture[] snapshot, DirtyTracker[] rearmed, boolean[] tracked)
+      throws CheckpointException {
     tracer.call(() -> {
       if (t.exit().isDone()) {
         throw new ProcessException(t.pid(), "has already exited; nothing to checkpoint");
@@ -218,9 +238,16 @@ public final class NativeEngine implements AutoCloseable {
         // freeze. It runs again while frozen, where it decides.
         java.util.Set<Integer> running = new java.util.TreeSet<>(ProcessTree.descendants(t.pid()));
         running.add(t.pid());
+        if (t.tracker != null && (running.size() > 1 || !t.tracker.alive())) {
+          // A tree is read in full, its root without the tracker's registrations; after an exec
+          // the tracker watched the old memory (capture makes a new userfaultfd).
+          t.tracker.close();
+        }
+        DirtyTracker tracker = trackChanges && mode == Mode.CONTINUE && running.size() == 1 ? trackerOf(t) : null;
+        PipeState.Outside outside = new PipeState.Outside(running);
         for (int p : running) {
           if (p == t.pid() || ProcFs.alive(p)) {
-            ProcessDumper.precheck(p, fdPolicy, running);
+            ProcessDumper.precheck(p, fdPolicy, outside, p == t.pid() ? t.tracker : null);
           }
         }
         long stopAt = System.nanoTime();
@@ -229,7 +256,18 @@ public final class NativeEngine implements AutoCloseable {
         members.addAll(ProcessTree.freeze(t.pid(), frozenThreads));
         // A CONTINUE checkpoint reads private memory from copy-on-write snapshots after the
         // processes run on; the rest, and everything without a snapshot, now.
-        Capture c = captureFrozen(members, w, mode == Mode.CONTINUE);
+        Capture c = captureFrozen(members, w, mode == Mode.CONTINUE, t.tracker, tracker != null && members.size() == 1);
+        if (tracker != null && members.size() == 1 && c.snapshots() && tracker.created()) {
+          long baseId = tracker.baseId(w.job());
+          boolean based = baseId > 0 && w.base(baseId);
+          java.util.Map<Long, long[]> written = tracker.rearm(ProcFs.maps(t.pid()));
+          rearmed[0] = tracker;
+          if (based && !written.isEmpty()) {
+            c.pending.get(0).written = written;
+            c.pending.get(0).tracker = tracker;
+            tracked[0] = true;
+          }
+        }
         long bytesRead;
         if (c.snapshots()) {
           snapshot[0] = c;
@@ -259,12 +297,25 @@ public final class NativeEngine implements AutoCloseable {
         }
       }
     });
+  }
+
+  private CheckpointInfo afterFrozen(Tracer.Traced t, ImageWriter w, Mode mode, List<Integer> frozenThreads,
+      List<ProcessTree.Member> members, Capture[] snapshot, DirtyTracker[] rearmed, boolean[] tracked)
+      throws CheckpointException {
     if (snapshot[0] != null) {
       Capture c = snapshot[0];
       try {
         long read = c.complete(w);
         w.attribute(CheckpointInfo.READ_BYTES, Long.toString(read))
             .attribute(CheckpointInfo.SNAPSHOT_BYTES, Long.toString(c.snapshotBytes()));
+        if (tracked[0]) {
+          w.attribute(CheckpointInfo.CHANGE_TRACKING, "userfaultfd-wp");
+        }
+      } catch (CheckpointException | RuntimeException e) {
+        if (rearmed[0] != null) {
+          rearmed[0].close();
+        }
+        throw e;
       } finally {
         c.endSnapshots();
         tracer.call(() -> {
@@ -274,7 +325,18 @@ public final class NativeEngine implements AutoCloseable {
       }
     }
     if (mode == Mode.CONTINUE) {
-      return w.commit();
+      try {
+        CheckpointInfo info = w.commit();
+        if (rearmed[0] != null) {
+          rearmed[0].committed(info.job(), info.id(), snapshot[0].rootVmas);
+        }
+        return info;
+      } catch (CheckpointException | RuntimeException e) {
+        if (rearmed[0] != null) {
+          rearmed[0].close(); // what the scan reset is in no committed checkpoint
+        }
+        throw e;
+      }
     }
     CheckpointInfo info;
     try {
@@ -302,6 +364,16 @@ public final class NativeEngine implements AutoCloseable {
       return null;
     });
     return info;
+  }
+
+  /** The process's page tracker, made at its first tracked checkpoint and closed when it ends. */
+  private static DirtyTracker trackerOf(Tracer.Traced t) {
+    if (t.tracker == null) {
+      DirtyTracker made = new DirtyTracker(t.pid());
+      t.tracker = made;
+      t.exit().whenComplete((code, failure) -> made.close());
+    }
+    return t.tracker;
   }
 
   /**
@@ -333,11 +405,13 @@ public final class NativeEngine implements AutoCloseable {
    * read while frozen, and its snapshot when asked for; then, still frozen, the open file
    * descriptions the processes share (kcmp compares the frozen fd tables).
    */
-  private Capture captureFrozen(List<ProcessTree.Member> members, ImageWriter w, boolean snapshot) throws CheckpointException {
+  private Capture captureFrozen(List<ProcessTree.Member> members, ImageWriter w, boolean snapshot, DirtyTracker tracker,
+      boolean startTracking) throws CheckpointException {
     boolean tree = members.size() > 1;
     java.util.Set<Integer> hosts = new java.util.HashSet<>();
     members.forEach(m -> hosts.add(m.host()));
     ProcessDumper dumper = tree ? new ProcessDumper(identities, hosts) : new ProcessDumper(identities);
+    dumper.track(tracker, startTracking);
     List<ProcessTree.Member> live = members.stream().filter(m -> !m.zombie()).toList();
     if (tree) {
       ProcessTree.refuseSharedTables(members.get(0).host(), live);
@@ -373,6 +447,8 @@ public final class NativeEngine implements AutoCloseable {
     final List<ProcessTree.Member> members;
     final List<ProcessTree.Member> live;
     final List<ProcessDumper.Pending> pending = new java.util.ArrayList<>();
+    /** The first process's mapping records, once {@link #complete} has read them. */
+    List<ProcessImage.VmaRecord> rootVmas = List.of();
 
     Capture(ProcessDumper dumper, List<ProcessTree.Member> members, List<ProcessTree.Member> live) {
       this.dumper = dumper;
@@ -409,6 +485,7 @@ public final class NativeEngine implements AutoCloseable {
       } finally {
         pending.forEach(p -> p.process.close());
       }
+      rootVmas = images.get(0).vmas();
       for (int i = 0; i < images.size(); i++) {
         ProcessDumper.write(writer(w, i), images.get(i));
       }

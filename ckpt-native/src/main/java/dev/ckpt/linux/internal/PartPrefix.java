@@ -41,6 +41,21 @@ final class PartPrefix {
       }
 
       @Override
+      public String job() {
+        return w.job();
+      }
+
+      @Override
+      public int chunkSize() {
+        return w.chunkSize();
+      }
+
+      @Override
+      public boolean base(long id) {
+        return w.base(id);
+      }
+
+      @Override
       public ImageWriter attribute(String key, String value) {
         return this; // the tree's writer holds the image's attributes
       }

@@ -61,7 +61,7 @@ final class PipeState {
   }
 
   /** The refusals of {@link #dump} alone, without copying any bytes: for the census before the freeze. */
-  static void checkPeers(int pid, List<FdRecord> fds, FdPolicy policy, java.util.Set<Integer> tree) throws CheckpointException {
+  static void checkPeers(int pid, List<FdRecord> fds, FdPolicy policy, Outside tree) throws CheckpointException {
     dump(pid, fds, policy, null, tree);
   }
 
@@ -69,7 +69,7 @@ final class PipeState {
    * Resolves the provisional PIPE and FIFO records: re-wires or refuses those with a live peer
    * outside, and stores the unread bytes of the rest. Returns the final fd list.
    */
-  static List<FdRecord> dump(int pid, List<FdRecord> fds, FdPolicy policy, ImageWriter w, java.util.Set<Integer> tree)
+  static List<FdRecord> dump(int pid, List<FdRecord> fds, FdPolicy policy, ImageWriter w, Outside tree)
       throws CheckpointException {
     Map<String, List<FdRecord>> byPipe = new LinkedHashMap<>();
     for (FdRecord f : fds) {
@@ -80,7 +80,7 @@ final class PipeState {
     if (byPipe.isEmpty()) {
       return fds;
     }
-    Map<String, List<Holder>> outside = holders(tree, byPipe.keySet());
+    Map<String, List<Holder>> outside = tree.holders(byPipe.keySet());
     Map<Integer, FdRecord> replaced = new LinkedHashMap<>();
     for (Map.Entry<String, List<FdRecord>> e : byPipe.entrySet()) {
       String id = e.getKey();
@@ -252,44 +252,80 @@ final class PipeState {
 
   /**
    * Every descriptor of processes outside {@code inside} (the checkpointed process, or its whole
-   * tree) on the given pipes ({@code pipe:[ino]}) or FIFOs (path).
+   * tree) on the given pipes ({@code pipe:[ino]}), FIFOs or files (path), or sockets.
    */
   static Map<String, List<Holder>> holders(java.util.Set<Integer> inside, java.util.Set<String> ids) {
-    Map<String, List<Holder>> out = new LinkedHashMap<>();
-    try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
-      for (Path p : procs) {
-        int other = Integer.parseInt(p.getFileName().toString());
-        if (inside.contains(other)) {
-          continue;
-        }
-        try (DirectoryStream<Path> fds = Files.newDirectoryStream(p.resolve("fd"))) {
-          for (Path f : fds) {
-            String target;
-            try {
-              target = Files.readSymbolicLink(f).toString();
-            } catch (IOException e) {
-              continue; // closed meanwhile
-            }
-            if (ids.contains(target)) {
-              int fd = Integer.parseInt(f.getFileName().toString());
-              int flags;
-              try {
-                flags = Integer.parseInt(ProcFs.fdinfo(other, fd).getOrDefault("flags", "0"), 8);
-              } catch (IOException e) {
-                continue;
-              }
-              out.computeIfAbsent(target, k -> new ArrayList<>()).add(new Holder(other, fd, flags));
-            }
+    return new Outside(inside).holders(ids);
+  }
+
+  /**
+   * The processes outside a checkpoint (the process, or its tree) and the descriptors they hold,
+   * read from /proc once per checkpoint: each member's pipes, stdio files and sockets are looked
+   * up in one scan instead of one scan of every process's fds per member and per kind (a tree
+   * of 50 spent most of its dump in those scans). Processes outside may open and close files
+   * meanwhile, as between any two scans; what is inside is stopped.
+   */
+  static final class Outside {
+    private final java.util.Set<Integer> inside;
+    /** link target -> {pid, fd} of each descriptor outside that points there; read on first use. */
+    private Map<String, List<int[]>> byTarget;
+
+    Outside(java.util.Set<Integer> inside) {
+      this.inside = java.util.Set.copyOf(inside);
+    }
+
+    java.util.Set<Integer> inside() {
+      return inside;
+    }
+
+    /** Every descriptor outside on one of {@code ids}, with its open flags. */
+    Map<String, List<Holder>> holders(java.util.Set<String> ids) {
+      if (byTarget == null) {
+        byTarget = scan();
+      }
+      Map<String, List<Holder>> out = new LinkedHashMap<>();
+      for (String id : ids) {
+        for (int[] at : byTarget.getOrDefault(id, List.of())) {
+          int flags;
+          try {
+            flags = Integer.parseInt(ProcFs.fdinfo(at[0], at[1]).getOrDefault("flags", "0"), 8);
+          } catch (IOException e) {
+            continue; // closed meanwhile
           }
-        } catch (IOException e) {
-          // Another user's process (unreadable fds) or one that exited: it cannot hold our pipes
-          // unless it inherited them, and then its /proc is readable to us.
+          out.computeIfAbsent(id, k -> new ArrayList<>()).add(new Holder(at[0], at[1], flags));
         }
       }
-    } catch (IOException e) {
-      // /proc is always listable; nothing found means nothing held outside.
+      return out;
     }
-    return out;
+
+    private Map<String, List<int[]>> scan() {
+      Map<String, List<int[]>> all = new java.util.HashMap<>();
+      try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+        for (Path p : procs) {
+          int other = Integer.parseInt(p.getFileName().toString());
+          if (inside.contains(other)) {
+            continue;
+          }
+          try (DirectoryStream<Path> fds = Files.newDirectoryStream(p.resolve("fd"))) {
+            for (Path f : fds) {
+              String target;
+              try {
+                target = Files.readSymbolicLink(f).toString();
+              } catch (IOException e) {
+                continue; // closed meanwhile
+              }
+              all.computeIfAbsent(target, k -> new ArrayList<>(1)).add(new int[] {other, Integer.parseInt(f.getFileName().toString())});
+            }
+          } catch (IOException e) {
+            // Another user's process (unreadable fds) or one that exited: it cannot hold our pipes
+            // unless it inherited them, and then its /proc is readable to us.
+          }
+        }
+      } catch (IOException e) {
+        // /proc is always listable; nothing found means nothing held outside.
+      }
+      return all;
+    }
   }
 
   private static String comm(int pid) {

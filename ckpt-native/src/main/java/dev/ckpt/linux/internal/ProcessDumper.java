@@ -45,12 +45,51 @@ final class ProcessDumper {
     this.tree = tree;
   }
 
+  /** The root process's page tracker, if it has one (DirtyTracker), and whether to start it here. */
+  private DirtyTracker tracker;
+  private boolean startTracking;
+
+  void track(DirtyTracker t, boolean start) {
+    this.tracker = t;
+    this.startTracking = start;
+  }
+
+  /**
+   * smaps flags without the {@code uw} that the tracker's own registration shows: the census
+   * refuses a process's own userfaultfd, not ckpt's.
+   */
+  static Map<Long, Set<String>> withoutTracker(int pid, Map<Long, Set<String>> flags, List<Vma> maps, DirtyTracker tracker) {
+    if (tracker == null || tracker.pid() != pid || !tracker.created()) {
+      return flags;
+    }
+    Map<Long, Set<String>> out = new java.util.HashMap<>(flags);
+    for (Vma v : maps) {
+      Set<String> f = out.get(v.start());
+      if (f != null && f.contains("uw") && tracker.owns(v)) {
+        Set<String> less = new java.util.HashSet<>(f);
+        less.remove("uw");
+        out.put(v.start(), less);
+      }
+    }
+    return out;
+  }
+
   /** Set by {@link #dumpFrozen}: capture makes a snapshot while its injected calls run. */
   private boolean snapshotWanted;
   private MemorySnapshot snapshotTaken;
 
   private Set<Integer> tree(int pid) {
     return tree == null ? Set.of(pid) : tree;
+  }
+
+  /** Who holds what outside the checkpoint: scanned once per checkpoint, for all its processes. */
+  private PipeState.Outside outside;
+
+  private PipeState.Outside outside(int pid) {
+    if (outside == null || !outside.inside().equals(tree(pid))) {
+      outside = new PipeState.Outside(tree(pid));
+    }
+    return outside;
   }
 
   /** A process's memory written into {@code w}, and its image, not yet written. */
@@ -141,6 +180,9 @@ final class ProcessDumper {
     /** Dumped records in map order; null where a deferred mapping goes. */
     final List<VmaRecord> records = new ArrayList<>();
     final Set<String> files = new LinkedHashSet<>();
+    /** By mapping start, the pages written since the writer's base (DirtyTracker#rearm); null: read all. */
+    Map<Long, long[]> written;
+    DirtyTracker tracker;
 
     Pending(Tracee process, ProcessImage state, MemorySnapshot snapshot) {
       this.process = process;
@@ -165,7 +207,8 @@ final class ProcessDumper {
       }
       Vma v = p.deferred.get(next++);
       VmaRecord c = p.captured.get(v.start());
-      VmaRecord got = p.memory.dump(p.snapshot.tracee(), v, w);
+      long[] changed = p.written == null ? null : p.written.get(v.start());
+      VmaRecord got = p.memory.dump(p.snapshot.tracee(), v, w, changed, changed == null ? null : p.tracker.base(v.start()));
       if (got != null) {
         vmas.add(got.withFlags(c.prot() & ~7));
       }
@@ -188,7 +231,7 @@ final class ProcessDumper {
    * The parts of the census that need no stop, run on the running process: /proc state, the fd
    * table and who else holds its pipes. A refusal here leaves the process untouched.
    */
-  static void precheck(int pid, FdPolicy policy, Set<Integer> tree) throws CheckpointException {
+  static void precheck(int pid, FdPolicy policy, PipeState.Outside tree, DirtyTracker tracker) throws CheckpointException {
     Map<String, String> status;
     String[] stat;
     List<Vma> maps;
@@ -201,7 +244,7 @@ final class ProcessDumper {
     } catch (IOException e) {
       throw new ProcessException(pid, "reading /proc/" + pid + " failed (did it exit?): " + e, 0, e);
     }
-    Census.check(pid, status, stat, maps, vmFlags, tree.size() > 1);
+    Census.check(pid, status, stat, maps, withoutTracker(pid, vmFlags, maps, tracker), tree.inside().size() > 1);
     List<ProcessImage.FdRecord> fds = FdDumper.dump(pid, policy, true);
     PipeState.checkPeers(pid, fds, policy, tree);
     UnixSockets.check(pid, fds, policy, tree);
@@ -236,7 +279,7 @@ final class ProcessDumper {
     } catch (IOException e) {
       throw new ProcessException(pid, "reading /proc/" + pid + "/smaps failed (did it exit?): " + e, 0, e);
     }
-    Census.check(pid, status, stat, maps, vmFlags, tree(pid).size() > 1);
+    Census.check(pid, status, stat, maps, withoutTracker(pid, vmFlags, maps, tracker), tree(pid).size() > 1);
     int uid = Integer.parseInt(status.get("Uid").split("\\s+")[0]);
     int umask = Integer.parseInt(status.getOrDefault("Umask", "0022"), 8);
 
@@ -258,8 +301,9 @@ final class ProcessDumper {
     }
     List<ProcessImage.FdRecord> fds = FdDumper.dump(pid, policy, w != null);
     if (w != null) {
-      fds = FdDumper.rewireSharedStdio(tree(pid), PipeState.dump(pid, fds, policy, w, tree(pid)));
-      fds = UnixSockets.dump(pid, fds, policy, w, tree(pid));
+      PipeState.Outside outside = outside(pid);
+      fds = FdDumper.rewireSharedStdio(outside, PipeState.dump(pid, fds, policy, w, outside));
+      fds = UnixSockets.dump(pid, fds, policy, w, outside);
     }
     byte[][] sigactions;
     byte[][] itimers;
@@ -297,6 +341,9 @@ final class ProcessDumper {
         if (tid != pid) {
           threads.add(ThreadDumper.capture(pid, tid, site, scratch, executable ? scratch + SCRATCH / 2 : -1));
         }
+      }
+      if (tracker != null && startTracking && w != null && !tracker.created()) {
+        tracker.create(t); // before the fork, which must not inherit its descriptor
       }
       if (snapshotWanted && w != null) {
         // Last, after every other injected call, so the fork's copy of memory is the state read.

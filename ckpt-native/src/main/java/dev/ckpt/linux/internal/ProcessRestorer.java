@@ -192,11 +192,13 @@ final class ProcessRestorer {
                 + (diff.size() > 5 ? "; and " + (diff.size() - 5) + " more" : ""));
           }
         }
-        step = "resume";
-        Sys.ptrace(Sys.PTRACE_SETOPTIONS, pid, 0, 0, "SETOPTIONS");
-        settle(t, img, threads, true);
-        ThreadRestorer.release(threads);
-        continueMain(pid);
+        int main = pid;
+        run("resume", () -> {
+          Sys.ptrace(Sys.PTRACE_SETOPTIONS, main, 0, 0, "SETOPTIONS");
+          settle(t, img, threads, true);
+          ThreadRestorer.release(threads);
+          continueMain(main);
+        });
         return pid;
       }
     } catch (CheckpointException | RuntimeException e) {
@@ -907,21 +909,63 @@ final class ProcessRestorer {
    * during the restore.
    */
   static java.util.Set<Integer> pendingNow(int pid, int tid) throws ProcessException {
-    java.util.Set<Integer> out = new java.util.TreeSet<>();
-    try {
-      Map<String, String> st = ProcFs.parseStatus(Files.readString(ProcFs.dir(pid).resolve("task")
-          .resolve(Integer.toString(tid)).resolve("status")));
-      long bits = Long.parseUnsignedLong(st.getOrDefault("SigPnd", "0"), 16)
-          | (tid == pid ? Long.parseUnsignedLong(st.getOrDefault("ShdPnd", "0"), 16) : 0);
-      for (int sig = 1; sig <= 64; sig++) {
-        if ((bits & (1L << (sig - 1))) != 0) {
-          out.add(sig);
-        }
+    // Read with one buffer and scanned for two lines: the last settle reads it for every thread
+    // in an interruptible call (most threads of a real program), and parsing all of status
+    // into a map cost more than the rest of the settle.
+    String path = "/proc/" + pid + "/task/" + tid + "/status";
+    byte[] text;
+    try (com.sun.jna.Memory buf = new com.sun.jna.Memory(STATUS_MAX)) {
+      int fd = dev.ckpt.linux.internal.jna.LibC.open(path, Sys.O_RDONLY | Sys.O_CLOEXEC, 0);
+      long n;
+      try {
+        n = dev.ckpt.linux.internal.jna.LibC.pread(fd, buf, STATUS_MAX, 0);
+      } finally {
+        dev.ckpt.linux.internal.jna.LibC.close(fd);
       }
-      return out;
-    } catch (IOException | NumberFormatException e) {
-      throw new ProcessException(pid, "reading the pending signals of thread " + tid + " failed: " + e, 0, e);
+      text = buf.getByteArray(0, (int) n);
+    } catch (com.sun.jna.LastErrorException e) {
+      throw new ProcessException(pid, "reading the pending signals of thread " + tid + " from " + path + " failed: "
+          + Errno.name(e.getErrorCode()), e.getErrorCode(), e);
     }
+    long bits = statusHex(text, "SigPnd:", pid, tid) | (tid == pid ? statusHex(text, "ShdPnd:", pid, tid) : 0);
+    java.util.Set<Integer> out = new java.util.TreeSet<>();
+    for (int sig = 1; sig <= 64; sig++) {
+      if ((bits & (1L << (sig - 1))) != 0) {
+        out.add(sig);
+      }
+    }
+    return out;
+  }
+
+  /** /proc/PID/status is a few KiB; the pending-signal lines come in its first half. */
+  private static final int STATUS_MAX = 16 * 1024;
+
+  /** The hexadecimal value of the line starting with {@code key} in a status file's bytes. */
+  private static long statusHex(byte[] text, String key, int pid, int tid) throws ProcessException {
+    byte[] k = key.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    for (int line = 0; line < text.length; ) {
+      if (java.util.Arrays.equals(text, line, Math.min(text.length, line + k.length), k, 0, k.length)) {
+        long v = 0;
+        int i = line + k.length;
+        while (i < text.length && (text[i] == ' ' || text[i] == '\t')) {
+          i++;
+        }
+        int digits = 0;
+        for (; i < text.length && text[i] != '\n'; i++, digits++) {
+          int d = Character.digit(text[i], 16);
+          if (d < 0 || digits >= 16) {
+            throw new ProcessException(pid, "thread " + tid + ": unreadable " + key + " line in its status");
+          }
+          v = v << 4 | d;
+        }
+        return v;
+      }
+      while (line < text.length && text[line] != '\n') {
+        line++;
+      }
+      line++;
+    }
+    throw new ProcessException(pid, "thread " + tid + ": no " + key + " line in its status");
   }
 
   /** {@code keep}: descriptors parked in this process for others, left open. */

@@ -31,6 +31,8 @@ public final class Tracer implements AutoCloseable {
     volatile boolean held;
     /** In a group-stop (SIGSTOP, SIGTSTP…) that the tracer honoured with PTRACE_LISTEN. */
     volatile boolean groupStopped;
+    /** The pages it writes, tracked after its first CONTINUE checkpoint; used on the tracer thread. */
+    DirtyTracker tracker;
 
     Traced(int pid) {
       this.pid = pid;

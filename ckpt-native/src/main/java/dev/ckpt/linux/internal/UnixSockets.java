@@ -78,7 +78,7 @@ final class UnixSockets {
   }
 
   /** The checks of {@link #dump} alone, copying nothing: for the census before the freeze. */
-  static List<FdRecord> check(int pid, List<FdRecord> fds, FdPolicy policy, Set<Integer> tree) throws CheckpointException {
+  static List<FdRecord> check(int pid, List<FdRecord> fds, FdPolicy policy, PipeState.Outside tree) throws CheckpointException {
     return dump(pid, fds, policy, null, tree);
   }
 
@@ -87,7 +87,7 @@ final class UnixSockets {
    * {@link FdPolicy#CLOSE} leaves out) what is not a socketpair within the checkpoint, and with a
    * writer stores each end's queue. Returns the final fd list.
    */
-  static List<FdRecord> dump(int pid, List<FdRecord> fds, FdPolicy policy, ImageWriter w, Set<Integer> tree)
+  static List<FdRecord> dump(int pid, List<FdRecord> fds, FdPolicy policy, ImageWriter w, PipeState.Outside tree)
       throws CheckpointException {
     if (fds.stream().noneMatch(f -> f.kind() == FdKind.UNIX)) {
       return fds;
@@ -100,8 +100,8 @@ final class UnixSockets {
         ids.add("socket:[" + d.peer() + "]");
       }
     }
-    Map<String, List<PipeState.Holder>> outside = ids.isEmpty() ? Map.of() : PipeState.holders(tree, ids);
-    Set<String> inside = ids.isEmpty() ? Set.of() : heldIn(tree, ids);
+    Map<String, List<PipeState.Holder>> outside = ids.isEmpty() ? Map.of() : tree.holders(ids);
+    Set<String> inside = ids.isEmpty() ? Set.of() : heldIn(tree.inside(), ids);
     List<FdRecord> out = new ArrayList<>();
     Map<Long, Integer> stored = new HashMap<>();
     for (FdRecord f : fds) {

@@ -37,5 +37,6 @@ public final class Errno {
   public static final int ENOMEM = 12;
   public static final int EACCES = 13;
   public static final int EINVAL = 22;
+  public static final int ENOSYS = 38;
   public static final int ENOPROTOOPT = 92;
 }

@@ -63,6 +63,7 @@ public final class Sys {
   public static final int SYS_SETSID = 112;
   public static final int SYS_RT_SIGTIMEDWAIT = 128;
   public static final int SYS_IOCTL = 16;
+  public static final int SYS_USERFAULTFD = 323;
   public static final int SYS_SOCKET = 41;
   public static final int SYS_SENDTO = 44;
   public static final int SYS_RECVFROM = 45;
@@ -311,4 +312,17 @@ public final class Sys {
     m.clear();
     return m;
   }
+
+  // userfaultfd in asynchronous write-protect mode, and the pagemap scan that reads and re-arms
+  // it (linux/userfaultfd.h, linux/fs.h; kernel 6.7 or later).
+  public static final int UFFD_USER_MODE_ONLY = 1;
+  public static final long UFFD_API = 0xAA;
+  public static final long UFFD_FEATURE_WP_UNPOPULATED = 1L << 13, UFFD_FEATURE_WP_ASYNC = 1L << 15;
+  public static final long UFFDIO_API = 0xC018AA3FL, UFFDIO_REGISTER = 0xC020AA00L, UFFDIO_WRITEPROTECT = 0xC018AA06L;
+  public static final long UFFDIO_REGISTER_MODE_WP = 2;
+  public static final long PAGEMAP_SCAN = 0xC0606610L;
+  public static final long PM_SCAN_WP_MATCHING = 1, PM_SCAN_CHECK_WPASYNC = 2;
+  public static final long PAGE_IS_WRITTEN = 2;
+  /** struct pm_scan_arg and struct page_region, in bytes. */
+  public static final int PM_SCAN_ARG_SIZE = 96, PAGE_REGION_SIZE = 24;
 }

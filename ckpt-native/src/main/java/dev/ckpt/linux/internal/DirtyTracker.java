@@ -1,0 +1,304 @@
+package dev.ckpt.linux.internal;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
+import dev.ckpt.linux.ProcessException;
+import dev.ckpt.linux.internal.ProcessImage.VmaKind;
+import dev.ckpt.linux.internal.ProcessImage.VmaRecord;
+import dev.ckpt.linux.internal.jna.Errno;
+import dev.ckpt.linux.internal.jna.LibC;
+import dev.ckpt.linux.internal.jna.Sys;
+import dev.ckpt.linux.internal.proc.Vma;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Finds the pages a running process wrote since its last checkpoint, without soft-dirty (off on
+ * this kernel). A userfaultfd in asynchronous write-protect mode is made in the process (one
+ * injected call) and taken by the checkpointer with pidfd_getfd; the process's own descriptor is
+ * closed again, so its fd table is as before. The checkpointer registers the process's private
+ * anonymous mappings with it and write-protects their pages. The kernel lifts the protection of
+ * a page at its first write, without stopping the process; at the next checkpoint one
+ * PAGEMAP_SCAN of /proc/PID/pagemap per mapping reports the pages written since and protects
+ * them again, in one step, while the process is frozen.
+ *
+ * <p>Changes are relative to a base checkpoint, which becomes the base only once it is committed
+ * ({@link #committed}). A checkpoint that fails after the scan loses what the scan reset, so the
+ * tracker is then closed ({@link #close}) and the next checkpoint hashes everything, as does the
+ * first one. A mapping whose registration was lost (moved by mremap, replaced by mmap, or the
+ * process exec'd) fails the scan's own check (PM_SCAN_CHECK_WPASYNC) and is read in full.
+ * Writes the kernel makes without a page fault (into pages pinned for DMA or io_uring's
+ * registered buffers) are not seen, as soft-dirty does not see them either.
+ */
+final class DirtyTracker implements AutoCloseable {
+  private final int pid;
+  /** The checkpointer's descriptor of the process's userfaultfd; -1 before {@link #create}. */
+  private int uffd = -1;
+  /** Mappings registered with it: start to end, as they were registered. */
+  private final Map<Long, Long> registered = new HashMap<>();
+  /** The committed checkpoint the written pages are counted from, and its mappings by start. */
+  private long baseId = -1;
+  private String baseJob;
+  private Map<Long, VmaRecord> base = Map.of();
+
+  DirtyTracker(int pid) {
+    this.pid = pid;
+  }
+
+  int pid() {
+    return pid;
+  }
+
+  synchronized boolean created() {
+    return uffd >= 0;
+  }
+
+  /** The checkpoint of {@code job} changes are counted from, or -1 while there is none. */
+  synchronized long baseId(String job) {
+    return job.equals(baseJob) ? baseId : -1;
+  }
+
+  /** The base's record of the mapping at {@code start}, or null. */
+  synchronized VmaRecord base(long start) {
+    return base.get(start);
+  }
+
+  /**
+   * The mappings the tracker itself registered show the smaps flag {@code uw}; the census
+   * refuses that flag for a process's own userfaultfd, not for this one. A piece of a registered
+   * mapping (split by mprotect) is registered too.
+   */
+  synchronized boolean owns(Vma v) {
+    for (Map.Entry<Long, Long> r : registered.entrySet()) {
+      if (r.getKey() <= v.start() && v.end() <= r.getValue()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Whether the userfaultfd still belongs to the process's memory: after an exec the process has
+   * new memory and the userfaultfd the old one, and then registering anything on it fails with
+   * ESRCH. A stale tracker is closed here, and the checkpoint reads everything.
+   */
+  synchronized boolean alive() {
+    if (uffd < 0) {
+      return false;
+    }
+    Map.Entry<Long, Long> any = registered.entrySet().stream().findFirst().orElse(null);
+    if (any == null) {
+      return true;
+    }
+    // Lifting the protection of one page asks the kernel for the memory, which fails with ESRCH
+    // once it is gone; that page then counts as written, and its window is read once more.
+    try (Memory wp = new Memory(24)) {
+      wp.setLong(0, any.getKey());
+      wp.setLong(8, MemoryDumper.PAGE);
+      wp.setLong(16, 0);
+      LibC.syscall(Sys.SYS_IOCTL, uffd, Sys.UFFDIO_WRITEPROTECT, Pointer.nativeValue(wp), 0, 0, 0);
+      return true;
+    } catch (LastErrorException e) {
+      if (e.getErrorCode() == Errno.ESRCH) {
+        close();
+        return false;
+      }
+      return true;
+    }
+  }
+
+  /** The mappings tracked: private anonymous memory, which is also what the snapshot holds. */
+  static boolean eligible(Vma v) {
+    VmaKind k = MemoryDumper.kind(v);
+    return (k == VmaKind.ANON || k == VmaKind.HEAP || k == VmaKind.STACK) && !v.path().equals("[vsyscall]");
+  }
+
+  /**
+   * Inside an injection into the stopped process: makes its userfaultfd, takes it, and closes the
+   * process's descriptor. Returns false (and the process is as before) where the kernel has no
+   * asynchronous write-protect mode or forbids userfaultfd.
+   */
+  synchronized boolean create(Tracee t) throws ProcessException {
+    long fd;
+    try {
+      fd = t.call("userfaultfd", Sys.SYS_USERFAULTFD, Sys.O_CLOEXEC | Sys.O_NONBLOCK | Sys.UFFD_USER_MODE_ONLY);
+    } catch (ProcessException e) {
+      if (e.errno() == Errno.EPERM || e.errno() == Errno.ENOSYS || e.errno() == Errno.EINVAL) {
+        return false; // vm.unprivileged_userfaultfd, seccomp, or no userfaultfd here
+      }
+      throw e;
+    }
+    int pidfd = -1;
+    try {
+      pidfd = (int) LibC.syscall(Sys.SYS_PIDFD_OPEN, pid, 0, 0, 0, 0, 0);
+      uffd = (int) LibC.syscall(Sys.SYS_PIDFD_GETFD, pidfd, fd, 0, 0, 0, 0);
+    } catch (LastErrorException e) {
+      throw Sys.error("pidfd_getfd of its userfaultfd " + fd, pid, e);
+    } finally {
+      if (pidfd >= 0) {
+        LibC.close(pidfd);
+      }
+      t.call("close(userfaultfd " + fd + ")", Sys.SYS_CLOSE, fd);
+    }
+    try (Memory api = new Memory(24)) {
+      api.setLong(0, Sys.UFFD_API);
+      api.setLong(8, Sys.UFFD_FEATURE_WP_ASYNC | Sys.UFFD_FEATURE_WP_UNPOPULATED);
+      api.setLong(16, 0);
+      LibC.syscall(Sys.SYS_IOCTL, uffd, Sys.UFFDIO_API, Pointer.nativeValue(api), 0, 0, 0);
+      return true;
+    } catch (LastErrorException e) {
+      close(); // a kernel before 6.7: no asynchronous write-protect
+      return false;
+    }
+  }
+
+  /**
+   * While the process is frozen: for every tracked mapping the base knows, the pages written
+   * since the base, as [first page, count] runs from the mapping's start, protected again by the
+   * same scan. Every other private anonymous mapping is registered and protected from now on,
+   * so that the next checkpoint can count from this one. Mappings absent from the result are
+   * read in full.
+   */
+  synchronized Map<Long, long[]> rearm(List<Vma> maps) throws ProcessException {
+    Map<Long, long[]> written = new HashMap<>();
+    Set<Long> present = new java.util.HashSet<>();
+    int pagemap;
+    try {
+      pagemap = LibC.open("/proc/" + pid + "/pagemap", Sys.O_RDONLY | Sys.O_CLOEXEC, 0);
+    } catch (LastErrorException e) {
+      throw Sys.error("open(/proc/" + pid + "/pagemap)", pid, e);
+    }
+    try (Memory arg = new Memory(Sys.PM_SCAN_ARG_SIZE); Memory vec = new Memory((long) Sys.PAGE_REGION_SIZE * REGIONS)) {
+      for (Vma v : maps) {
+        if (!eligible(v)) {
+          continue;
+        }
+        present.add(v.start());
+        Long end = registered.get(v.start());
+        if (end != null && end == v.end()) {
+          long[] runs = scan(pagemap, arg, vec, v, Sys.PAGE_IS_WRITTEN);
+          if (runs != null) {
+            VmaRecord b = base.get(v.start());
+            if (b != null && b.end() == v.end()) {
+              written.put(v.start(), runs);
+            }
+            continue;
+          }
+        }
+        // New, changed, or no longer registered: registered (again) and protected from now.
+        registered.remove(v.start());
+        if (register(v) && scan(pagemap, arg, vec, v, 0) != null) {
+          registered.put(v.start(), v.end());
+        }
+      }
+    } finally {
+      LibC.close(pagemap);
+    }
+    registered.keySet().retainAll(present);
+    return written;
+  }
+
+  /** The most page regions one scan call returns; the scan goes on from where it stopped. */
+  private static final int REGIONS = 1024;
+
+  /**
+   * PAGEMAP_SCAN of one mapping, protecting every page it reports: with {@code category}
+   * PAGE_IS_WRITTEN, the pages written since the last scan; with 0, all of them. Returns the
+   * written pages as runs, or null if the mapping is not (all) registered with asynchronous
+   * write-protect.
+   */
+  private long[] scan(int pagemap, Memory arg, Memory vec, Vma v, long category) throws ProcessException {
+    List<Long> runs = new ArrayList<>();
+    long from = v.start();
+    while (from < v.end()) {
+      arg.clear();
+      arg.setLong(0, Sys.PM_SCAN_ARG_SIZE);
+      arg.setLong(8, Sys.PM_SCAN_WP_MATCHING | Sys.PM_SCAN_CHECK_WPASYNC);
+      arg.setLong(16, from);
+      arg.setLong(24, v.end());
+      arg.setLong(40, Pointer.nativeValue(vec));
+      arg.setLong(48, REGIONS);
+      arg.setLong(72, category);
+      arg.setLong(88, Sys.PAGE_IS_WRITTEN);
+      long n;
+      try {
+        n = LibC.syscall(Sys.SYS_IOCTL, pagemap, Sys.PAGEMAP_SCAN, Pointer.nativeValue(arg), 0, 0, 0);
+      } catch (LastErrorException e) {
+        if (e.getErrorCode() == Errno.EPERM || e.getErrorCode() == Errno.EINVAL) {
+          return null;
+        }
+        throw Sys.error(String.format("PAGEMAP_SCAN of 0x%x-0x%x", v.start(), v.end()), pid, e);
+      }
+      for (int i = 0; i < n; i++) {
+        long s = vec.getLong((long) Sys.PAGE_REGION_SIZE * i);
+        long e = vec.getLong((long) Sys.PAGE_REGION_SIZE * i + 8);
+        long categories = vec.getLong((long) Sys.PAGE_REGION_SIZE * i + 16);
+        if ((categories & Sys.PAGE_IS_WRITTEN) == 0) {
+          continue;
+        }
+        long first = (s - v.start()) / MemoryDumper.PAGE;
+        long count = (e - s) / MemoryDumper.PAGE;
+        int last = runs.size() - 2;
+        if (last >= 0 && runs.get(last) + runs.get(last + 1) == first) {
+          runs.set(last + 1, runs.get(last + 1) + count);
+        } else {
+          runs.add(first);
+          runs.add(count);
+        }
+      }
+      long walkEnd = arg.getLong(32);
+      if (n < REGIONS || walkEnd <= from) {
+        break;
+      }
+      from = walkEnd;
+    }
+    return runs.stream().mapToLong(Long::longValue).toArray();
+  }
+
+  private boolean register(Vma v) {
+    try (Memory reg = new Memory(32)) {
+      reg.setLong(0, v.start());
+      reg.setLong(8, v.end() - v.start());
+      reg.setLong(16, Sys.UFFDIO_REGISTER_MODE_WP);
+      reg.setLong(24, 0);
+      LibC.syscall(Sys.SYS_IOCTL, uffd, Sys.UFFDIO_REGISTER, Pointer.nativeValue(reg), 0, 0, 0);
+      return true;
+    } catch (LastErrorException e) {
+      // EBUSY: the process registered it with a userfaultfd of its own (the census refuses
+      // that); EINVAL or EPERM: memory that cannot be write-protected. Read in full each time.
+      return false;
+    }
+  }
+
+  /** The checkpoint whose scan ran last is committed: changes now count from it. */
+  synchronized void committed(String job, long id, List<VmaRecord> records) {
+    Map<Long, VmaRecord> byStart = new HashMap<>();
+    for (VmaRecord r : records) {
+      byStart.put(r.start(), r);
+    }
+    baseJob = job;
+    baseId = id;
+    base = byStart;
+  }
+
+  /** Ends tracking: closing the userfaultfd unregisters every mapping and lifts every protection. */
+  @Override
+  public synchronized void close() {
+    if (uffd >= 0) {
+      try {
+        LibC.close(uffd);
+      } catch (LastErrorException ignored) {
+        // Nothing to do about a failed close.
+      }
+      uffd = -1;
+    }
+    registered.clear();
+    baseId = -1;
+    baseJob = null;
+    base = Map.of();
+  }
+}
