@@ -250,6 +250,11 @@ public final class NativeEngine implements AutoCloseable {
             ProcessDumper.precheck(p, fdPolicy, outside, p == t.pid() ? t.tracker : null);
           }
         }
+        java.util.Map<Long, long[]> before = java.util.Map.of();
+        if (tracker != null && tracker.created() && tracker.baseId(w.job()) > 0) {
+          rearmed[0] = tracker; // the prescan resets what it reports
+          before = tracker.prescan(ProcFs.maps(t.pid()));
+        }
         long stopAt = System.nanoTime();
         stop(t);
         frozenThreads.addAll(ThreadDumper.freeze(t.pid()));
@@ -257,16 +262,27 @@ public final class NativeEngine implements AutoCloseable {
         // A CONTINUE checkpoint reads private memory from copy-on-write snapshots after the
         // processes run on; the rest, and everything without a snapshot, now.
         Capture c = captureFrozen(members, w, mode == Mode.CONTINUE, t.tracker, tracker != null && members.size() == 1);
+        boolean scanned = false;
         if (tracker != null && members.size() == 1 && c.snapshots() && tracker.created()) {
+          scanned = true;
           long baseId = tracker.baseId(w.job());
           boolean based = baseId > 0 && w.base(baseId);
-          java.util.Map<Long, long[]> written = tracker.rearm(ProcFs.maps(t.pid()));
+          long scanAt = System.nanoTime();
+          java.util.Map<Long, long[]> written = tracker.rearm(ProcFs.maps(t.pid()), before);
+          org.slf4j.LoggerFactory.getLogger(NativeEngine.class).debug("pid {}: page tracking scan {} µs, {} mappings tracked;"
+              + " frozen {} µs before it", t.pid(), (System.nanoTime() - scanAt) / 1000, written.size(), (scanAt - stopAt) / 1000);
           rearmed[0] = tracker;
           if (based && !written.isEmpty()) {
             c.pending.get(0).written = written;
             c.pending.get(0).tracker = tracker;
             tracked[0] = true;
           }
+        }
+        if (rearmed[0] != null && !scanned) {
+          // The prescan reset pages that no scan in the freeze counts (a child appeared, or no
+          // snapshot): this checkpoint hashes everything, and tracking starts again.
+          rearmed[0].close();
+          rearmed[0] = null;
         }
         long bytesRead;
         if (c.snapshots()) {
