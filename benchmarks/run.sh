@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the ckpt benchmarks and prints the figures with their same-run baselines as ratios.
-# Usage: benchmarks/run.sh [extra JMH args]    (about 6 minutes on 2 cores; needs gcc)
+# Usage: benchmarks/run.sh [extra JMH args]    (about 7 minutes on 2 cores; needs gcc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -q -ntp -Dquick -DskipTests -Dstyle.color=never -pl benchmarks -am package
@@ -10,6 +10,7 @@ java -cp benchmarks/target/benchmarks.jar dev.ckpt.benchmarks.IncrementalDump > 
 gcc -O2 -o "$out/membench" benchmarks/src/main/c/membench.c
 java -cp benchmarks/target/benchmarks.jar dev.ckpt.benchmarks.NativeDump "$out/membench" 5 > "$out/native.txt"
 java -cp benchmarks/target/benchmarks.jar dev.ckpt.benchmarks.RestoreVerifyCost "$out/membench" 7 > "$out/verify.txt"
+java -cp benchmarks/target/benchmarks.jar dev.ckpt.benchmarks.NativeIncremental "$out/membench" 5 > "$out/tracked.txt"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, Linux $(uname -r), $(java -version 2>&1 | head -1)"
 python3 - "$out/app.json" <<'PY'
 import json, statistics, sys
@@ -33,6 +34,11 @@ echo "native process, 1 GiB mapped, 512 MiB resident:"
 echo "| what | median | rate | vs process_vm_readv |"
 echo "|---|---|---|---|"
 cat "$out/native.txt"
+echo
+echo "second checkpoint of membench churn, 1 s after the first (1% of its resident pages rewritten):"
+echo "| what | tracked | hashed (baseline) | tracked / hashed |"
+echo "|---|---|---|---|"
+cat "$out/tracked.txt"
 echo
 echo "restore self-check (membench):"
 echo "| what | median |"

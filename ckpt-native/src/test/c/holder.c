@@ -8,6 +8,8 @@
 #include <linux/filter.h>
 #include <linux/membarrier.h>
 #include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -288,6 +290,16 @@ int main(int argc, char **argv) {
     int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
     if (id < 0 || shmat(id, NULL, 0) == (void *) -1) die("shm");
     shmctl(id, IPC_RMID, NULL);
+    fd = 0;
+  } else if (!strcmp(mode, "uffd")) {
+    /* Its own userfaultfd guarding some of its memory (write-protect mode). */
+    static char area[16 * 4096] __attribute__((aligned(4096)));
+    int u = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | 1 /* UFFD_USER_MODE_ONLY */);
+    if (u < 0) die("userfaultfd");
+    struct uffdio_api api = {.api = UFFD_API};
+    if (ioctl(u, UFFDIO_API, &api)) die("UFFDIO_API");
+    struct uffdio_register reg = {.range = {(unsigned long) area, sizeof area}, .mode = UFFDIO_REGISTER_MODE_WP};
+    if (ioctl(u, UFFDIO_REGISTER, &reg)) die("UFFDIO_REGISTER");
     fd = 0;
   } else if (!strcmp(mode, "mlock")) {
     static char page[4096] __attribute__((aligned(4096)));

@@ -66,6 +66,7 @@ class RefusalIT {
       "cwdproc    | has its working directory in /proc",
       "sysvshm    | maps SysV shared memory segment",
       "mlock      | of memory locked with mlock",
+      "uffd       | userfaultfd",
       "userns     | runs in another user namespace",
       "schedbatch | has scheduling policy 3 (SCHED_BATCH)",
       "sigtrap    | has a SIGTRAP pending",
