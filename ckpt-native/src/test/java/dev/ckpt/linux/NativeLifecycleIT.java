@@ -80,19 +80,19 @@ class NativeLifecycleIT {
   @Test
   void trackedCheckpoints_readOnlyWrittenPages_andEachRestoresExactly() throws Exception {
     String prog = Programs.path("dirtypages");
-    byte[] expected = Programs.reference(Files.createDirectories(dir.resolve("dirty-ref")), null, prog, "300");
+    byte[] expected = Programs.reference(Files.createDirectories(dir.resolve("dirty-ref")), null, prog, "400");
     Path out = dir.resolve("dirty.out");
     List<CheckpointInfo> infos = new ArrayList<>();
     try (NativeCheckpointer ckpt = checkpointer("dirty")) {
-      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "300");
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "400");
       Thread.sleep(200);
-      while (p.isAlive() && infos.size() < 14 && !Files.readString(out).contains("step 250 ")) {
+      while (p.isAlive() && infos.size() < 16 && !Files.readString(out).contains("step 340 ")) {
         infos.add(ckpt.checkpoint(p, Mode.CONTINUE));
         Thread.sleep(150);
       }
       p.kill();
       p.waitFor(Duration.ofSeconds(10));
-      assertTrue(infos.size() >= 5, "only " + infos.size() + " checkpoints before step 250");
+      assertTrue(infos.size() >= 5, "only " + infos.size() + " checkpoints before step 340");
       assertEquals("content-hash", infos.get(0).changeTracking());
       long first = infos.get(0).bytesRead();
       List<Long> reads = new ArrayList<>();
@@ -134,13 +134,13 @@ class NativeLifecycleIT {
   @Test
   void trackedProcessThatExecs_isHashedInFullAfterTheExec_andRestoresExactly() throws Exception {
     String prog = Programs.path("dirtypages");
-    byte[] expected = Programs.reference(Files.createDirectories(dir.resolve("exec-ref")), null, prog, "300", "exec");
+    byte[] expected = Programs.reference(Files.createDirectories(dir.resolve("exec-ref")), null, prog, "400", "exec");
     Path out = dir.resolve("exec.out");
     List<CheckpointInfo> infos = new ArrayList<>();
     try (NativeCheckpointer ckpt = checkpointer("exec")) {
-      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "300", "exec");
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "400", "exec");
       Thread.sleep(200);
-      while (p.isAlive() && infos.size() < 16 && !Files.readString(out).contains("step 260 ")) {
+      while (p.isAlive() && infos.size() < 18 && !Files.readString(out).contains("step 350 ")) {
         infos.add(ckpt.checkpoint(p, Mode.CONTINUE));
         Thread.sleep(150);
       }
@@ -148,7 +148,7 @@ class NativeLifecycleIT {
       p.waitFor(Duration.ofSeconds(10));
       List<String> tracking = infos.stream().map(CheckpointInfo::changeTracking).toList();
       // Only a checkpoint where no mapping could be tracked says content-hash: the first, and
-      // the first after the exec (steps 150 to 151); tracking then resumes.
+      // the first after the exec (at step 200); tracking then resumes.
       int firstAfter = tracking.subList(1, tracking.size()).indexOf("content-hash") + 1;
       assertTrue(firstAfter > 1 && firstAfter < infos.size() - 1, "checkpoints on both sides of the exec: " + tracking);
       assertEquals("content-hash", tracking.get(0));
@@ -166,7 +166,7 @@ class NativeLifecycleIT {
   @Test
   void trackingOff_everyCheckpointHashesEverything() throws Exception {
     try (NativeCheckpointer ckpt = NativeCheckpointer.builder().store(store()).job("untracked").trackChanges(false).build()) {
-      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, dir.resolve("u.out"), null), Programs.path("dirtypages"), "300");
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, dir.resolve("u.out"), null), Programs.path("dirtypages"), "400");
       Thread.sleep(200);
       CheckpointInfo a = ckpt.checkpoint(p, Mode.CONTINUE);
       CheckpointInfo b = ckpt.checkpoint(p, Mode.CONTINUE);
