@@ -18,7 +18,7 @@ import java.util.List;
  * checkpointed with {@code Mode.CONTINUE} to the local store on tmpfs. Each round measures it
  * with page tracking (userfaultfd) and, as the same-run baseline, without (every byte hashed
  * again), the two interleaved. Prints medians of the second checkpoint's wall time, frozen time,
- * bytes read and bytes stored. Usage: NativeIncremental path/to/membench [iterations]
+ * bytes read and bytes stored. Usage: NativeIncremental path/to/membench [iterations] [chunk size in KiB]
  */
 public final class NativeIncremental {
   private static final int WARMUP = 2;
@@ -28,10 +28,11 @@ public final class NativeIncremental {
   public static void main(String[] args) throws Exception {
     String membench = args[0];
     int iterations = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+    int chunkKiB = args.length > 2 ? Integer.parseInt(args[2]) : 64;
     Path dir = ImageData.scratch("incremental-native");
     List<double[]> tracked = new ArrayList<>();
     List<double[]> hashed = new ArrayList<>();
-    try (CheckpointStore store = CheckpointStore.open(dir.toUri())) {
+    try (CheckpointStore store = CheckpointStore.builder().uri(dir.toUri()).chunkSize(chunkKiB * 1024).build()) {
       for (int i = 0; i < iterations + WARMUP; i++) {
         for (boolean track : new boolean[] {true, false}) {
           String job = (track ? "tracked" : "hashed") + i;
