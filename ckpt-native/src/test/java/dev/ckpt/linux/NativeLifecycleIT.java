@@ -162,6 +162,67 @@ class NativeLifecycleIT {
     }
   }
 
+  /**
+   * A second checkpoint taken while the first is still committing (its scan done, its manifest
+   * slow) neither uses nor resets the tracker: it hashes everything and restores exactly; the
+   * first then loses its commit to it, which ends the tracking, and it starts again.
+   */
+  @Test
+  void checkpointWhileAnotherIsCommitting_hashesEverything_andTrackingRestartsAfter() throws Exception {
+    java.util.concurrent.CountDownLatch committing = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicBoolean slowNext = new java.util.concurrent.atomic.AtomicBoolean();
+    dev.ckpt.CheckpointStore base = dev.ckpt.CheckpointStore.open(dir.resolve("overlap").toUri().resolve("?create=true"));
+    dev.ckpt.spi.BlobStore slow = new dev.ckpt.store.tck.ForwardingBlobStore(base.blobs()) {
+      @Override
+      public boolean putIfAbsent(String key, byte[] data) throws dev.ckpt.StoreException {
+        if (slowNext.getAndSet(false)) {
+          committing.countDown();
+          try {
+            Thread.sleep(1500);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        return super.putIfAbsent(key, data);
+      }
+    };
+    String prog = Programs.path("dirtypages");
+    byte[] expected = Programs.reference(Files.createDirectories(dir.resolve("overlap-ref")), null, prog, "400");
+    Path out = dir.resolve("overlap.out");
+    java.util.concurrent.ExecutorService exec = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try (dev.ckpt.CheckpointStore store = dev.ckpt.CheckpointStore.builder().blobStore(slow).build();
+         NativeCheckpointer ckpt = NativeCheckpointer.builder().store(store).job("overlap").build()) {
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "400");
+      Thread.sleep(200);
+      ckpt.checkpoint(p, Mode.CONTINUE);
+      Thread.sleep(150);
+      slowNext.set(true);
+      java.util.concurrent.Future<CheckpointInfo> first = exec.submit(() -> ckpt.checkpoint(p, Mode.CONTINUE));
+      assertTrue(committing.await(30, TimeUnit.SECONDS), "the first checkpoint never reached its commit");
+      Thread.sleep(200); // the process writes on meanwhile
+      CheckpointInfo second = ckpt.checkpoint(p, Mode.CONTINUE);
+      assertEquals("content-hash", second.changeTracking(), "a checkpoint while another holds the tracker");
+      java.util.concurrent.ExecutionException lost = assertThrows(java.util.concurrent.ExecutionException.class,
+          () -> first.get(30, TimeUnit.SECONDS));
+      assertTrue(lost.getCause() instanceof dev.ckpt.CommitConflictException, lost.getCause().toString());
+      CheckpointInfo third = ckpt.checkpoint(p, Mode.CONTINUE);
+      Thread.sleep(150);
+      CheckpointInfo fourth = ckpt.checkpoint(p, Mode.CONTINUE);
+      assertEquals("content-hash", third.changeTracking(), "the first checkpoint after the lost commit");
+      assertEquals("userfaultfd-wp", fourth.changeTracking(), "tracking again");
+      p.kill();
+      p.waitFor(Duration.ofSeconds(10));
+      for (CheckpointInfo c : List.of(second, fourth)) {
+        RestoredProcess r = ckpt.restore("overlap", c.id(), Stdio.inherit());
+        assertEquals(OptionalInt.of(0), r.waitFor(Duration.ofSeconds(60)), "restored from checkpoint " + c.id());
+        assertArrayEquals(expected, Files.readAllBytes(out), "output after restoring checkpoint " + c.id());
+      }
+    } finally {
+      exec.shutdownNow();
+      base.close();
+    }
+  }
+
   /** With tracking off every checkpoint hashes all memory, and says so. */
   @Test
   void trackingOff_everyCheckpointHashesEverything() throws Exception {

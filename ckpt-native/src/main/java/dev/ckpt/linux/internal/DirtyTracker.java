@@ -45,8 +45,29 @@ final class DirtyTracker implements AutoCloseable {
   private String baseJob;
   private Map<Long, VmaRecord> base = Map.of();
 
+  /** A checkpoint is between its {@link #begin} and its commit or failure. */
+  private boolean inFlight;
+
   DirtyTracker(int pid) {
     this.pid = pid;
+  }
+
+  /**
+   * Claims the tracker for one checkpoint; false while another checkpoint of the process holds
+   * it. Two checkpoints at once must not both scan: the second would count from the first's scan
+   * while its base is still the checkpoint before, and miss what was written in between.
+   */
+  synchronized boolean begin() {
+    if (inFlight) {
+      return false;
+    }
+    inFlight = true;
+    return true;
+  }
+
+  /** Gives the tracker back after a checkpoint that did not scan. */
+  synchronized void end() {
+    inFlight = false;
   }
 
   int pid() {
@@ -68,17 +89,14 @@ final class DirtyTracker implements AutoCloseable {
   }
 
   /**
-   * The mappings the tracker itself registered show the smaps flag {@code uw}; the census
-   * refuses that flag for a process's own userfaultfd, not for this one. A piece of a registered
-   * mapping (split by mprotect) is registered too.
+   * Whether a mapping showing the smaps flag {@code uw} is registered with this tracker's
+   * userfaultfd: the census refuses that flag for a process's own userfaultfd, not for ckpt's.
    */
   synchronized boolean owns(Vma v) {
-    for (Map.Entry<Long, Long> r : registered.entrySet()) {
-      if (r.getKey() <= v.start() && v.end() <= r.getValue()) {
-        return true;
-      }
-    }
-    return false;
+    // Asked of the kernel: registering a mapping again on the userfaultfd it belongs to
+    // succeeds; one that belongs to another fails with EBUSY. A registered mapping may have
+    // grown or merged since (a stack growing down, an arena grown by mprotect).
+    return uffd >= 0 && registerErrno(v.start(), v.end()) == 0;
   }
 
   /**
@@ -336,6 +354,20 @@ final class DirtyTracker implements AutoCloseable {
     return runs.stream().mapToLong(Long::longValue).toArray();
   }
 
+  /** UFFDIO_REGISTER in write-protect mode; 0 or the errno. */
+  private int registerErrno(long start, long end) {
+    try (Memory reg = new Memory(32)) {
+      reg.setLong(0, start);
+      reg.setLong(8, end - start);
+      reg.setLong(16, Sys.UFFDIO_REGISTER_MODE_WP);
+      reg.setLong(24, 0);
+      LibC.syscall(Sys.SYS_IOCTL, uffd, Sys.UFFDIO_REGISTER, Pointer.nativeValue(reg), 0, 0, 0);
+      return 0;
+    } catch (LastErrorException e) {
+      return e.getErrorCode();
+    }
+  }
+
   private boolean register(Vma v) {
     try (Memory reg = new Memory(32)) {
       reg.setLong(0, v.start());
@@ -360,6 +392,7 @@ final class DirtyTracker implements AutoCloseable {
     baseJob = job;
     baseId = id;
     base = byStart;
+    inFlight = false;
   }
 
   /** Ends tracking: closing the userfaultfd unregisters every mapping and lifts every protection. */
@@ -377,5 +410,6 @@ final class DirtyTracker implements AutoCloseable {
     baseId = -1;
     baseJob = null;
     base = Map.of();
+    inFlight = false;
   }
 }

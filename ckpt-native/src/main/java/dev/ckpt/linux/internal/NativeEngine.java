@@ -203,24 +203,23 @@ public final class NativeEngine implements AutoCloseable {
     List<Integer> frozenThreads = new java.util.ArrayList<>();
     List<ProcessTree.Member> members = new java.util.ArrayList<>();
     Capture[] snapshot = {null};
-    // Set once a scan has reset the written pages: from then on the checkpoint must commit for
-    // the tracker to count from it, and a failure ends the tracking (DirtyTracker).
-    DirtyTracker[] rearmed = {null};
-    boolean[] tracked = {false};
+    ProcessDumper.Tracking tracking = new ProcessDumper.Tracking();
+    boolean done = false;
     try {
-      frozenPart(t, w, mode, frozenThreads, members, snapshot, rearmed, tracked);
-    } catch (CheckpointException | RuntimeException e) {
-      if (rearmed[0] != null) {
-        rearmed[0].close();
+      frozenPart(t, w, mode, frozenThreads, members, snapshot, tracking);
+      CheckpointInfo info = afterFrozen(t, w, mode, frozenThreads, members, snapshot, tracking);
+      done = true;
+      return info;
+    } finally {
+      if (!done) {
+        // Whatever failed (an Error too): pages a scan reset are in no committed checkpoint.
+        tracking.failed();
       }
-      throw e;
     }
-    return afterFrozen(t, w, mode, frozenThreads, members, snapshot, rearmed, tracked);
   }
 
   private void frozenPart(Tracer.Traced t, ImageWriter w, Mode mode, List<Integer> frozenThreads,
-      List<ProcessTree.Member> members, Capture[] snapshot, DirtyTracker[] rearmed, boolean[] tracked)
-      throws CheckpointException {
+      List<ProcessTree.Member> members, Capture[] snapshot, ProcessDumper.Tracking tracking) throws CheckpointException {
     tracer.call(() -> {
       if (t.exit().isDone()) {
         throw new ProcessException(t.pid(), "has already exited; nothing to checkpoint");
@@ -244,45 +243,49 @@ public final class NativeEngine implements AutoCloseable {
           t.tracker.close();
         }
         DirtyTracker tracker = trackChanges && mode == Mode.CONTINUE && running.size() == 1 ? trackerOf(t) : null;
+        // Another checkpoint of this process between its scan and its commit owns the tracker:
+        // this one neither uses nor resets it.
+        if (tracker != null && tracker.begin()) {
+          tracking.tracker = tracker;
+        }
         PipeState.Outside outside = new PipeState.Outside(running);
         for (int p : running) {
           if (p == t.pid() || ProcFs.alive(p)) {
             ProcessDumper.precheck(p, fdPolicy, outside, p == t.pid() ? t.tracker : null);
           }
         }
-        java.util.Map<Long, long[]> before = java.util.Map.of();
-        if (tracker != null && tracker.created() && tracker.baseId(w.job()) > 0) {
-          rearmed[0] = tracker; // the prescan resets what it reports
-          before = tracker.prescan(ProcFs.maps(t.pid()));
+        if (tracking.tracker != null && tracking.tracker.created() && tracking.tracker.baseId(w.job()) > 0) {
+          // Before the freeze: the base manifest from the store, and the written pages
+          // (re-protected: from here on a failure must end the tracking).
+          tracking.based = w.base(tracking.tracker.baseId(w.job()));
+          tracking.rearmed = true;
+          tracking.before = tracking.tracker.prescan(ProcFs.maps(t.pid()));
         }
         long stopAt = System.nanoTime();
         stop(t);
         frozenThreads.addAll(ThreadDumper.freeze(t.pid()));
         members.addAll(ProcessTree.freeze(t.pid(), frozenThreads));
         // A CONTINUE checkpoint reads private memory from copy-on-write snapshots after the
-        // processes run on; the rest, and everything without a snapshot, now.
-        Capture c = captureFrozen(members, w, mode == Mode.CONTINUE, t.tracker, tracker != null && members.size() == 1);
-        boolean scanned = false;
-        if (tracker != null && members.size() == 1 && c.snapshots() && tracker.created()) {
-          scanned = true;
-          long baseId = tracker.baseId(w.job());
-          boolean based = baseId > 0 && w.base(baseId);
-          long scanAt = System.nanoTime();
-          java.util.Map<Long, long[]> written = tracker.rearm(ProcFs.maps(t.pid()), before);
-          org.slf4j.LoggerFactory.getLogger(NativeEngine.class).debug("pid {}: page tracking scan {} µs, {} mappings tracked;"
-              + " frozen {} µs before it", t.pid(), (System.nanoTime() - scanAt) / 1000, written.size(), (scanAt - stopAt) / 1000);
-          rearmed[0] = tracker;
-          if (based && !written.isEmpty()) {
-            c.pending.get(0).written = written;
-            c.pending.get(0).tracker = tracker;
-            tracked[0] = true;
-          }
+        // processes run on; the rest, and everything without a snapshot, now. The tracker's scan
+        // runs in the capture, just before the snapshot's fork.
+        if (tracking.tracker != null && members.size() == 1) {
+          tracking.rearmed = true; // the capture may make and arm the tracker
         }
-        if (rearmed[0] != null && !scanned) {
+        Capture c = captureFrozen(members, w, mode == Mode.CONTINUE, t.tracker,
+            tracking.tracker != null && members.size() == 1 ? tracking : null);
+        tracking.rootVmas = () -> c.rootVmas;
+        if (tracking.scanned) {
+          org.slf4j.LoggerFactory.getLogger(NativeEngine.class).debug("pid {}: page tracking scan {} µs, {} mappings tracked",
+              t.pid(), tracking.scanNanos / 1000, tracking.written.size());
+          if (tracking.based && !tracking.written.isEmpty() && c.snapshots()) {
+            c.pending.get(0).written = tracking.written;
+            c.pending.get(0).tracker = tracking.tracker;
+            tracking.used = true;
+          }
+        } else if (tracking.rearmed) {
           // The prescan reset pages that no scan in the freeze counts (a child appeared, or no
           // snapshot): this checkpoint hashes everything, and tracking starts again.
-          rearmed[0].close();
-          rearmed[0] = null;
+          tracking.failed();
         }
         long bytesRead;
         if (c.snapshots()) {
@@ -316,22 +319,16 @@ public final class NativeEngine implements AutoCloseable {
   }
 
   private CheckpointInfo afterFrozen(Tracer.Traced t, ImageWriter w, Mode mode, List<Integer> frozenThreads,
-      List<ProcessTree.Member> members, Capture[] snapshot, DirtyTracker[] rearmed, boolean[] tracked)
-      throws CheckpointException {
+      List<ProcessTree.Member> members, Capture[] snapshot, ProcessDumper.Tracking tracking) throws CheckpointException {
     if (snapshot[0] != null) {
       Capture c = snapshot[0];
       try {
         long read = c.complete(w);
         w.attribute(CheckpointInfo.READ_BYTES, Long.toString(read))
             .attribute(CheckpointInfo.SNAPSHOT_BYTES, Long.toString(c.snapshotBytes()));
-        if (tracked[0]) {
+        if (tracking.used) {
           w.attribute(CheckpointInfo.CHANGE_TRACKING, "userfaultfd-wp");
         }
-      } catch (CheckpointException | RuntimeException e) {
-        if (rearmed[0] != null) {
-          rearmed[0].close();
-        }
-        throw e;
       } finally {
         c.endSnapshots();
         tracer.call(() -> {
@@ -341,18 +338,9 @@ public final class NativeEngine implements AutoCloseable {
       }
     }
     if (mode == Mode.CONTINUE) {
-      try {
-        CheckpointInfo info = w.commit();
-        if (rearmed[0] != null) {
-          rearmed[0].committed(info.job(), info.id(), snapshot[0].rootVmas);
-        }
-        return info;
-      } catch (CheckpointException | RuntimeException e) {
-        if (rearmed[0] != null) {
-          rearmed[0].close(); // what the scan reset is in no committed checkpoint
-        }
-        throw e;
-      }
+      CheckpointInfo info = w.commit();
+      tracking.committed(info);
+      return info;
     }
     CheckpointInfo info;
     try {
@@ -422,12 +410,12 @@ public final class NativeEngine implements AutoCloseable {
    * descriptions the processes share (kcmp compares the frozen fd tables).
    */
   private Capture captureFrozen(List<ProcessTree.Member> members, ImageWriter w, boolean snapshot, DirtyTracker tracker,
-      boolean startTracking) throws CheckpointException {
+      ProcessDumper.Tracking tracking) throws CheckpointException {
     boolean tree = members.size() > 1;
     java.util.Set<Integer> hosts = new java.util.HashSet<>();
     members.forEach(m -> hosts.add(m.host()));
     ProcessDumper dumper = tree ? new ProcessDumper(identities, hosts) : new ProcessDumper(identities);
-    dumper.track(tracker, startTracking);
+    dumper.track(tracker, tracking);
     List<ProcessTree.Member> live = members.stream().filter(m -> !m.zombie()).toList();
     if (tree) {
       ProcessTree.refuseSharedTables(members.get(0).host(), live);

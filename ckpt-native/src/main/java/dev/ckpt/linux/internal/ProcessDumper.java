@@ -45,13 +45,59 @@ final class ProcessDumper {
     this.tree = tree;
   }
 
-  /** The root process's page tracker, if it has one (DirtyTracker), and whether to start it here. */
+  /** The root process's page tracker, if it has one (DirtyTracker), and this checkpoint's use of it. */
   private DirtyTracker tracker;
-  private boolean startTracking;
+  private Tracking tracking;
 
-  void track(DirtyTracker t, boolean start) {
+  void track(DirtyTracker t, Tracking use) {
     this.tracker = t;
-    this.startTracking = start;
+    this.tracking = use;
+  }
+
+  /**
+   * One checkpoint's use of a process's page tracker, from its prescan to its commit. A scan
+   * resets the pages it reports: once one ran ({@link #rearmed}), the tracker may count from this
+   * checkpoint only if it commits, and is closed otherwise.
+   */
+  static final class Tracking {
+    /** The tracker this checkpoint began ({@link DirtyTracker#begin}); null when it tracks nothing. */
+    DirtyTracker tracker;
+    /** The writer has the tracker's base checkpoint as its base. */
+    boolean based;
+    boolean rearmed;
+    Map<Long, long[]> before = Map.of();
+    Map<Long, long[]> written = Map.of();
+    boolean scanned;
+    long scanNanos;
+    /** Some mapping was dumped against the base. */
+    boolean used;
+    java.util.function.Supplier<List<VmaRecord>> rootVmas = List::of;
+
+    void committed(dev.ckpt.CheckpointInfo info) {
+      if (tracker == null) {
+        return;
+      }
+      if (rearmed && scanned) {
+        tracker.committed(info.job(), info.id(), rootVmas.get());
+      } else if (rearmed) {
+        tracker.close();
+      } else {
+        tracker.end();
+      }
+      tracker = null;
+    }
+
+    void failed() {
+      if (tracker == null) {
+        return;
+      }
+      if (rearmed) {
+        tracker.close();
+      } else {
+        tracker.end();
+      }
+      tracker = null;
+    }
   }
 
   /**
@@ -342,8 +388,19 @@ final class ProcessDumper {
           threads.add(ThreadDumper.capture(pid, tid, site, scratch, executable ? scratch + SCRATCH / 2 : -1));
         }
       }
-      if (tracker != null && startTracking && w != null && !tracker.created()) {
-        tracker.create(t); // before the fork, which must not inherit its descriptor
+      if (tracking != null && tracking.tracker != null && w != null && snapshotWanted) {
+        DirtyTracker tr = tracking.tracker;
+        if (!tr.created()) {
+          tr.create(t); // before the fork, which must not inherit its descriptor
+        }
+        if (tr.created()) {
+          // Last before the fork: a write after this scan is reported by the next one, and
+          // one before it is in the snapshot.
+          long at = System.nanoTime();
+          tracking.written = tr.rearm(t.maps(), tracking.before);
+          tracking.scanNanos = System.nanoTime() - at;
+          tracking.scanned = true;
+        }
       }
       if (snapshotWanted && w != null) {
         // Last, after every other injected call, so the fork's copy of memory is the state read.
