@@ -1,7 +1,8 @@
 /* Memory that changes in every way page tracking must follow: pages rewritten at scattered
  * places every step, a buffer moved and grown by mremap, pages dropped with MADV_DONTNEED (they
  * read as zero after), a mapping made late, and, with "exec", the program exec'ing itself half
- * way (new memory, at the same addresses where the kernel chooses so). Every 10 steps it prints
+ * way (new memory, at the same addresses where the kernel chooses so). Its stack grows by 2 MiB
+ * an eighth of the way (the stack mapping's start moves down). Every 10 steps it prints
  * a digest of all of it; output is the same however often it is checkpointed and restored.
  * Usage: dirtypages STEPS [exec [FROM]] */
 #define _GNU_SOURCE
@@ -23,6 +24,14 @@ static uint64_t next(void) {
   x ^= x >> 7;
   x ^= x << 17;
   return x;
+}
+
+/* 512 frames of 4 KiB: the stack mapping grows by 2 MiB. */
+static uint64_t deep(int n) {
+  volatile unsigned char frame[4096];
+  frame[0] = (unsigned char) n;
+  frame[4095] = (unsigned char) (n * 7);
+  return n == 0 ? 1 : deep(n - 1) * 31 + frame[0] + frame[4095];
 }
 
 static uint64_t digest(const unsigned char *p, size_t n, uint64_t h) {
@@ -60,6 +69,9 @@ int main(int argc, char **argv) {
       *(uint64_t *) (a + page * PAGE + (next() % (PAGE / 8)) * 8) = next();
     }
     b[(next() % b_pages) * PAGE] ^= (unsigned char) s;
+    if (s == steps / 8) {
+      printf("deep %016llx\n", (unsigned long long) deep(512));
+    }
     if (s == steps / 4) {
       /* Grown by moving: the old address is free, the new one has the old pages. */
       unsigned char *moved = mremap(b, b_pages * PAGE, 2 * b_pages * PAGE, MREMAP_MAYMOVE);
