@@ -105,7 +105,6 @@ class NativeLifecycleIT {
       assertTrue(reads.stream().filter(r -> r * 4 >= first).count() <= 1, "reads " + reads + ", the first " + first);
       assertTrue(reads.stream().sorted().toList().get(reads.size() / 2) * 10 < first, "reads " + reads + ", the first " + first);
       int[] which = {1, infos.size() / 2, infos.size() - 1};
-      RestoredProcess again = null;
       for (int w : which) {
         RestoredProcess r = ckpt.restore("dirty", infos.get(w).id(), Stdio.inherit());
         if (w == which[1]) {
@@ -117,11 +116,9 @@ class NativeLifecycleIT {
           assertEquals("userfaultfd-wp", b.changeTracking(), "a restored process's second checkpoint");
           r.kill();
           r.waitFor(Duration.ofSeconds(10));
-          again = ckpt.restore("dirty", b.id(), Stdio.inherit());
-          r = again;
+          r = ckpt.restore("dirty", b.id(), Stdio.inherit());
         }
-        assertEquals(OptionalInt.of(0), r.waitFor(Duration.ofSeconds(60)), "restored from checkpoint " + infos.get(w).id());
-        assertArrayEquals(expected, Files.readAllBytes(out), "output after restoring checkpoint " + infos.get(w).id());
+        endsAsUninterrupted(r, infos.get(w).id(), expected, out);
       }
     }
   }
@@ -155,9 +152,7 @@ class NativeLifecycleIT {
       assertEquals("userfaultfd-wp", tracking.get(firstAfter + 1), "after the exec, tracking resumes: " + tracking);
       assertEquals(1, tracking.subList(1, tracking.size()).stream().filter("content-hash"::equals).count(), tracking.toString());
       for (int w : new int[] {firstAfter - 1, firstAfter, infos.size() - 1}) {
-        RestoredProcess r = ckpt.restore("exec", infos.get(w).id(), Stdio.inherit());
-        assertEquals(OptionalInt.of(0), r.waitFor(Duration.ofSeconds(60)), "restored from checkpoint " + infos.get(w).id());
-        assertArrayEquals(expected, Files.readAllBytes(out), "output after restoring checkpoint " + infos.get(w).id());
+        endsAsUninterrupted(ckpt.restore("exec", infos.get(w).id(), Stdio.inherit()), infos.get(w).id(), expected, out);
       }
     }
   }
@@ -213,14 +208,18 @@ class NativeLifecycleIT {
       p.kill();
       p.waitFor(Duration.ofSeconds(10));
       for (CheckpointInfo c : List.of(second, fourth)) {
-        RestoredProcess r = ckpt.restore("overlap", c.id(), Stdio.inherit());
-        assertEquals(OptionalInt.of(0), r.waitFor(Duration.ofSeconds(60)), "restored from checkpoint " + c.id());
-        assertArrayEquals(expected, Files.readAllBytes(out), "output after restoring checkpoint " + c.id());
+        endsAsUninterrupted(ckpt.restore("overlap", c.id(), Stdio.inherit()), c.id(), expected, out);
       }
     } finally {
       exec.shutdownNow();
       base.close();
     }
+  }
+
+  /** A process restored from checkpoint {@code id} exits 0, and {@code out} then holds the uninterrupted run's output. */
+  private static void endsAsUninterrupted(RestoredProcess r, long id, byte[] expected, Path out) throws Exception {
+    assertEquals(OptionalInt.of(0), r.waitFor(Duration.ofSeconds(60)), "restored from checkpoint " + id);
+    assertArrayEquals(expected, Files.readAllBytes(out), "output after restoring checkpoint " + id);
   }
 
   /** With tracking off every checkpoint hashes all memory, and says so. */

@@ -101,21 +101,20 @@ final class DirtyTracker implements AutoCloseable {
 
   /**
    * Whether the userfaultfd still belongs to the process's memory: after an exec the process has
-   * new memory and the userfaultfd the old one, and then registering anything on it fails with
-   * ESRCH. A stale tracker is closed here, and the checkpoint reads everything.
+   * new memory and the userfaultfd the old one. A stale tracker is closed here, and the
+   * checkpoint reads everything.
    */
   synchronized boolean alive() {
     if (uffd < 0) {
       return false;
     }
-    Map.Entry<Long, Long> any = registered.entrySet().stream().findFirst().orElse(null);
-    if (any == null) {
-      return true;
-    }
-    // Lifting the protection of one page asks the kernel for the memory, which fails with ESRCH
-    // once it is gone; that page then counts as written, and its window is read once more.
+    // UFFDIO_WRITEPROTECT asks the kernel for the memory before it looks for a mapping, and
+    // fails with ESRCH once that memory is gone. The probe is the page at the bottom of the
+    // address space, which processes do not map in practice (ENOENT then): it works with nothing
+    // registered (an exec during a checkpoint leaves nothing), and were that page registered,
+    // lifting its protection would only have its window read again.
     try (Memory wp = new Memory(24)) {
-      wp.setLong(0, any.getKey());
+      wp.setLong(0, PROBE_ADDRESS);
       wp.setLong(8, MemoryDumper.PAGE);
       wp.setLong(16, 0);
       LibC.syscall(Sys.SYS_IOCTL, uffd, Sys.UFFDIO_WRITEPROTECT, Pointer.nativeValue(wp), 0, 0, 0);
@@ -128,6 +127,9 @@ final class DirtyTracker implements AutoCloseable {
       return true;
     }
   }
+
+  private static final long PROBE_ADDRESS = 0x1000;
+
 
   /** The mappings tracked: private anonymous memory, which is also what the snapshot holds. */
   static boolean eligible(Vma v) {
@@ -175,19 +177,8 @@ final class DirtyTracker implements AutoCloseable {
   }
 
   /**
-   * While the process is frozen: for every tracked mapping the base knows, the pages written
-   * since the base, as [first page, count] runs from the mapping's start, protected again by the
-   * same scan. Every other private anonymous mapping is registered and protected from now on,
-   * so that the next checkpoint can count from this one. Mappings absent from the result are
-   * read in full.
-   */
-  synchronized Map<Long, long[]> rearm(List<Vma> maps) throws ProcessException {
-    return rearm(maps, Map.of());
-  }
-
-  /**
    * Before the freeze, while the process runs: the pages written since the base in each tracked
-   * mapping, protected again, as {@link #rearm} reports them. Most of a scan's cost is
+   * mapping, protected again. Most of a scan's cost is
    * protecting those pages again; done here, the scan in the freeze ({@link #rearm} with this
    * result) meets only the pages written in between. From this call on, a checkpoint that
    * fails must {@link #close} the tracker.
@@ -224,8 +215,11 @@ final class DirtyTracker implements AutoCloseable {
   }
 
   /**
-   * {@link #rearm}, adding the pages {@link #prescan} found written before the freeze. A mapping
-   * it scanned that the frozen scan cannot track is read in full.
+   * While the process is frozen: for every tracked mapping the base knows, the pages written
+   * since the base, as [first page, count] runs from the mapping's start, protected again by the
+   * same scan, together with those {@code before} ({@link #prescan}) found. Every other private
+   * anonymous mapping is registered and protected from now on, so that the next checkpoint can
+   * count from this one. Mappings absent from the result are read in full.
    */
   synchronized Map<Long, long[]> rearm(List<Vma> maps, Map<Long, long[]> before) throws ProcessException {
     Map<Long, long[]> written = new HashMap<>();
@@ -323,7 +317,10 @@ final class DirtyTracker implements AutoCloseable {
       try {
         n = LibC.syscall(Sys.SYS_IOCTL, pagemap, Sys.PAGEMAP_SCAN, Pointer.nativeValue(arg), 0, 0, 0);
       } catch (LastErrorException e) {
-        if (e.getErrorCode() == Errno.EPERM || e.getErrorCode() == Errno.EINVAL) {
+        // EPERM, EINVAL: not registered (all of it) with asynchronous write-protect. ESRCH: the
+        // memory the pagemap was opened on is gone (an exec after the tracker's probe). Either
+        // way nothing is known of it, and it is read in full.
+        if (e.getErrorCode() == Errno.EPERM || e.getErrorCode() == Errno.EINVAL || e.getErrorCode() == Errno.ESRCH) {
           return null;
         }
         throw Sys.error(String.format("PAGEMAP_SCAN of 0x%x-0x%x", v.start(), v.end()), pid, e);
@@ -369,19 +366,11 @@ final class DirtyTracker implements AutoCloseable {
   }
 
   private boolean register(Vma v) {
-    try (Memory reg = new Memory(32)) {
-      reg.setLong(0, v.start());
-      reg.setLong(8, v.end() - v.start());
-      reg.setLong(16, Sys.UFFDIO_REGISTER_MODE_WP);
-      reg.setLong(24, 0);
-      LibC.syscall(Sys.SYS_IOCTL, uffd, Sys.UFFDIO_REGISTER, Pointer.nativeValue(reg), 0, 0, 0);
-      return true;
-    } catch (LastErrorException e) {
-      // EBUSY: the process registered it with a userfaultfd of its own (the census refuses
-      // that); EINVAL or EPERM: memory that cannot be write-protected. Read in full each time.
-      return false;
-    }
+    // EBUSY: the process registered it with a userfaultfd of its own (the census refuses that);
+    // EINVAL or EPERM: memory that cannot be write-protected. Read in full each time.
+    return registerErrno(v.start(), v.end()) == 0;
   }
+
 
   /** The checkpoint whose scan ran last is committed: changes now count from it. */
   synchronized void committed(String job, long id, List<VmaRecord> records) {

@@ -96,13 +96,6 @@ final class MemoryDumper {
     return dump(t, v, image, null, null);
   }
 
-  /** Bytes of this dump's mappings not read, because the base checkpoint holds them unchanged. */
-  long bytesFromBase() {
-    return bytesFromBase;
-  }
-
-  private long bytesFromBase;
-
   /**
    * Dumps one mapping; with {@code written} (the pages written since the writer's base
    * checkpoint, as runs, from DirtyTracker) and {@code base} (the base's record of the same
@@ -174,21 +167,26 @@ final class MemoryDumper {
         long from = dumped[r] * PAGE;
         long len = dumped[r + 1] * PAGE;
         out.writeZeros(from - pos);
-        for (long off = 0; off < len; off += BUFFER) {
-          int n = (int) Math.min(BUFFER, len - off);
-          if (bytesRead - checkedAt >= DEADLINE_EVERY) {
-            image.checkDeadline(); // the process is frozen: a timeout must bound that too
-            checkedAt = bytesRead;
-          }
-          t.read(v.start() + from + off, buffer, n);
-          out.write(buffer.getByteBuffer(0, n));
-          bytesRead += n;
-        }
+        copy(t, v.start() + from, len, out, image);
         pos = from + len;
       }
       out.writeZeros(v.length() - pos);
     }
     return rec;
+  }
+
+  /** Reads {@code length} bytes of the process at {@code addr} into {@code out}, through the reused buffer. */
+  private void copy(Tracee t, long addr, long length, PartOutput out, ImageWriter image) throws CheckpointException {
+    for (long off = 0; off < length; off += BUFFER) {
+      int n = (int) Math.min(BUFFER, length - off);
+      if (bytesRead - checkedAt >= DEADLINE_EVERY) {
+        image.checkDeadline(); // the process may be frozen: a timeout must bound that too
+        checkedAt = bytesRead;
+      }
+      t.read(addr + off, buffer, n);
+      out.write(buffer.getByteBuffer(0, n));
+      bytesRead += n;
+    }
   }
 
   /**
@@ -215,23 +213,12 @@ final class MemoryDumper {
         continue;
       }
       out.writeZeros((from - pos) * PAGE);
-      if (clip(written, from, to).isEmpty() && same(clip(now, from, to), clip(before, from, to))
-          && out.copyFromBase((to - from) * PAGE)) {
-        bytesFromBase += (to - from) * PAGE;
-      } else {
+      boolean unchanged = clip(written, from, to).isEmpty() && same(clip(now, from, to), clip(before, from, to));
+      if (!unchanged || !out.copyFromBase((to - from) * PAGE)) {
         long at = from;
         for (long[] r : clip(now, from, to)) {
           out.writeZeros((r[0] - at) * PAGE);
-          for (long off = r[0] * PAGE; off < r[1] * PAGE; off += BUFFER) {
-            int n = (int) Math.min(BUFFER, r[1] * PAGE - off);
-            if (bytesRead - checkedAt >= DEADLINE_EVERY) {
-              image.checkDeadline();
-              checkedAt = bytesRead;
-            }
-            t.read(v.start() + off, buffer, n);
-            out.write(buffer.getByteBuffer(0, n));
-            bytesRead += n;
-          }
+          copy(t, v.start() + r[0] * PAGE, (r[1] - r[0]) * PAGE, out, image);
           at = r[1];
         }
         out.writeZeros((to - at) * PAGE);

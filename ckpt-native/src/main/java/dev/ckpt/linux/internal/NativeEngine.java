@@ -254,10 +254,11 @@ public final class NativeEngine implements AutoCloseable {
             ProcessDumper.precheck(p, fdPolicy, outside, p == t.pid() ? t.tracker : null);
           }
         }
-        if (tracking.tracker != null && tracking.tracker.created() && tracking.tracker.baseId(w.job()) > 0) {
+        long baseId = tracking.tracker == null || !tracking.tracker.created() ? -1 : tracking.tracker.baseId(w.job());
+        if (baseId > 0) {
           // Before the freeze: the base manifest from the store, and the written pages
           // (re-protected: from here on a failure must end the tracking).
-          tracking.based = w.base(tracking.tracker.baseId(w.job()));
+          tracking.based = w.base(baseId);
           tracking.rearmed = true;
           tracking.before = tracking.tracker.prescan(ProcFs.maps(t.pid()));
         }

@@ -100,8 +100,14 @@ final class ThreadRestorer {
         main.runBatch("clone3 of " + count + " threads", batch, area);
       } finally {
         // Whatever the batch made is the caller's to reap, at once.
-        for (int host : newTasks(main.pid)) {
-          made.add(new Created(host, null));
+        try {
+          for (int host : ThreadDumper.tids(main.pid)) {
+            if (host != main.pid) {
+              made.add(new Created(host, null));
+            }
+          }
+        } catch (ProcessException gone) {
+          // The process is gone, and its threads with it.
         }
       }
       Sys.ptrace(Sys.PTRACE_SETOPTIONS, main.pid, 0, Sys.PTRACE_O_EXITKILL | Sys.PTRACE_O_TRACECLONE, "SETOPTIONS");
@@ -166,22 +172,6 @@ final class ThreadRestorer {
       throw e;
     }
     main.call("munmap(thread setup)", Sys.SYS_MUNMAP, area, size);
-  }
-
-  /** The tasks of {@code pid} besides its main thread; none once it is gone. */
-  private static List<Integer> newTasks(int pid) {
-    List<Integer> out = new ArrayList<>();
-    try (var tasks = java.nio.file.Files.newDirectoryStream(dev.ckpt.linux.internal.proc.ProcFs.dir(pid).resolve("task"))) {
-      for (java.nio.file.Path p : tasks) {
-        int tid = Integer.parseInt(p.getFileName().toString());
-        if (tid != pid) {
-          out.add(tid);
-        }
-      }
-    } catch (java.io.IOException | java.io.UncheckedIOException e) {
-      // The process is gone, and its threads with it.
-    }
-    return out;
   }
 
   /** Where a thread's data is, from the start of its setup slot. */
