@@ -85,7 +85,7 @@ class NativeLifecycleIT {
     List<CheckpointInfo> infos = new ArrayList<>();
     try (NativeCheckpointer ckpt = checkpointer("dirty")) {
       TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "400");
-      Thread.sleep(200);
+      awaitOutput(out, "step 0 ");
       while (p.isAlive() && infos.size() < 16 && !Files.readString(out).contains("step 340 ")) {
         infos.add(ckpt.checkpoint(p, Mode.CONTINUE));
         Thread.sleep(150);
@@ -136,7 +136,7 @@ class NativeLifecycleIT {
     List<CheckpointInfo> infos = new ArrayList<>();
     try (NativeCheckpointer ckpt = checkpointer("exec")) {
       TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "400", "exec");
-      Thread.sleep(200);
+      awaitOutput(out, "step 0 ");
       while (p.isAlive() && infos.size() < 18 && !Files.readString(out).contains("step 350 ")) {
         infos.add(ckpt.checkpoint(p, Mode.CONTINUE));
         Thread.sleep(150);
@@ -188,7 +188,7 @@ class NativeLifecycleIT {
     try (dev.ckpt.CheckpointStore store = dev.ckpt.CheckpointStore.builder().blobStore(slow).build();
          NativeCheckpointer ckpt = NativeCheckpointer.builder().store(store).job("overlap").build()) {
       TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "400");
-      Thread.sleep(200);
+      awaitOutput(out, "step 0 ");
       ckpt.checkpoint(p, Mode.CONTINUE);
       Thread.sleep(150);
       slowNext.set(true);
@@ -213,6 +213,19 @@ class NativeLifecycleIT {
     } finally {
       exec.shutdownNow();
       base.close();
+    }
+  }
+
+  /**
+   * Waits until {@code out} holds {@code text}: dirtypages prints its first step once its initial
+   * 48 MiB are written, and a first checkpoint before that would find most of its memory new to
+   * the next one.
+   */
+  private static void awaitOutput(Path out, String text) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!Files.readString(out).contains(text)) {
+      assertTrue(System.nanoTime() < deadline, out + " never printed '" + text + "'");
+      Thread.sleep(10);
     }
   }
 

@@ -101,8 +101,8 @@ final class DirtyTracker implements AutoCloseable {
 
   /**
    * Whether the userfaultfd still belongs to the process's memory: after an exec the process has
-   * new memory and the userfaultfd the old one. A stale tracker is closed here, and the
-   * checkpoint reads everything.
+   * new memory and the userfaultfd the old one. A stale tracker is emptied here (as by {@link
+   * #reset}), and the checkpoint reads everything.
    */
   synchronized boolean alive() {
     if (uffd < 0) {
@@ -121,7 +121,7 @@ final class DirtyTracker implements AutoCloseable {
       return true;
     } catch (LastErrorException e) {
       if (e.getErrorCode() == Errno.ESRCH) {
-        close();
+        reset();
         return false;
       }
       return true;
@@ -387,6 +387,15 @@ final class DirtyTracker implements AutoCloseable {
   /** Ends tracking: closing the userfaultfd unregisters every mapping and lifts every protection. */
   @Override
   public synchronized void close() {
+    reset();
+    inFlight = false;
+  }
+
+  /**
+   * Closes the userfaultfd and forgets the base; a checkpoint that began the tracker still holds
+   * it, so that another does not scan before that one ends.
+   */
+  synchronized void reset() {
     if (uffd >= 0) {
       try {
         LibC.close(uffd);
@@ -399,6 +408,5 @@ final class DirtyTracker implements AutoCloseable {
     baseId = -1;
     baseJob = null;
     base = Map.of();
-    inFlight = false;
   }
 }

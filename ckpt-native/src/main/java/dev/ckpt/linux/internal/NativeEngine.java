@@ -240,7 +240,7 @@ public final class NativeEngine implements AutoCloseable {
         if (t.tracker != null && (running.size() > 1 || !t.tracker.alive())) {
           // A tree is read in full, its root without the tracker's registrations; after an exec
           // the tracker watched the old memory (capture makes a new userfaultfd).
-          t.tracker.close();
+          t.tracker.reset();
         }
         DirtyTracker tracker = trackChanges && mode == Mode.CONTINUE && running.size() == 1 ? trackerOf(t) : null;
         // Another checkpoint of this process between its scan and its commit owns the tracker:

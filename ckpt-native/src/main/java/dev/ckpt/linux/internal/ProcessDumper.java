@@ -390,6 +390,9 @@ final class ProcessDumper {
       }
       if (tracking != null && tracking.tracker != null && w != null && snapshotWanted) {
         DirtyTracker tr = tracking.tracker;
+        // The process may have exec'd since the check before the freeze: its registrations
+        // were of the old memory, and a new userfaultfd is made for the new.
+        tr.alive();
         if (!tr.created()) {
           tr.create(t); // before the fork, which must not inherit its descriptor
         }
