@@ -2,6 +2,7 @@ package dev.ckpt.it;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ckpt.CheckpointInfo;
 import dev.ckpt.CheckpointStore;
@@ -190,6 +191,60 @@ class PartLayoutIT {
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("no-such-part"), e.getMessage());
         org.junit.jupiter.api.Assertions.assertFalse(touched[0], "a part was read before the unknown one was refused");
       }
+    }
+  }
+
+  /**
+   * Chunks that compress to almost nothing (a thousand threads' stacks) still fit in one ranged
+   * read of the pack, but they are decoded and hashed on more than one thread: a range yields at
+   * most a few MiB of decompressed bytes, and every byte still reaches its own sink.
+   */
+  @Test
+  void readAll_decodesHighlyCompressibleChunksOnSeveralThreads() throws Exception {
+    int chunk = 64 * 1024;
+    try (CheckpointStore store = CheckpointStore.builder().uri(dir.toUri()).chunkSize(chunk).parallelism(2).build()) {
+      Map<String, byte[]> expected = new java.util.LinkedHashMap<>();
+      CheckpointInfo info;
+      try (ImageWriter w = store.newImage("stacks")) {
+        for (int p = 0; p < 400; p++) {
+          byte[] b = new byte[chunk];
+          Arrays.fill(b, (byte) 1);
+          ByteBuffer.wrap(b).putInt(chunk - 8, p); // one distinct chunk per part
+          try (PartOutput out = w.part("stack" + p, Map.of())) {
+            out.write(b, 0, b.length);
+          }
+          expected.put("stack" + p, b);
+        }
+        info = w.commit();
+      }
+      assertTrue(info.newStoredBytes() < 8L * chunk * 10, "400 such chunks should compress to a few KiB each, took "
+          + info.newStoredBytes());
+      java.util.Set<String> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+      Map<String, byte[]> got = new java.util.concurrent.ConcurrentHashMap<>();
+      Map<String, dev.ckpt.PartSink> sinks = new java.util.LinkedHashMap<>();
+      for (String name : expected.keySet()) {
+        byte[] into = new byte[chunk];
+        got.put(name, into);
+        sinks.put(name, new dev.ckpt.PartSink() {
+          @Override
+          public void write(long position, ByteBuffer data) {
+            threads.add(Thread.currentThread().getName());
+            data.get(into, (int) position, data.remaining());
+          }
+
+          @Override
+          public void zero(long position, long length) {
+            Arrays.fill(into, (int) position, (int) (position + length), (byte) 0);
+          }
+        });
+      }
+      try (ImageReader reader = store.open("stacks", info.id())) {
+        reader.readAll(sinks);
+      }
+      for (Map.Entry<String, byte[]> e : expected.entrySet()) {
+        assertArrayEquals(e.getValue(), got.get(e.getKey()), e.getKey());
+      }
+      assertTrue(threads.size() >= 2, "25 MiB of decompressed chunks decoded on " + threads);
     }
   }
 

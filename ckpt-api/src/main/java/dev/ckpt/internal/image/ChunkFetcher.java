@@ -57,7 +57,7 @@ final class ChunkFetcher {
     this.parallelism = parallelism;
     this.format = format;
     this.rangeSize = Math.max(MIN_RANGE, Math.min(MAX_RANGE, blobs.preferredReadSize()));
-    this.rangeBuffers = ThreadLocal.withInitial(() -> blobs.allocateReadBuffer(rangeSize));
+    this.rangeBuffers = new ThreadLocal<>();
   }
 
   /** A chunk to read, the part offsets it must be written to, and that part's sink (null to verify only). */
@@ -67,7 +67,14 @@ final class ChunkFetcher {
   private record Zeros(PartSink sink, long position, long length, String where) {}
 
   /** Adjacent records of one pack read with one ranged request. */
-  private record Range(String pack, long start, long end, List<Want> wants) {}
+  private record Range(String pack, long start, long end, long raw, List<Want> wants) {}
+
+  /**
+   * Most decompressed bytes one range yields. Chunks that compress to almost nothing (a thread's
+   * stack chunk is mostly zeros) would otherwise fill one range with hundreds of MiB to decode and
+   * hash, all of it on one thread.
+   */
+  static final long MAX_RANGE_RAW = 8 << 20;
 
   void readPart(Manifest m, Manifest.Part part, PartSink sink) throws CheckpointException {
     readParts(m, List.of(part), List.of(sink));
@@ -235,23 +242,39 @@ final class ChunkFetcher {
       Manifest.Chunk c = m.chunks().get(w.chunk());
       String pack = m.packs().get(c.pack());
       long end = c.offset() + c.recordLength();
-      if (cur != null && cur.pack().equals(pack) && c.offset() == cur.end() && end - cur.start() <= rangeSize) {
+      if (cur != null && cur.pack().equals(pack) && c.offset() == cur.end() && end - cur.start() <= rangeSize
+          && cur.raw() + c.rawLength() <= MAX_RANGE_RAW) {
         cur.wants().add(w);
-        cur = new Range(pack, cur.start(), end, cur.wants());
+        cur = new Range(pack, cur.start(), end, cur.raw() + c.rawLength(), cur.wants());
         ranges.set(ranges.size() - 1, cur);
       } else {
-        cur = new Range(pack, c.offset(), end, new ArrayList<>(List.of(w)));
+        cur = new Range(pack, c.offset(), end, c.rawLength(), new ArrayList<>(List.of(w)));
         ranges.add(cur);
       }
     }
     return ranges;
   }
 
+  /**
+   * This thread's range buffer, grown to hold {@code length} bytes: the smallest power of two
+   * from 64 KiB, at most the range size. Allocated at full size, each thread of a fresh store paid
+   * several milliseconds (a zeroed multi-MiB direct buffer) to read a few pages.
+   */
+  private ByteBuffer rangeBuffer(int length) {
+    ByteBuffer b = rangeBuffers.get();
+    if (b == null || b.capacity() < length) {
+      int want = Math.min(rangeSize, Math.max(64 << 10, Integer.highestOneBit(Math.max(1, length - 1)) << 1));
+      b = blobs.allocateReadBuffer(Math.max(want, length));
+      rangeBuffers.set(b);
+    }
+    return b.clear().limit(length);
+  }
+
   private void fetch(Manifest m, Range r) throws CheckpointException {
     String where = r.wants().get(0).where();
     String key = Layout.packKey(m.job(), r.pack());
     int length = Math.toIntExact(r.end() - r.start());
-    ByteBuffer data = length <= rangeSize ? rangeBuffers.get().clear().limit(length) : ByteBuffer.allocate(length);
+    ByteBuffer data = length <= rangeSize ? rangeBuffer(length) : ByteBuffer.allocate(length);
     int got;
     try {
       got = blobs.read(key, r.start(), data);

@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Starts programs that are not children of the JVM (whose process reaper would steal their
@@ -36,15 +35,15 @@ final class Launcher {
       Path dir = Files.createTempDirectory("ckpt-launch-");
       pidFile = dir.resolve("pid");
       go = dir.resolve("pid.go");
-      Process mkfifo = new ProcessBuilder("mkfifo", "-m", "600", go.toString()).redirectErrorStream(true).start();
-      if (!mkfifo.waitFor(TIMEOUT_MS, TimeUnit.MILLISECONDS) || mkfifo.exitValue() != 0) {
-        throw new CheckpointException("mkfifo " + go + " failed: " + new String(mkfifo.getInputStream().readAllBytes()));
-      }
     } catch (IOException e) {
       throw new CheckpointException("cannot prepare the launch of " + command + ": " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CheckpointException("interrupted while launching " + command, e);
+    }
+    try {
+      // mkfifo(3), not the mkfifo program: a process spawned from the JVM costs milliseconds.
+      dev.ckpt.linux.internal.jna.LibC.mkfifo(go.toString(), 0600);
+    } catch (com.sun.jna.LastErrorException e) {
+      throw new CheckpointException("mkfifo(" + go + ") to launch " + command + " failed: "
+          + dev.ckpt.linux.internal.jna.Errno.name(e.getErrorCode()), e);
     }
     List<String> cmd = new ArrayList<>(List.of("setsid", "-f", "/bin/sh", "-c", SCRIPT, pidFile.toString()));
     cmd.addAll(command);
@@ -57,11 +56,8 @@ final class Launcher {
     }
     try {
       Process setsid = pb.start();
-      if (!setsid.waitFor(TIMEOUT_MS, TimeUnit.MILLISECONDS) || setsid.exitValue() != 0) {
-        setsid.destroyForcibly();
-        throw new CheckpointException("launching " + command + " with setsid failed (exit "
-            + (setsid.isAlive() ? "timeout" : setsid.exitValue()) + "); is util-linux's setsid installed?");
-      }
+      // The pid file is watched while setsid forks and exits, not after: waiting for its exit
+      // first cost as much again as the shell's start.
       long deadline = System.currentTimeMillis() + TIMEOUT_MS;
       while (System.currentTimeMillis() < deadline) {
         if (Files.exists(pidFile)) {
@@ -70,8 +66,16 @@ final class Launcher {
             return new Spawned(Integer.parseInt(s), go);
           }
         }
-        Thread.sleep(1);
+        if (!setsid.isAlive() && setsid.exitValue() != 0) {
+          throw new CheckpointException("launching " + command + " with setsid failed (exit " + setsid.exitValue()
+              + "); is util-linux's setsid installed?");
+        }
+        java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+        if (Thread.interrupted()) {
+          throw new InterruptedException();
+        }
       }
+      setsid.destroyForcibly();
       throw new CheckpointException("launching " + command + ": the launcher shell never reported its pid");
     } catch (IOException e) {
       throw new CheckpointException("launching " + command + " failed: " + e.getMessage(), e);
@@ -121,7 +125,10 @@ final class Launcher {
           if (e.getErrorCode() != 6 || System.currentTimeMillis() > deadline) {
             throw Sys.error("open(" + path + ") to release the launcher", spawned.pid(), e);
           }
-          Thread.sleep(1);
+          java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+          if (Thread.interrupted()) {
+            throw new InterruptedException();
+          }
         }
       }
     } catch (InterruptedException e) {

@@ -540,16 +540,32 @@ final class ProcessRestorer {
       }
     }
 
+    /**
+     * Writes the memory of every mapping, or, in a process with threads, only of those that a
+     * write through /proc/PID/mem could no longer reach once they have their last protection
+     * (shared ones, and read-only ones where the kernel forbids forced writes). The rest, most of
+     * it, is written while the main thread makes the threads ({@link #threads}).
+     */
     void memory() throws CheckpointException {
       t.memFd(); // opened here: the engine's threads write through it concurrently
-      Map<String, MemorySink> sinks = new java.util.LinkedHashMap<>();
+      Map<String, MemorySink> now = new java.util.LinkedHashMap<>();
+      Map<String, MemorySink> later = new java.util.LinkedHashMap<>();
+      boolean threaded = img.threads().size() > 1;
       for (VmaRecord v : img.vmas()) {
         if (v.dumped().length > 0) {
-          sinks.put(v.part(), new MemorySink(t, v));
+          boolean privateWritable = switch (v.kind()) {
+            case ANON, HEAP, STACK, FILE_PRIVATE -> (v.protection() & Sys.PROT_WRITE) != 0;
+            default -> false;
+          };
+          (threaded && privateWritable ? later : now).put(v.part(), new MemorySink(t, v));
         }
       }
-      r.readAll(sinks);
+      r.readAll(now);
+      deferred = later;
     }
+
+    /** Private writable memory {@link #memory} left for the threads step to write. */
+    Map<String, MemorySink> deferred = Map.of();
 
     void madvise() throws CheckpointException {
       List<long[]> calls = new ArrayList<>();
@@ -692,7 +708,7 @@ final class ProcessRestorer {
     void threads() throws CheckpointException {
       List<ThreadRestorer.Created> created = new ArrayList<>();
       try {
-        ThreadRestorer.create(t, img, scratch + BATCH, caps, created);
+        ThreadRestorer.create(t, img, scratch + BATCH, caps, created, () -> r.readAll(deferred));
       } finally {
         created.forEach(c -> made.add(c.hostTid()));
       }

@@ -41,8 +41,10 @@ final class ThreadRestorer {
    * two round trips per thread instead of one per call. New threads inherit the injection's
    * blocked mask, so no signal interrupts them. Each thread is added to {@code made} as soon as
    * the batch that made it ends: on failure the caller kills the process, and reaps them.
+   * {@code meanwhile} runs on the calling thread while the main thread makes them.
    */
-  static void create(Tracee main, ProcessImage img, long batch, long[] caps, List<Created> made) throws ProcessException {
+  static void create(Tracee main, ProcessImage img, long batch, long[] caps, List<Created> made,
+      Tracee.Meanwhile meanwhile) throws dev.ckpt.CheckpointException {
     if (img.threads().size() == 1) {
       return;
     }
@@ -97,7 +99,9 @@ final class ThreadRestorer {
       // main thread runs the whole batch without a stop per thread.
       Sys.ptrace(Sys.PTRACE_SETOPTIONS, main.pid, 0, Sys.PTRACE_O_EXITKILL, "SETOPTIONS");
       try {
-        main.runBatch("clone3 of " + count + " threads", batch, area);
+        // The kernel's clone3 of a thousand threads takes tens of milliseconds in the process:
+        // the tracer writes memory meanwhile.
+        main.runBatch("clone3 of " + count + " threads", batch, area, meanwhile);
       } finally {
         // Whatever the batch made is the caller's to reap, at once.
         try {
@@ -163,7 +167,7 @@ final class ThreadRestorer {
           }
         }
       }
-    } catch (ProcessException | RuntimeException e) {
+    } catch (dev.ckpt.CheckpointException | RuntimeException e) {
       try {
         main.call("munmap(thread setup)", Sys.SYS_MUNMAP, area, size);
       } catch (ProcessException | RuntimeException again) {

@@ -367,6 +367,36 @@ final class Tracee implements AutoCloseable {
     ended(what, code, Sys.waitpid(pid, false));
   }
 
+  /** Work the tracer does while a batch runs in the tracee. */
+  interface Meanwhile {
+    void run() throws dev.ckpt.CheckpointException;
+  }
+
+  /**
+   * {@link #runBatch}, doing {@code meanwhile} on this thread while the tracee runs the batch. A
+   * failure of either is thrown once the batch has ended: the tracee is never left running
+   * injected code.
+   */
+  void runBatch(String what, long code, long table, Meanwhile meanwhile) throws dev.ckpt.CheckpointException {
+    startBatch(what, code, table);
+    dev.ckpt.CheckpointException failed = null;
+    RuntimeException broke = null;
+    try {
+      meanwhile.run();
+    } catch (dev.ckpt.CheckpointException e) {
+      failed = e;
+    } catch (RuntimeException e) {
+      broke = e;
+    }
+    ended(what, code, Sys.waitpid(pid, false));
+    if (failed != null) {
+      throw failed;
+    }
+    if (broke != null) {
+      throw broke;
+    }
+  }
+
   /** Lets the tracee run the batch loop at {@code code} over the table at {@code table}. */
   private void startBatch(String what, long code, long table) throws ProcessException {
     setRegs(saved.copy().set(Regs.RIP, code).set(Regs.RBX, table).set(Regs.ORIG_RAX, -1));

@@ -33,6 +33,8 @@ public final class LibC {
 
   public static native int close(int fd) throws LastErrorException;
 
+  public static native int mkfifo(String path, int mode) throws LastErrorException;
+
   public static native int kill(int pid, int sig) throws LastErrorException;
 
   public static native int getuid();
