@@ -12,7 +12,8 @@ import java.time.Instant;
  * @param at when (the scheduler's clock)
  * @param checkpoint the committed checkpoint for {@link Type#COMMITTED}, else null
  * @param duration how long the attempt took ({@code ZERO} for STARTED and SKIPPED)
- * @param frozen how long a native target was stopped (ZERO for application state)
+ * @param frozen how long the target was stopped: a native process's frozen time, or the pause of
+ *     an application-state snapshot ({@link CheckpointInfo#frozen()})
  * @param error why it failed, for FAILED, TERMINAL and RETENTION_FAILED, else null
  * @param reason why it was skipped, for SKIPPED, else null
  */

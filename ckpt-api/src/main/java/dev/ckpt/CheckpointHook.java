@@ -4,11 +4,26 @@ package dev.ckpt;
  * Callbacks around checkpoint and restore, as OpenJDK CRaC's {@code Resource}: quiesce before a
  * checkpoint, resume after it, and re-establish what an image cannot hold (connections, clocks)
  * after a restore. Before-hooks run in registration order, after-hooks in reverse order.
+ *
+ * <p>A checkpoint of application state has two phases. The <em>snapshot</em>: {@link
+ * #beforeCheckpoint()}, then every registered object is serialized and every segment copied, then
+ * {@link #afterSnapshot()}. The <em>write</em>: the copy is stored and committed, then {@link
+ * #afterCheckpoint(boolean)}. Pause the threads that change registered state in {@code
+ * beforeCheckpoint} and let them go in {@code afterSnapshot}: the checkpoint then holds one
+ * moment of all of it, and the application is paused only for the copy (reported as {@link
+ * CheckpointInfo#frozen()}), not while it is written.
  */
 public interface CheckpointHook {
 
   /** Runs before the state is captured. Throwing aborts the checkpoint. */
   default void beforeCheckpoint() throws Exception {}
+
+  /**
+   * Runs once the state has been copied (or its copy failed), before it is written, after every
+   * {@link #beforeCheckpoint()} that returned normally: writers paused there may resume here.
+   * Throwing fails the checkpoint; {@link #afterCheckpoint(boolean)} still runs.
+   */
+  default void afterSnapshot() throws Exception {}
 
   /**
    * Runs after every checkpoint attempt whose {@link #beforeCheckpoint()} returned normally,

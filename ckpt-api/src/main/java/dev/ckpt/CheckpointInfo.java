@@ -59,7 +59,9 @@ public record CheckpointInfo(
 
   /**
    * How long the checkpointed process was stopped: from the freeze to the moment it ran on (or,
-   * for a vacate, to the moment it was killed). {@link Duration#ZERO} for application state.
+   * for a vacate, to the moment it was killed). For application state, the pause of its snapshot:
+   * from the first before-hook to the end of the last afterSnapshot hook ({@link CheckpointHook}).
+   * {@link Duration#ZERO} when not recorded.
    */
   public Duration frozen() {
     String v = attributes.get(FROZEN_NANOS);

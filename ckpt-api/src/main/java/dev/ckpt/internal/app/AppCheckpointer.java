@@ -17,6 +17,7 @@ import dev.ckpt.ImageWriter;
 import dev.ckpt.PartInfo;
 import dev.ckpt.PartOutput;
 import dev.ckpt.Retention;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -41,8 +42,25 @@ public final class AppCheckpointer implements Checkpointer {
   private final Retention retention;
   private volatile boolean closed;
 
+  /** Where asynchronous checkpoints are written; {@link #ownExecutor} when the builder gave none. */
+  private final java.util.concurrent.Executor executor;
+  /** Segments are copied in the snapshot; otherwise written in place, the writers paused meanwhile. */
+  private final boolean copySegments;
+  private java.util.concurrent.ExecutorService ownExecutor;
+  /**
+   * Held from a snapshot's start until its write has ended: the next snapshot reuses the copy's
+   * buffers, and close waits for the write.
+   */
+  private final java.util.concurrent.Semaphore writing = new java.util.concurrent.Semaphore(1);
+  /** Per registration, reused: a segment's copy, an object's serialized bytes. */
+  private final Map<StateRegistration, ByteBuffer> segmentCopies = new java.util.HashMap<>();
+  private final Map<StateRegistration, Output> objectBytes = new java.util.HashMap<>();
+
   public AppCheckpointer(CheckpointStore store, boolean ownsStore, String job, List<StateRegistration> states,
-      List<CheckpointHook> hooks, List<Class<?>> kryoClasses, Consumer<Kryo> kryoConfig, Retention retention) {
+      List<CheckpointHook> hooks, List<Class<?>> kryoClasses, Consumer<Kryo> kryoConfig, Retention retention,
+      java.util.concurrent.Executor executor, boolean copySegments) {
+    this.executor = executor;
+    this.copySegments = copySegments;
     this.store = store;
     this.ownsStore = ownsStore;
     this.job = job;
@@ -105,98 +123,303 @@ public final class AppCheckpointer implements Checkpointer {
   }
 
   @Override
-  public synchronized CheckpointInfo checkpoint(java.time.Instant deadline) throws CheckpointException {
+  public CheckpointInfo checkpoint(java.time.Instant deadline) throws CheckpointException {
     checkOpen();
-    List<CheckpointHook> prepared = new ArrayList<>();
-    boolean committed = false;
-    CheckpointInfo info = null;
-    CheckpointException failure = null;
+    Snapshot taken = snapshot(deadline);
     try {
-      for (CheckpointHook h : hooks) {
-        try {
-          h.beforeCheckpoint();
-        } catch (Exception e) {
-          throw new CheckpointException("checkpoint of job " + job + " aborted: before-hook " + h.getClass().getName()
-              + " failed: " + e, e);
-        }
-        prepared.add(h);
-      }
-      info = write(deadline);
-      committed = true;
-    } catch (CheckpointException e) {
-      failure = e;
-    } catch (RuntimeException e) {
-      // Whatever went wrong, it is a failed checkpoint, and the hooks still get their after-call.
-      failure = new CheckpointException("checkpoint of job " + job + " failed: " + e, e);
+      return taken.finish();
+    } finally {
+      writing.release();
     }
+  }
+
+  @Override
+  public java.util.concurrent.CompletableFuture<CheckpointInfo> checkpointAsync() {
+    checkOpen();
+    Snapshot taken;
+    try {
+      taken = snapshot(null);
+    } catch (CheckpointException e) {
+      return java.util.concurrent.CompletableFuture.failedFuture(e);
+    }
+    java.util.concurrent.CompletableFuture<CheckpointInfo> done = new java.util.concurrent.CompletableFuture<>();
+    Runnable write = () -> {
+      try {
+        done.complete(taken.finish());
+      } catch (CheckpointException | RuntimeException | Error e) {
+        done.completeExceptionally(e);
+      } finally {
+        writing.release(); // after the future: close() returns with it complete
+      }
+    };
+    try {
+      writer().execute(write);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      taken.abandon(new CheckpointException("checkpoint of job " + job + ": its executor refused to write the snapshot"
+          + " (is it shut down?)", e));
+      return java.util.concurrent.CompletableFuture.failedFuture(taken.failure);
+    }
+    return done;
+  }
+
+  private synchronized java.util.concurrent.Executor writer() {
+    if (executor != null) {
+      return executor;
+    }
+    if (ownExecutor == null) {
+      ownExecutor = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "ckpt-app-writer-" + job);
+        t.setDaemon(true);
+        return t;
+      });
+    }
+    return ownExecutor;
+  }
+
+  /**
+   * One checkpoint between its snapshot and its commit: the hooks that were prepared, the copy,
+   * and the pause it cost. Its taker holds {@link #writing} until the snapshot is finished or
+   * abandoned.
+   */
+  private final class Snapshot {
+    final java.time.Instant deadline;
+    /** Opened before the snapshot, so that the checkpoint's duration covers its pause too. */
+    final ImageWriter writer;
+    final List<CheckpointHook> prepared;
+    /** When the before-hooks began. */
+    final long start;
+    /** When the afterSnapshot hooks ended; 0 while they are still to run (segments not copied). */
+    long snapshotEnd;
+    CheckpointException failure;
+
+    Snapshot(java.time.Instant deadline, ImageWriter writer, List<CheckpointHook> prepared, long start, long snapshotEnd,
+        CheckpointException failure) {
+      this.deadline = deadline;
+      this.writer = writer;
+      this.prepared = prepared;
+      this.start = start;
+      this.snapshotEnd = snapshotEnd;
+      this.failure = failure;
+    }
+
+    /** Writes and commits the copy (unless its snapshot failed), then runs the afterCheckpoint hooks. */
+    CheckpointInfo finish() throws CheckpointException {
+      CheckpointInfo info = null;
+      try (writer) {
+        if (failure == null) {
+          info = write(this);
+        }
+      } catch (CheckpointException e) {
+        addFailure(e);
+      } catch (RuntimeException e) {
+        addFailure(new CheckpointException("checkpoint of job " + job + " failed: " + e, e));
+      }
+      if (snapshotEnd == 0) {
+        afterSnapshot(prepared, this::addFailure); // segments written in place: the writers go on only now
+      }
+      afterCheckpoint(prepared, info != null);
+      if (failure != null) {
+        throw failure;
+      }
+      if (retention != null) {
+        try {
+          store.retain(job, retention);
+        } catch (CheckpointException e) {
+          // The checkpoint is committed; retention catches up next time.
+          LOG.warn("retention after {} failed: {}", info.ref(), e.getMessage());
+        }
+      }
+      return info;
+    }
+
+    /** Ends a snapshot that will not be written: the afterCheckpoint hooks learn it was not committed. */
+    void abandon(CheckpointException why) {
+      if (failure == null) {
+        failure = why;
+      }
+      try {
+        writer.close();
+      } catch (RuntimeException e) {
+        addFailure(new CheckpointException("checkpoint of job " + job + ": closing its unwritten image failed: " + e, e));
+      }
+      try {
+        afterCheckpoint(prepared, false);
+      } finally {
+        writing.release();
+      }
+    }
+
+    private void afterCheckpoint(List<CheckpointHook> hooks, boolean committed) {
+      for (int i = hooks.size() - 1; i >= 0; i--) {
+        CheckpointHook h = hooks.get(i);
+        try {
+          h.afterCheckpoint(committed);
+        } catch (Exception e) {
+          addFailure(new CheckpointException("after-checkpoint hook " + h.getClass().getName() + " of job " + job
+              + " failed: " + e, e));
+        }
+      }
+    }
+
+    private void addFailure(CheckpointException e) {
+      if (failure == null) {
+        failure = e;
+      } else {
+        failure.addSuppressed(e);
+      }
+    }
+  }
+
+  /**
+   * The snapshot phase, on the calling thread: before-hooks, the copy of every registered state,
+   * afterSnapshot hooks. A failure here is kept in the snapshot, whose {@link Snapshot#finish}
+   * then runs the afterCheckpoint hooks and throws it; nothing is written.
+   */
+  private Snapshot snapshot(java.time.Instant deadline) throws CheckpointException {
+    try {
+      writing.acquire();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CheckpointException("checkpoint of job " + job + ": interrupted while the previous one was written", e);
+    }
+    if (closed) {
+      writing.release();
+      throw new IllegalStateException("this Checkpointer (job " + job + ") is closed");
+    }
+    ImageWriter writer;
+    try {
+      writer = store.newImage(job);
+    } catch (CheckpointException | RuntimeException e) {
+      writing.release();
+      throw e;
+    }
+    synchronized (this) {
+      long start = System.nanoTime();
+      List<CheckpointHook> prepared = new ArrayList<>();
+      CheckpointException failure = null;
+      try {
+        for (CheckpointHook h : hooks) {
+          try {
+            h.beforeCheckpoint();
+          } catch (Exception e) {
+            throw new CheckpointException("checkpoint of job " + job + " aborted: before-hook " + h.getClass().getName()
+                + " failed: " + e, e);
+          }
+          prepared.add(h);
+        }
+        for (StateRegistration r : states) {
+          if (r instanceof StateRegistration.ObjectState o) {
+            serialize(o);
+          } else if (copySegments) {
+            copy((StateRegistration.Segment) r);
+          }
+        }
+      } catch (CheckpointException e) {
+        failure = e;
+      } catch (RuntimeException e) {
+        // Whatever went wrong, it is a failed checkpoint, and the hooks still get their after-calls.
+        failure = new CheckpointException("checkpoint of job " + job + " failed: " + e, e);
+      }
+      Snapshot taken = new Snapshot(deadline, writer, prepared, start, 0, failure);
+      if (copySegments || failure != null) {
+        afterSnapshot(prepared, taken::addFailure);
+        taken.snapshotEnd = System.nanoTime();
+      }
+      return taken;
+    }
+  }
+
+  private void afterSnapshot(List<CheckpointHook> prepared, Consumer<CheckpointException> failed) {
     for (int i = prepared.size() - 1; i >= 0; i--) {
       CheckpointHook h = prepared.get(i);
       try {
-        h.afterCheckpoint(committed);
+        h.afterSnapshot();
       } catch (Exception e) {
-        CheckpointException ce = new CheckpointException("after-checkpoint hook " + h.getClass().getName()
-            + " of job " + job + " failed: " + e, e);
-        if (failure == null) {
-          failure = ce;
-        } else {
-          failure.addSuppressed(ce);
-        }
+        failed.accept(new CheckpointException("after-snapshot hook " + h.getClass().getName() + " of job " + job
+            + " failed: " + e, e));
       }
-    }
-    if (failure != null) {
-      throw failure;
-    }
-    if (retention != null) {
-      try {
-        store.retain(job, retention);
-      } catch (CheckpointException e) {
-        // The checkpoint is committed; retention catches up next time.
-        LOG.warn("retention after {} failed: {}", info.ref(), e.getMessage());
-      }
-    }
-    return info;
-  }
-
-  private CheckpointInfo write(java.time.Instant deadline) throws CheckpointException {
-    try (ImageWriter w = store.newImage(job)) {
-      w.attribute("kind", "app");
-      if (deadline != null) {
-        w.deadline(deadline);
-      }
-      for (StateRegistration r : states) {
-        if (r instanceof StateRegistration.ObjectState o) {
-          writeObject(w, o);
-        } else {
-          writeSegment(w, (StateRegistration.Segment) r);
-        }
-      }
-      return w.commit();
     }
   }
 
-  private void writeObject(ImageWriter w, StateRegistration.ObjectState o) throws CheckpointException {
+  /** Serializes an object's captured state into its reused buffer. */
+  private void serialize(StateRegistration.ObjectState o) throws CheckpointException {
     Object state;
     try {
       state = o.state.captureState();
     } catch (Exception e) {
       throw new CheckpointException("capturing state '" + o.name + "' of job " + job + " failed: " + e, e);
     }
-    try (PartOutput out = w.part(o.partName(), Map.of("kind", "object", "kryo", kryoFingerprint,
-        "type", state == null ? "null" : state.getClass().getName()))) {
-      Output kout = new Output(out.asOutputStream(), 1 << 16);
+    Output out = objectBytes.computeIfAbsent(o, k -> new Output(1 << 16, -1));
+    out.reset();
+    try {
+      kryo.writeClassAndObject(out, state);
+    } catch (KryoException | IllegalArgumentException e) {
+      // Kryo throws IllegalArgumentException for a class that is not registered.
+      CheckpointException cause = unwrap(e);
+      if (cause != null) {
+        throw cause;
+      }
+      throw new CheckpointException("serializing state '" + o.name + "' of job " + job + " failed: "
+          + e.getMessage() + " (register every class it holds with kryoClasses(...))", e);
+    }
+    types.put(o, state == null ? "null" : state.getClass().getName());
+  }
+
+  /** The class of each object's state at the last snapshot, recorded with its part. */
+  private final Map<StateRegistration, String> types = new java.util.HashMap<>();
+
+  /** Copies a segment into its reused buffer. */
+  private void copy(StateRegistration.Segment s) throws CheckpointException {
+    long length = s.length();
+    if (length > Integer.MAX_VALUE - 8) {
+      throw new CheckpointException("segment '" + s.name + "' of job " + job + " has " + length + " bytes; a checkpoint"
+          + " copies each segment into one buffer, which holds at most " + (Integer.MAX_VALUE - 8) + ": register it as"
+          + " several segments");
+    }
+    ByteBuffer copy = segmentCopies.get(s);
+    if (copy == null) {
       try {
-        kryo.writeClassAndObject(kout, state);
-        kout.flush();
-      } catch (KryoException | IllegalArgumentException e) {
-        // Kryo throws IllegalArgumentException for a class that is not registered.
-        CheckpointException cause = unwrap(e);
-        if (cause != null) {
-          throw cause;
+        copy = ByteBuffer.allocateDirect((int) length);
+      } catch (OutOfMemoryError e) {
+        throw new CheckpointException("segment '" + s.name + "' of job " + job + ": no direct memory for its " + length
+            + "-byte snapshot copy (raise -XX:MaxDirectMemorySize)", e);
+      }
+      segmentCopies.put(s, copy);
+    }
+    copy.clear();
+    for (long off = 0; off < length; off += SLICE) {
+      copy.put(s.slice(off, (int) Math.min(SLICE, length - off)));
+    }
+  }
+
+  private CheckpointInfo write(Snapshot taken) throws CheckpointException {
+    ImageWriter w = taken.writer;
+    w.attribute("kind", "app");
+    if (taken.deadline != null) {
+      w.deadline(taken.deadline);
+    }
+    for (StateRegistration r : states) {
+      if (r instanceof StateRegistration.ObjectState o) {
+        Output bytes = objectBytes.get(o);
+        try (PartOutput out = w.part(o.partName(), Map.of("kind", "object", "kryo", kryoFingerprint, "type", types.get(o)))) {
+          out.write(bytes.getBuffer(), 0, bytes.position());
         }
-        throw new CheckpointException("serializing state '" + o.name + "' of job " + job + " failed: "
-            + e.getMessage() + " (register every class it holds with kryoClasses(...))", e);
+      } else {
+        StateRegistration.Segment seg = (StateRegistration.Segment) r;
+        ByteBuffer copy = copySegments ? segmentCopies.get(r) : null;
+        try (PartOutput out = w.part(seg.partName(), Map.of("kind", "segment"))) {
+          long length = seg.length();
+          for (long off = 0; off < length; off += SLICE) {
+            int n = (int) Math.min(SLICE, length - off);
+            out.write(copy != null ? copy.duplicate().clear().position((int) off).limit((int) off + n).slice() : seg.slice(off, n));
+          }
+        }
       }
     }
+    // The pause: until the afterSnapshot hooks ended, or, writing in place, until now.
+    long paused = (taken.snapshotEnd != 0 ? taken.snapshotEnd : System.nanoTime()) - taken.start;
+    w.attribute(CheckpointInfo.FROZEN_NANOS, Long.toString(paused));
+    return w.commit();
   }
 
   private static CheckpointException unwrap(Throwable t) {
@@ -206,15 +429,6 @@ public final class AppCheckpointer implements Checkpointer {
       }
     }
     return null;
-  }
-
-  private void writeSegment(ImageWriter w, StateRegistration.Segment s) throws CheckpointException {
-    try (PartOutput out = w.part(s.partName(), Map.of("kind", "segment"))) {
-      long length = s.length();
-      for (long off = 0; off < length; off += SLICE) {
-        out.write(s.slice(off, (int) Math.min(SLICE, length - off)));
-      }
-    }
   }
 
   @Override
@@ -304,6 +518,16 @@ public final class AppCheckpointer implements Checkpointer {
   @Override
   public void close() {
     closed = true;
+    // A snapshot being written finishes first: closing the store under it would fail it.
+    writing.acquireUninterruptibly();
+    writing.release();
+    synchronized (this) {
+      if (ownExecutor != null) {
+        ownExecutor.shutdown();
+      }
+      segmentCopies.clear();
+      objectBytes.clear();
+    }
     if (ownsStore) {
       store.close();
     }
