@@ -8,7 +8,11 @@ import dev.ckpt.CheckpointException;
 import dev.ckpt.CheckpointHook;
 import dev.ckpt.CheckpointInfo;
 import dev.ckpt.Checkpointable;
+import dev.ckpt.CheckpointStore;
 import dev.ckpt.Checkpointer;
+import dev.ckpt.StoreException;
+import dev.ckpt.spi.BlobStore;
+import dev.ckpt.store.tck.ForwardingBlobStore;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -49,16 +54,17 @@ class AppSnapshotIT {
     }
   }
 
-  /** Pauses the writer from beforeCheckpoint to afterSnapshot, and counts its steps around the write. */
+  /** Pauses the writer from beforeCheckpoint to afterSnapshot, and counts its steps. */
   static final class Gate implements CheckpointHook {
     final Semaphore writer = new Semaphore(1, true); // fair: the writer must not barge back in before a checkpoint
     final AtomicLong steps = new AtomicLong();
-    final List<long[]> stepsAroundWrites = new ArrayList<>();
-    long atSnapshot;
+    volatile long atBefore;
+    volatile long atSnapshot;
 
     @Override
     public void beforeCheckpoint() {
       writer.acquireUninterruptibly();
+      atBefore = steps.get();
     }
 
     // A semaphore, not a lock: without copies an asynchronous checkpoint's afterSnapshot runs on
@@ -68,13 +74,6 @@ class AppSnapshotIT {
     public void afterSnapshot() {
       atSnapshot = steps.get();
       writer.release();
-    }
-
-    @Override
-    public void afterCheckpoint(boolean committed) {
-      synchronized (stepsAroundWrites) {
-        stepsAroundWrites.add(new long[] {atSnapshot, steps.get()});
-      }
     }
   }
 
@@ -100,26 +99,28 @@ class AppSnapshotIT {
    * checkpoint, and the writer makes progress while checkpoints are written.
    */
   @Test
+  @Timeout(180)
   void concurrentWriter_everyCheckpointHoldsOneMoment_andWritesRunWhileTheWriterGoesOn() throws Exception {
-    List<long[]> around = checkpointWhileWriting(true);
-    assertTrue(around.stream().anyMatch(s -> s[1] > s[0]), "the writer never ran while a checkpoint was written: it"
-        + " was paused for the whole checkpoint");
+    List<String> atCommits = checkpointWhileWriting(true);
+    assertEquals(List.of("writer ran"), atCommits.stream().distinct().toList(), "at each commit");
   }
 
   /** Without copies the segments are written in place, and the writer stays paused until they are. */
   @Test
+  @Timeout(180)
   void withoutCopies_everyCheckpointHoldsOneMoment_andTheWriterWaitsForTheWrite() throws Exception {
-    List<long[]> around = checkpointWhileWriting(false);
-    assertTrue(around.stream().allMatch(s -> s[1] == s[0]), "the writer ran before the segments were written");
+    List<String> atCommits = checkpointWhileWriting(false);
+    assertEquals(List.of("writer paused"), atCommits.stream().distinct().toList(), "at each commit");
   }
 
   /**
    * Eight checkpoints, synchronous and asynchronous, of two segments and an object that a writer
    * keeps at one value; each restores to one value in all three, later than the one before, with
-   * its pause recorded and shorter than the whole checkpoint. Returns the writer's step counts at
-   * the end of each snapshot and after each checkpoint.
+   * its pause recorded and shorter than the whole checkpoint. Returns, for each commit, whether
+   * the writer was still paused when the manifest was written, or had made a step since the
+   * snapshot (with copies, the commit waits up to 10 s for that step).
    */
-  private List<long[]> checkpointWhileWriting(boolean copy) throws Exception {
+  private List<String> checkpointWhileWriting(boolean copy) throws Exception {
     ByteBuffer a = ByteBuffer.allocateDirect(8 << 20);
     ByteBuffer b = ByteBuffer.allocateDirect(1 << 20);
     StampHolder holder = new StampHolder();
@@ -135,14 +136,33 @@ class AppSnapshotIT {
           Stamp s = new Stamp();
           s.value = n;
           holder.stamp = s;
+          gate.steps.incrementAndGet();
         } finally {
           gate.writer.release();
         }
-        gate.steps.incrementAndGet();
       }
     }, "state-writer");
+    List<String> atCommits = new java.util.concurrent.CopyOnWriteArrayList<>();
+    CheckpointStore base = CheckpointStore.open(dir.resolve("torn").toUri().resolve("?create=true"));
+    BlobStore watching = new ForwardingBlobStore(base.blobs()) {
+      @Override
+      public boolean putIfAbsent(String key, byte[] data) throws StoreException {
+        // The manifest: is the writer still held, or has it made a step since the snapshot?
+        if (!copy) {
+          atCommits.add(gate.steps.get() == gate.atBefore ? "writer paused" : "writer ran");
+        } else {
+          long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+          while (gate.steps.get() <= gate.atSnapshot && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+          }
+          atCommits.add(gate.steps.get() > gate.atSnapshot ? "writer ran" : "writer made no step in 10 s");
+        }
+        return super.putIfAbsent(key, data);
+      }
+    };
     List<CheckpointInfo> infos = new ArrayList<>();
-    try (Checkpointer ckpt = Checkpointer.builder().store(dir.toUri()).job("torn").register("stamp", holder)
+    try (CheckpointStore store = CheckpointStore.builder().blobStore(watching).build();
+         Checkpointer ckpt = Checkpointer.builder().store(store).job("torn").register("stamp", holder)
         .registerSegment("a", a).registerSegment("b", b).hook(gate).kryoClasses(Stamp.class).copySegments(copy).build()) {
       writer.start();
       while (gate.steps.get() < 3) {
@@ -153,6 +173,7 @@ class AppSnapshotIT {
       }
       running.set(false);
       writer.join(TimeUnit.SECONDS.toMillis(30));
+      assertTrue(!writer.isAlive(), "the writer did not stop");
       long previous = 0;
       for (CheckpointInfo info : infos) {
         assertTrue(info.frozen().toNanos() > 0, info.ref() + " records no pause");
@@ -166,15 +187,18 @@ class AppSnapshotIT {
         assertTrue(v >= previous, info.ref() + " holds step " + v + ", older than the checkpoint before (" + previous + ")");
         previous = v;
       }
-      return gate.stepsAroundWrites;
+      assertEquals(infos.size(), atCommits.size(), "commits seen");
+      return atCommits;
     } finally {
       running.set(false);
       writer.join(TimeUnit.SECONDS.toMillis(30));
+      base.close();
     }
   }
 
   /** The afterSnapshot hooks run before the commit: the newest checkpoint is still the previous one then. */
   @Test
+  @Timeout(120)
   void afterSnapshotRunsBeforeTheCommit_andAfterCheckpointAfterIt() throws Exception {
     List<String> events = new ArrayList<>();
     Checkpointer[] self = new Checkpointer[1];
@@ -209,6 +233,7 @@ class AppSnapshotIT {
    * CheckpointException; the hooks get both after-calls, and the next checkpoint works.
    */
   @Test
+  @Timeout(120)
   void asyncCheckpointWhoseSnapshotFails_failsItsFuture_andTheNextOneCommits() throws Exception {
     List<String> events = new ArrayList<>();
     StampHolder holder = new StampHolder();
@@ -246,6 +271,7 @@ class AppSnapshotIT {
    * opened would otherwise close under it); afterwards every call says the checkpointer is closed.
    */
   @Test
+  @Timeout(120)
   void closeWaitsForTheWrite_andLaterCallsSayClosed() throws Exception {
     ByteBuffer big = ByteBuffer.allocateDirect(32 << 20);
     for (int i = 0; i + 8 <= big.capacity(); i += 8) {

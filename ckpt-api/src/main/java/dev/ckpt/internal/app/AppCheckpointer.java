@@ -52,6 +52,14 @@ public final class AppCheckpointer implements Checkpointer {
    * buffers, and close waits for the write.
    */
   private final java.util.concurrent.Semaphore writing = new java.util.concurrent.Semaphore(1);
+  /** The store and executor were closed. */
+  private boolean released;
+  /** The thread that holds {@link #writing}, whose hooks may call close() (which must not wait for itself). */
+  private volatile Thread holder;
+  /** close() was called while a checkpoint held {@link #writing}, from that checkpoint's own thread. */
+  private volatile boolean closeWhenWritten;
+  /** The last asynchronous checkpoint's future: close() returns once it is complete. */
+  private volatile java.util.concurrent.CompletableFuture<CheckpointInfo> lastWrite;
   /** Per registration, reused: a segment's copy, an object's serialized bytes. */
   private final Map<StateRegistration, ByteBuffer> segmentCopies = new java.util.HashMap<>();
   private final Map<StateRegistration, Output> objectBytes = new java.util.HashMap<>();
@@ -129,7 +137,29 @@ public final class AppCheckpointer implements Checkpointer {
     try {
       return taken.finish();
     } finally {
-      writing.release();
+      releaseWriting();
+    }
+  }
+
+  private void takeWriting(String what) throws CheckpointException {
+    if (holder == Thread.currentThread()) {
+      throw new IllegalStateException(what + " of job " + job + " from within a checkpoint hook of the same checkpointer");
+    }
+    try {
+      writing.acquire();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CheckpointException(what + " of job " + job + ": interrupted while waiting for the checkpoint being written", e);
+    }
+    holder = Thread.currentThread();
+  }
+
+  private void releaseWriting() {
+    holder = null;
+    writing.release();
+    if (closeWhenWritten) {
+      closeWhenWritten = false;
+      closeNow();
     }
   }
 
@@ -143,21 +173,32 @@ public final class AppCheckpointer implements Checkpointer {
       return java.util.concurrent.CompletableFuture.failedFuture(e);
     }
     java.util.concurrent.CompletableFuture<CheckpointInfo> done = new java.util.concurrent.CompletableFuture<>();
+    lastWrite = done;
+    holder = null; // handed to the executor's thread
     Runnable write = () -> {
+      holder = Thread.currentThread();
+      CheckpointInfo info = null;
+      Throwable failed = null;
       try {
-        done.complete(taken.finish());
-      } catch (CheckpointException | RuntimeException | Error e) {
-        done.completeExceptionally(e);
+        info = taken.finish();
+      } catch (Throwable e) {
+        failed = e;
       } finally {
-        writing.release(); // after the future: close() returns with it complete
+        // Released before the future completes: what runs on its completion may checkpoint again.
+        releaseWriting();
+      }
+      if (failed == null) {
+        done.complete(info);
+      } else {
+        done.completeExceptionally(failed);
       }
     };
     try {
       writer().execute(write);
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      taken.abandon(new CheckpointException("checkpoint of job " + job + ": its executor refused to write the snapshot"
-          + " (is it shut down?)", e));
-      return java.util.concurrent.CompletableFuture.failedFuture(taken.failure);
+    } catch (Throwable e) {
+      taken.abandon(new CheckpointException("checkpoint of job " + job + ": its executor did not take the write of the"
+          + " snapshot (is it shut down?): " + e, e));
+      done.completeExceptionally(taken.failure);
     }
     return done;
   }
@@ -211,7 +252,7 @@ public final class AppCheckpointer implements Checkpointer {
         }
       } catch (CheckpointException e) {
         addFailure(e);
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | Error e) {
         addFailure(new CheckpointException("checkpoint of job " + job + " failed: " + e, e));
       }
       if (snapshotEnd == 0) {
@@ -237,6 +278,9 @@ public final class AppCheckpointer implements Checkpointer {
       if (failure == null) {
         failure = why;
       }
+      if (snapshotEnd == 0) {
+        afterSnapshot(prepared, this::addFailure); // writers paused until the write, which will not come
+      }
       try {
         writer.close();
       } catch (RuntimeException e) {
@@ -245,7 +289,7 @@ public final class AppCheckpointer implements Checkpointer {
       try {
         afterCheckpoint(prepared, false);
       } finally {
-        writing.release();
+        releaseWriting();
       }
     }
 
@@ -254,7 +298,7 @@ public final class AppCheckpointer implements Checkpointer {
         CheckpointHook h = hooks.get(i);
         try {
           h.afterCheckpoint(committed);
-        } catch (Exception e) {
+        } catch (Exception | Error e) {
           addFailure(new CheckpointException("after-checkpoint hook " + h.getClass().getName() + " of job " + job
               + " failed: " + e, e));
         }
@@ -276,52 +320,66 @@ public final class AppCheckpointer implements Checkpointer {
    * then runs the afterCheckpoint hooks and throws it; nothing is written.
    */
   private Snapshot snapshot(java.time.Instant deadline) throws CheckpointException {
-    try {
-      writing.acquire();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CheckpointException("checkpoint of job " + job + ": interrupted while the previous one was written", e);
-    }
+    takeWriting("checkpoint");
     if (closed) {
-      writing.release();
+      releaseWriting();
       throw new IllegalStateException("this Checkpointer (job " + job + ") is closed");
     }
-    ImageWriter writer;
+    ImageWriter writer = null;
     try {
       writer = store.newImage(job);
-    } catch (CheckpointException | RuntimeException e) {
-      writing.release();
+      return snapshot(deadline, writer);
+    } catch (Throwable e) {
+      // Nothing holds the image or the right to write any more: an Error too must not wedge the
+      // checkpointer (every later checkpoint, and close, would wait for this one).
+      if (writer != null) {
+        try {
+          writer.close();
+        } catch (RuntimeException again) {
+          e.addSuppressed(again);
+        }
+      }
+      releaseWriting();
+      if (e instanceof RuntimeException r) {
+        throw new CheckpointException("checkpoint of job " + job + " failed: " + r, r);
+      }
       throw e;
     }
+  }
+
+  private Snapshot snapshot(java.time.Instant deadline, ImageWriter writer) {
     synchronized (this) {
       long start = System.nanoTime();
+      boolean copied = false;
       List<CheckpointHook> prepared = new ArrayList<>();
       CheckpointException failure = null;
       try {
         for (CheckpointHook h : hooks) {
           try {
             h.beforeCheckpoint();
-          } catch (Exception e) {
+          } catch (Exception | Error e) {
             throw new CheckpointException("checkpoint of job " + job + " aborted: before-hook " + h.getClass().getName()
                 + " failed: " + e, e);
           }
           prepared.add(h);
         }
+        copied = copySegments && copiesReady();
         for (StateRegistration r : states) {
           if (r instanceof StateRegistration.ObjectState o) {
             serialize(o);
-          } else if (copySegments) {
+          } else if (copied) {
             copy((StateRegistration.Segment) r);
           }
         }
       } catch (CheckpointException e) {
         failure = e;
-      } catch (RuntimeException e) {
-        // Whatever went wrong, it is a failed checkpoint, and the hooks still get their after-calls.
+      } catch (RuntimeException | Error e) {
+        // Whatever went wrong (a StackOverflowError in Kryo too), it is a failed checkpoint, and
+        // the hooks still get their after-calls.
         failure = new CheckpointException("checkpoint of job " + job + " failed: " + e, e);
       }
       Snapshot taken = new Snapshot(deadline, writer, prepared, start, 0, failure);
-      if (copySegments || failure != null) {
+      if (copied || failure != null) {
         afterSnapshot(prepared, taken::addFailure);
         taken.snapshotEnd = System.nanoTime();
       }
@@ -334,7 +392,7 @@ public final class AppCheckpointer implements Checkpointer {
       CheckpointHook h = prepared.get(i);
       try {
         h.afterSnapshot();
-      } catch (Exception e) {
+      } catch (Exception | Error e) {
         failed.accept(new CheckpointException("after-snapshot hook " + h.getClass().getName() + " of job " + job
             + " failed: " + e, e));
       }
@@ -368,24 +426,48 @@ public final class AppCheckpointer implements Checkpointer {
   /** The class of each object's state at the last snapshot, recorded with its part. */
   private final Map<StateRegistration, String> types = new java.util.HashMap<>();
 
-  /** Copies a segment into its reused buffer. */
-  private void copy(StateRegistration.Segment s) throws CheckpointException {
-    long length = s.length();
-    if (length > Integer.MAX_VALUE - 8) {
-      throw new CheckpointException("segment '" + s.name + "' of job " + job + " has " + length + " bytes; a checkpoint"
-          + " copies each segment into one buffer, which holds at most " + (Integer.MAX_VALUE - 8) + ": register it as"
-          + " several segments");
+  /**
+   * Whether every segment has its copy buffer, allocating what is missing. When one cannot have
+   * one (more than a buffer holds, or no direct memory left), checkpoints write the segments in
+   * place with the writers still paused, which is as consistent but pauses longer: said once.
+   */
+  private boolean copiesReady() {
+    if (copiesRefused != null) {
+      return false;
     }
-    ByteBuffer copy = segmentCopies.get(s);
-    if (copy == null) {
-      try {
-        copy = ByteBuffer.allocateDirect((int) length);
-      } catch (OutOfMemoryError e) {
-        throw new CheckpointException("segment '" + s.name + "' of job " + job + ": no direct memory for its " + length
-            + "-byte snapshot copy (raise -XX:MaxDirectMemorySize)", e);
+    for (StateRegistration r : states) {
+      if (r instanceof StateRegistration.Segment seg && !segmentCopies.containsKey(seg)) {
+        long length = seg.length();
+        String why = null;
+        if (length > Integer.MAX_VALUE - 8) {
+          why = "it has " + length + " bytes, more than one buffer holds";
+        } else {
+          try {
+            segmentCopies.put(seg, ByteBuffer.allocateDirect((int) length));
+          } catch (OutOfMemoryError e) {
+            why = "no direct memory for its " + length + "-byte copy (" + e.getMessage() + "; -XX:MaxDirectMemorySize)";
+          }
+        }
+        if (why != null) {
+          copiesRefused = why;
+          segmentCopies.clear();
+          LOG.warn("job {}: segment '{}' is not copied at checkpoints: {}; segments are written in place, and the"
+              + " afterSnapshot hooks run only once they are written (register smaller segments, or copySegments(false)"
+              + " to say so)", job, seg.name, why);
+          return false;
+        }
       }
-      segmentCopies.put(s, copy);
     }
+    return true;
+  }
+
+  /** Why segments are not copied, once found; null while they are. */
+  private String copiesRefused;
+
+  /** Copies a segment into its buffer ({@link #copiesReady}). */
+  private void copy(StateRegistration.Segment s) {
+    long length = s.length();
+    ByteBuffer copy = segmentCopies.get(s);
     copy.clear();
     for (long off = 0; off < length; off += SLICE) {
       copy.put(s.slice(off, (int) Math.min(SLICE, length - off)));
@@ -397,6 +479,7 @@ public final class AppCheckpointer implements Checkpointer {
     w.attribute("kind", "app");
     if (taken.deadline != null) {
       w.deadline(taken.deadline);
+      w.checkDeadline(); // a deadline passed during the snapshot: nothing written
     }
     for (StateRegistration r : states) {
       if (r instanceof StateRegistration.ObjectState o) {
@@ -406,7 +489,7 @@ public final class AppCheckpointer implements Checkpointer {
         }
       } else {
         StateRegistration.Segment seg = (StateRegistration.Segment) r;
-        ByteBuffer copy = copySegments ? segmentCopies.get(r) : null;
+        ByteBuffer copy = taken.snapshotEnd != 0 ? segmentCopies.get(r) : null; // copied, or written in place
         try (PartOutput out = w.part(seg.partName(), Map.of("kind", "segment"))) {
           long length = seg.length();
           for (long off = 0; off < length; off += SLICE) {
@@ -434,16 +517,22 @@ public final class AppCheckpointer implements Checkpointer {
   @Override
   public CheckpointInfo restoreLatest() throws CheckpointException {
     checkOpen();
+    takeWriting("restore"); // not while a checkpoint is written: it may read segments in place
     try (ImageReader r = store.openLatest(job)) {
       return restore(r);
+    } finally {
+      releaseWriting();
     }
   }
 
   @Override
   public CheckpointInfo restore(long id) throws CheckpointException {
     checkOpen();
+    takeWriting("restore");
     try (ImageReader r = store.open(job, id)) {
       return restore(r);
+    } finally {
+      releaseWriting();
     }
   }
 
@@ -518,10 +607,27 @@ public final class AppCheckpointer implements Checkpointer {
   @Override
   public void close() {
     closed = true;
+    if (holder == Thread.currentThread()) {
+      // From a hook of a checkpoint in progress, which holds the right to write: it closes when it ends.
+      closeWhenWritten = true;
+      return;
+    }
     // A snapshot being written finishes first: closing the store under it would fail it.
     writing.acquireUninterruptibly();
     writing.release();
+    java.util.concurrent.CompletableFuture<CheckpointInfo> last = lastWrite;
+    if (last != null) {
+      last.handle((info, failure) -> null).join(); // completes right after the write gives back the right
+    }
+    closeNow();
+  }
+
+  private void closeNow() {
     synchronized (this) {
+      if (released) {
+        return;
+      }
+      released = true;
       if (ownExecutor != null) {
         ownExecutor.shutdown();
       }

@@ -187,11 +187,12 @@ final class ChunkFetcher {
       while (!zeros.isEmpty() && failure.get() == null) {
         fillZeros(zeros.poll());
       }
-      slots.acquire(parallelism);
+    } finally {
+      // Every range handed to a worker has ended before this returns, however it returns: a
+      // worker still writing into a sink whose target the caller then closes (a process's
+      // /proc/PID/mem, whose descriptor number may be reused at once) must not outlive the call.
+      slots.acquireUninterruptibly(parallelism);
       slots.release(parallelism);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CheckpointException("checkpoint " + m.job() + "@" + m.id() + ": interrupted", e);
     }
     CheckpointException f = failure.get();
     if (f != null) {

@@ -358,8 +358,11 @@ final class ProcessRestorer {
     run("cwd", b::cwd);
     run("attributes", b::attributes);
     run("signals", b::signals);
-    run("main thread", b::mainThread);
     run("threads", b::threads);
+    // After the threads: its rseq registration has the kernel read the process's rseq area (and
+    // the critical-section descriptor it points to) at the next return to user space, and the
+    // threads step writes most memory.
+    run("main thread", b::mainThread);
     if (shared != null) {
       run("drain SIGCHLD", b::drainSigchld);
     }
@@ -553,8 +556,10 @@ final class ProcessRestorer {
       boolean threaded = img.threads().size() > 1;
       for (VmaRecord v : img.vmas()) {
         if (v.dumped().length > 0) {
+          // Not where MADV_HUGEPAGE is advised (the madvise step comes first): a write there
+          // would fault in a whole huge page around each page the dump found present.
           boolean privateWritable = switch (v.kind()) {
-            case ANON, HEAP, STACK, FILE_PRIVATE -> (v.protection() & Sys.PROT_WRITE) != 0;
+            case ANON, HEAP, STACK, FILE_PRIVATE -> (v.protection() & Sys.PROT_WRITE) != 0 && !VmaFlags.hugePages(v.prot());
             default -> false;
           };
           (threaded && privateWritable ? later : now).put(v.part(), new MemorySink(t, v));

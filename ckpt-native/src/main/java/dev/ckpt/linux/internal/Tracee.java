@@ -379,21 +379,28 @@ final class Tracee implements AutoCloseable {
    */
   void runBatch(String what, long code, long table, Meanwhile meanwhile) throws dev.ckpt.CheckpointException {
     startBatch(what, code, table);
-    dev.ckpt.CheckpointException failed = null;
-    RuntimeException broke = null;
+    Throwable failed = null;
     try {
       meanwhile.run();
-    } catch (dev.ckpt.CheckpointException e) {
+    } catch (dev.ckpt.CheckpointException | RuntimeException | Error e) {
       failed = e;
-    } catch (RuntimeException e) {
-      broke = e;
     }
-    ended(what, code, Sys.waitpid(pid, false));
-    if (failed != null) {
-      throw failed;
+    try {
+      ended(what, code, Sys.waitpid(pid, false));
+    } catch (ProcessException | RuntimeException e) {
+      if (failed != null) {
+        e.addSuppressed(failed);
+      }
+      throw e;
     }
-    if (broke != null) {
-      throw broke;
+    if (failed instanceof dev.ckpt.CheckpointException c) {
+      throw c;
+    }
+    if (failed instanceof RuntimeException r) {
+      throw r;
+    }
+    if (failed instanceof Error err) {
+      throw err;
     }
   }
 

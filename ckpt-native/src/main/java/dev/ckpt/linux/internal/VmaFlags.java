@@ -46,6 +46,11 @@ final class VmaFlags {
   }
 
   /** The madvise advice values to apply to a restored mapping. */
+  /** Whether MADV_HUGEPAGE was advised for the mapping. */
+  static boolean hugePages(int prot) {
+    return (prot & (1 << (8 + java.util.Arrays.asList(ADVISED).indexOf("hg")))) != 0;
+  }
+
   static List<Integer> advice(int prot) {
     List<Integer> out = new ArrayList<>();
     for (int i = 0; i < ADVISED.length; i++) {
