@@ -4,7 +4,6 @@
  * {@code dev.ckpt.spi}.
  */
 module dev.ckpt {
-  requires transitive com.sun.jna;
   requires transitive com.esotericsoftware.kryo;
   requires org.lz4.java;
   requires org.slf4j;

@@ -4,7 +4,7 @@
  */
 module dev.ckpt.linux {
   requires transitive dev.ckpt;
-  requires com.sun.jna;
+  requires transitive com.sun.jna; // JnaMemory takes a Pointer
   requires org.slf4j;
 
   exports dev.ckpt.linux;

@@ -1,7 +1,6 @@
 package dev.ckpt;
 
 import com.esotericsoftware.kryo.Kryo;
-import com.sun.jna.Pointer;
 import dev.ckpt.internal.app.AppCheckpointer;
 import dev.ckpt.internal.app.StateRegistration;
 import java.net.URI;
@@ -175,13 +174,16 @@ public interface Checkpointer extends AutoCloseable {
       return this;
     }
 
-    /** Registers {@code length} bytes of native memory at {@code address} as a segment. */
-    public Builder registerSegment(String name, Pointer address, long length) {
-      Objects.requireNonNull(address, "address");
-      if (length < 0) {
-        throw new IllegalArgumentException("segment " + name + " has negative length " + length);
+    /**
+     * Registers native memory as a segment (for a JNA {@code Pointer}, {@code
+     * dev.ckpt.linux.JnaMemory.of(pointer, length)} in ckpt-native).
+     */
+    public Builder registerSegment(String name, NativeMemory memory) {
+      Objects.requireNonNull(memory, "memory");
+      if (memory.length() < 0) {
+        throw new IllegalArgumentException("segment " + name + " has negative length " + memory.length());
       }
-      add(name, StateRegistration.pointer(name, address, length));
+      add(name, StateRegistration.memory(name, memory));
       return this;
     }
 

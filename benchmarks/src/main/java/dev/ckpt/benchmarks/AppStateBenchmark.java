@@ -103,7 +103,7 @@ public class AppStateBenchmark {
   }
 
   private Checkpointer checkpointer(String jobName) throws Exception {
-    return Checkpointer.builder().store(store).job(jobName).registerSegment("heap", memory, ImageData.SIZE).build();
+    return Checkpointer.builder().store(store).job(jobName).registerSegment("heap", dev.ckpt.linux.JnaMemory.of(memory, ImageData.SIZE)).build();
   }
 
   /** Each dump is a first dump: a new job, so nothing deduplicates against an earlier run. */

@@ -27,7 +27,7 @@ public final class IncrementalDump {
     Memory memory = ImageData.allocate();
     Path dir = ImageData.scratch("incremental");
     try (Checkpointer c = Checkpointer.builder().store(dir.toUri()).job("inc")
-        .registerSegment("heap", memory, ImageData.SIZE).build()) {
+        .registerSegment("heap", dev.ckpt.linux.JnaMemory.of(memory, ImageData.SIZE)).build()) {
       CheckpointInfo first = c.checkpoint();
       long changed = 0;
       SplittableRandom r = new SplittableRandom(1);

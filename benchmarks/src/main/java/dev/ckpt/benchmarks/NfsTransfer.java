@@ -44,7 +44,7 @@ public final class NfsTransfer {
       for (int i = 0; i < iterations; i++) {
         String job = "dump-" + i;
         try (Checkpointer c = Checkpointer.builder().store(store).job(job)
-            .registerSegment("heap", memory, ImageData.SIZE).build()) {
+            .registerSegment("heap", dev.ckpt.linux.JnaMemory.of(memory, ImageData.SIZE)).build()) {
           long t0 = System.nanoTime();
           CheckpointInfo info = c.checkpoint();
           dump[i] = System.nanoTime() - t0;

@@ -121,7 +121,7 @@ public final class S3Transfer {
   }
 
   private static Checkpointer checkpointer(CheckpointStore store, String job, Memory memory) throws Exception {
-    return Checkpointer.builder().store(store).job(job).registerSegment("heap", memory, ImageData.SIZE).build();
+    return Checkpointer.builder().store(store).job(job).registerSegment("heap", dev.ckpt.linux.JnaMemory.of(memory, ImageData.SIZE)).build();
   }
 
   private static void rawUpload(S3Client s3, ExecutorService pool, String bucket, String key, Memory memory)

@@ -79,7 +79,7 @@ class AppStateIT {
         .job("sim")
         .register("model", holder)
         .registerSegment("grid", buffer)
-        .registerSegment("native", native0, native0.size())
+        .registerSegment("native", dev.ckpt.linux.JnaMemory.of(native0, native0.size()))
         .kryoClasses(Model.class, double[].class, HashMap.class)
         .hook(new CheckpointHook() {
           @Override

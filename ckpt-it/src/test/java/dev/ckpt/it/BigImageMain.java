@@ -45,7 +45,7 @@ public final class BigImageMain {
   public static void main(String[] args) throws Exception {
     URI store = URI.create(args[0]);
     Memory mem = new Memory(SIZE);
-    try (Checkpointer ckpt = Checkpointer.builder().store(store).job("big").registerSegment("mem", mem, SIZE).build()) {
+    try (Checkpointer ckpt = Checkpointer.builder().store(store).job("big").registerSegment("mem", dev.ckpt.linux.JnaMemory.of(mem, SIZE)).build()) {
       if (args[1].equals("dump")) {
         for (long i = 0; i < SIZE / BLOCK; i++) {
           fill(mem.getByteBuffer(i * BLOCK, BLOCK), i);

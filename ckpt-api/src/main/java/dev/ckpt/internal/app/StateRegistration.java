@@ -1,7 +1,7 @@
 package dev.ckpt.internal.app;
 
-import com.sun.jna.Pointer;
 import dev.ckpt.Checkpointable;
+import dev.ckpt.NativeMemory;
 import dev.ckpt.PartSink;
 import java.nio.ByteBuffer;
 
@@ -21,8 +21,8 @@ public abstract sealed class StateRegistration {
     return new BufferSegment(name, buffer);
   }
 
-  public static StateRegistration pointer(String name, Pointer address, long length) {
-    return new PointerSegment(name, address, length);
+  public static StateRegistration memory(String name, NativeMemory memory) {
+    return new MemorySegment(name, memory);
   }
 
   abstract String partName();
@@ -113,21 +113,14 @@ public abstract sealed class StateRegistration {
     }
   }
 
-  static final class PointerSegment extends Segment {
-    /** Held so that a JNA {@code Memory} cannot be freed while it is registered. */
-    private final Pointer address;
-    /**
-     * The same address as a plain pointer: {@code Memory.getByteBuffer} records every view in a
-     * weak-reference table, a cost per chunk that the registration's own reference makes needless.
-     */
-    private final Pointer view;
+  static final class MemorySegment extends Segment {
+    private final NativeMemory memory;
     private final long length;
 
-    PointerSegment(String name, Pointer address, long length) {
+    MemorySegment(String name, NativeMemory memory) {
       super(name);
-      this.address = address;
-      this.view = new Pointer(Pointer.nativeValue(address));
-      this.length = length;
+      this.memory = memory;
+      this.length = memory.length();
     }
 
     @Override
@@ -137,12 +130,12 @@ public abstract sealed class StateRegistration {
 
     @Override
     ByteBuffer slice(long offset, int len) {
-      return view.getByteBuffer(offset, len);
-    }
-
-    @Override
-    void clear(long position, ByteBuffer target, ByteBuffer zeros) {
-      view.setMemory(position, target.remaining(), (byte) 0);
+      ByteBuffer b = memory.slice(offset, len);
+      if (b.remaining() != len) {
+        throw new IllegalStateException("segment '" + name + "': NativeMemory.slice(" + offset + ", " + len + ") gave "
+            + b.remaining() + " bytes");
+      }
+      return b;
     }
   }
 }

@@ -47,6 +47,10 @@ final class FdDumper {
       try {
         target = Files.readSymbolicLink(dir.resolve(Integer.toString(fd))).toString();
         fdinfo = Files.readString(ProcFs.dir(pid).resolve("fdinfo").resolve(Integer.toString(fd)));
+      } catch (java.nio.file.NoSuchFileException e) {
+        // Closed since the listing: the census before the freeze reads a running process (sort
+        // opens and closes its temporary files all the time). Frozen, nothing closes.
+        continue;
       } catch (IOException e) {
         throw new ProcessException(pid, "reading fd " + fd + " failed: " + e, 0, e);
       }
