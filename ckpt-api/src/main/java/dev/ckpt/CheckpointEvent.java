@@ -24,18 +24,44 @@ public record CheckpointEvent(Type type, String job, Trigger trigger, Instant at
    * Kinds of event. RETENTION_FAILED follows a COMMITTED one whose retention (deleting older
    * checkpoints) failed: the checkpoint is committed, older ones may be kept longer than asked.
    */
-  public enum Type { STARTED, COMMITTED, FAILED, SKIPPED, TERMINAL, RETENTION_FAILED }
+  public enum Type {
+    /** A checkpoint attempt began. */
+    STARTED,
+    /** A checkpoint was committed. */
+    COMMITTED,
+    /** A checkpoint attempt failed; {@link CheckpointEvent#error()} says why. */
+    FAILED,
+    /** A timer tick was not acted on, because a checkpoint was still running. */
+    SKIPPED,
+    /** Too many attempts in a row failed: the scheduler stopped. Follows the last FAILED. */
+    TERMINAL,
+    /** Retention after a committed checkpoint failed. */
+    RETENTION_FAILED
+  }
 
-  /** Non-zero bytes read from the target (0 unless COMMITTED). */
+  /**
+   * Non-zero bytes read from the target (0 unless COMMITTED).
+   *
+   * @return the checkpoint's {@link CheckpointInfo#bytesScanned()}, or 0
+   */
   public long bytesRead() {
     return checkpoint == null ? 0 : checkpoint.bytesScanned();
   }
 
-  /** Bytes newly stored (0 unless COMMITTED). */
+  /**
+   * Bytes newly stored (0 unless COMMITTED).
+   *
+   * @return the checkpoint's {@link CheckpointInfo#newStoredBytes()}, or 0
+   */
   public long newBytes() {
     return checkpoint == null ? 0 : checkpoint.newStoredBytes();
   }
 
+  /**
+   * Fraction of the checkpoint's chunks that were already stored (0 unless COMMITTED).
+   *
+   * @return the checkpoint's {@link CheckpointInfo#dedupRatio()}, or 0
+   */
   public double dedupRatio() {
     return checkpoint == null ? 0 : checkpoint.dedupRatio();
   }

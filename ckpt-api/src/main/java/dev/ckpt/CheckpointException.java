@@ -7,10 +7,21 @@ package dev.ckpt;
 public class CheckpointException extends Exception {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * Creates the exception.
+   *
+   * @param message what failed, where and why
+   */
   public CheckpointException(String message) {
     super(message);
   }
 
+  /**
+   * Creates the exception with the failure that caused it.
+   *
+   * @param message what failed, where and why
+   * @param cause the underlying failure
+   */
   public CheckpointException(String message, Throwable cause) {
     super(message, cause);
   }

@@ -15,22 +15,37 @@ package dev.ckpt;
  */
 public interface CheckpointHook {
 
-  /** Runs before the state is captured. Throwing aborts the checkpoint. */
+  /**
+   * Runs before the state is captured. Throwing aborts the checkpoint.
+   *
+   * @throws Exception to abort the checkpoint, which then fails with it as the cause
+   */
   default void beforeCheckpoint() throws Exception {}
 
   /**
    * Runs once the state has been copied (or its copy failed), before it is written, after every
    * {@link #beforeCheckpoint()} that returned normally: writers paused there may resume here.
    * Throwing fails the checkpoint; {@link #afterCheckpoint(boolean)} still runs.
+   *
+   * @throws Exception to fail the checkpoint
    */
   default void afterSnapshot() throws Exception {}
 
   /**
    * Runs after every checkpoint attempt whose {@link #beforeCheckpoint()} returned normally,
    * whether or not the checkpoint was committed.
+   *
+   * @param committed whether the checkpoint was committed
+   * @throws Exception to make the checkpoint call fail; a committed checkpoint stays committed,
+   *     and the other hooks still run
    */
   default void afterCheckpoint(boolean committed) throws Exception {}
 
-  /** Runs after state was restored from {@code restored}. */
+  /**
+   * Runs after state was restored from {@code restored}.
+   *
+   * @param restored the checkpoint the state came from
+   * @throws Exception to make the restore call fail; the state stays restored
+   */
   default void afterRestore(CheckpointInfo restored) throws Exception {}
 }

@@ -37,6 +37,25 @@ public record CheckpointInfo(
     Duration duration,
     Map<String, String> attributes) {
 
+  /**
+   * Checks the fields and copies {@code attributes}.
+   *
+   * @param job the job the checkpoint belongs to
+   * @param id the checkpoint's number within the job
+   * @param parentId the latest checkpoint of the job when this one was written, or 0
+   * @param created when it was committed
+   * @param logicalBytes the sum of the sizes of its parts
+   * @param bytesScanned the non-zero bytes that were hashed
+   * @param newRawBytes uncompressed bytes of chunks that were not stored before
+   * @param newStoredBytes bytes written to the store for this checkpoint
+   * @param referencedBytes stored bytes of every chunk it references
+   * @param newChunks chunks stored by this checkpoint
+   * @param reusedChunks chunks found already stored
+   * @param duration wall time from the start of the write to the commit
+   * @param attributes image-level attributes set by the writer
+   * @throws NullPointerException if {@code job}, {@code created}, {@code duration} or
+   *     {@code attributes} is null
+   */
   public CheckpointInfo {
     Objects.requireNonNull(job, "job");
     Objects.requireNonNull(created, "created");
@@ -62,13 +81,19 @@ public record CheckpointInfo(
    * for a vacate, to the moment it was killed). For application state, the pause of its snapshot:
    * from the first before-hook to the end of the last afterSnapshot hook ({@link CheckpointHook}).
    * {@link Duration#ZERO} when not recorded.
+   *
+   * @return the time stopped, or zero
    */
   public Duration frozen() {
     String v = attributes.get(FROZEN_NANOS);
     return v == null ? Duration.ZERO : Duration.ofNanos(Long.parseLong(v));
   }
 
-  /** The bytes read from the source (a process's resident memory), or {@link #logicalBytes()} when not recorded. */
+  /**
+   * The bytes read from the source (a process's resident memory), or {@link #logicalBytes()} when not recorded.
+   *
+   * @return the bytes read
+   */
   public long bytesRead() {
     String v = attributes.get(READ_BYTES);
     return v == null ? logicalBytes : Long.parseLong(v);
@@ -81,18 +106,28 @@ public record CheckpointInfo(
    * only the chunks holding them were read and hashed (the rest are that checkpoint's chunks).
    * A native process's first checkpoint, the first after a restore or an exec, and every
    * checkpoint of a process tree, use {@code content-hash}.
+   *
+   * @return the method, as named above
    */
   public String changeTracking() {
     return attributes.getOrDefault(CHANGE_TRACKING, "content-hash");
   }
 
-  /** Fraction of the scanned chunks that were already stored: 0 for a first checkpoint. */
+  /**
+   * Fraction of the scanned chunks that were already stored: 0 for a first checkpoint.
+   *
+   * @return a number from 0 to 1
+   */
   public double dedupRatio() {
     int total = newChunks + reusedChunks;
     return total == 0 ? 0.0 : (double) reusedChunks / total;
   }
 
-  /** {@code job@id}, the form the CLI accepts. */
+  /**
+   * {@code job@id}, the form the CLI accepts.
+   *
+   * @return the checkpoint's reference
+   */
   public String ref() {
     return job + "@" + id;
   }

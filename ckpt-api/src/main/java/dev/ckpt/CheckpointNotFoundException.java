@@ -4,6 +4,11 @@ package dev.ckpt;
 public class CheckpointNotFoundException extends CheckpointException {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * Creates the exception.
+   *
+   * @param message what failed, where and why
+   */
   public CheckpointNotFoundException(String message) {
     super(message);
   }

@@ -54,53 +54,117 @@ public final class CheckpointPolicy {
     this.handleSignals = b.handleSignals;
   }
 
+  /**
+   * Starts a policy with the defaults of the table above.
+   *
+   * @return a new builder
+   */
   public static Builder builder() {
     return new Builder();
   }
 
+  /**
+   * The time between checkpoint starts.
+   *
+   * @return the interval, positive
+   */
   public Duration interval() {
     return interval;
   }
 
+  /**
+   * The time from the scheduler's start to its first checkpoint.
+   *
+   * @return the delay; the interval unless set
+   */
   public Duration initialDelay() {
     return initialDelay;
   }
 
+  /**
+   * The most random delay added to each timed checkpoint, so that many jobs started together do
+   * not checkpoint together.
+   *
+   * @return the largest jitter; zero for none
+   */
   public Duration jitter() {
     return jitter;
   }
 
+  /**
+   * The least time between the end of one checkpoint and the start of the next timed one.
+   *
+   * @return the pause; zero for none
+   */
   public Duration minPause() {
     return minPause;
   }
 
-  /** The longest a checkpoint may take, or null for no limit. */
+  /**
+   * The longest a checkpoint may take, or null for no limit.
+   *
+   * @return the timeout, or null
+   */
   public Duration timeout() {
     return timeout;
   }
 
-  /** Applied after each commit, followed by garbage collection; null keeps everything. */
+  /**
+   * Applied after each commit, followed by garbage collection; null keeps everything.
+   *
+   * @return the retention, or null
+   */
   public Retention retention() {
     return retention;
   }
 
+  /**
+   * How many checkpoints in a row may fail before the scheduler stops with a terminal event.
+   *
+   * @return the limit, at least 1
+   */
   public int maxConsecutiveFailures() {
     return maxConsecutiveFailures;
   }
 
+  /**
+   * The wait after a failed checkpoint before the next try, doubled for each further failure in
+   * a row.
+   *
+   * @return the first backoff
+   */
   public Duration backoff() {
     return backoff;
   }
 
+  /**
+   * Whether the scheduler vacates the target (checkpoints it, then stops it) when the JVM shuts
+   * down.
+   *
+   * @return {@code true} to vacate at shutdown
+   */
   public boolean vacateOnShutdown() {
     return vacateOnShutdown;
   }
 
+  /**
+   * Whether the scheduler handles SIGTSTP (vacate) and SIGUSR2 (checkpoint now).
+   *
+   * @return {@code true} to install the signal handlers
+   */
   public boolean handleSignals() {
     return handleSignals;
   }
 
-  /** Reads the {@code ckpt.*} keys; a bad value is an IllegalArgumentException naming key and value. */
+  /**
+   * Reads the {@code ckpt.*} keys; a bad value is an IllegalArgumentException naming key and value.
+   * Other keys are ignored, and so are {@code ckpt.store} and {@code ckpt.job}, which whoever
+   * builds the target reads.
+   *
+   * @param p the properties to read
+   * @return the policy, with defaults for the keys not given
+   * @throws IllegalArgumentException if a {@code ckpt.*} key is unknown or its value is invalid
+   */
   public static CheckpointPolicy fromProperties(Properties p) {
     Builder b = builder();
     for (String key : p.stringPropertyNames()) {
@@ -131,7 +195,12 @@ public final class CheckpointPolicy {
     return b.build();
   }
 
-  /** {@link #fromProperties} over {@link System#getProperties()}. */
+  /**
+   * {@link #fromProperties} over {@link System#getProperties()}.
+   *
+   * @return the policy
+   * @throws IllegalArgumentException if a {@code ckpt.*} property is unknown or its value is invalid
+   */
   public static CheckpointPolicy fromSystemProperties() {
     return fromProperties(System.getProperties());
   }
@@ -150,7 +219,14 @@ public final class CheckpointPolicy {
   private static final Map<String, Duration> UNITS = Map.of("ms", Duration.ofMillis(1), "s", Duration.ofSeconds(1),
       "m", Duration.ofMinutes(1), "h", Duration.ofHours(1), "d", Duration.ofDays(1));
 
-  /** Parses {@code 500ms}, {@code 30s}, {@code 10m}, {@code 2h}, {@code 1d}. */
+  /**
+   * Parses {@code 500ms}, {@code 30s}, {@code 10m}, {@code 2h}, {@code 1d}: whole numbers only,
+   * case and surrounding space ignored.
+   *
+   * @param s the text to parse
+   * @return the duration
+   * @throws IllegalArgumentException if {@code s} is not a number followed by one of those units
+   */
   public static Duration parseDuration(String s) {
     String t = s.trim().toLowerCase(Locale.ROOT);
     int i = 0;
@@ -202,46 +278,101 @@ public final class CheckpointPolicy {
       return d;
     }
 
+    /**
+     * The time between checkpoint starts; default 10 minutes.
+     *
+     * @param d the interval, positive
+     * @return this builder
+     */
     public Builder interval(Duration d) {
       this.interval = positive("interval", d);
       return this;
     }
 
+    /**
+     * The time before the first checkpoint; default the interval.
+     *
+     * @param d the delay, not negative
+     * @return this builder
+     */
     public Builder initialDelay(Duration d) {
       this.initialDelay = nonNegative("initial delay", d);
       return this;
     }
 
+    /**
+     * The most random delay added to each timed checkpoint; default none.
+     *
+     * @param d the largest jitter, not negative
+     * @return this builder
+     */
     public Builder jitter(Duration d) {
       this.jitter = nonNegative("jitter", d);
       return this;
     }
 
+    /**
+     * The least time between the end of one checkpoint and the start of the next timed one;
+     * default none.
+     *
+     * @param d the pause, not negative
+     * @return this builder
+     */
     public Builder minPause(Duration d) {
       this.minPause = nonNegative("minimum pause", d);
       return this;
     }
 
+    /**
+     * The longest a checkpoint may run before it is aborted, uncommitted; default no limit.
+     *
+     * @param d the timeout, positive
+     * @return this builder
+     */
     public Builder timeout(Duration d) {
       this.timeout = positive("timeout", d);
       return this;
     }
 
+    /**
+     * Which checkpoints to keep after each commit; default all.
+     *
+     * @param r the retention, replacing any set by {@link #retainLast} or {@link #retainNewerThan}
+     * @return this builder
+     */
     public Builder retention(Retention r) {
       this.retention = Objects.requireNonNull(r, "retention");
       return this;
     }
 
+    /**
+     * Keeps the newest {@code n} checkpoints, and any kept by {@link #retainNewerThan}.
+     *
+     * @param n how many to keep, at least 1
+     * @return this builder
+     */
     public Builder retainLast(int n) {
       this.retention = new Retention(n, retention == null ? Duration.ZERO : retention.keepWithin());
       return this;
     }
 
+    /**
+     * Also keeps every checkpoint younger than {@code d}; alone, it keeps the newest one too.
+     *
+     * @param d the age, not negative
+     * @return this builder
+     */
     public Builder retainNewerThan(Duration d) {
       this.retention = new Retention(retention == null ? 1 : retention.keepLast(), nonNegative("retention age", d));
       return this;
     }
 
+    /**
+     * How many checkpoints in a row may fail before the scheduler stops; default 3.
+     *
+     * @param n the limit, at least 1
+     * @return this builder
+     */
     public Builder maxConsecutiveFailures(int n) {
       if (n < 1) {
         throw new IllegalArgumentException("max consecutive failures must be at least 1, got " + n);
@@ -250,22 +381,44 @@ public final class CheckpointPolicy {
       return this;
     }
 
+    /**
+     * The wait after a failure, doubled per further failure in a row; default 5 seconds.
+     *
+     * @param d the first backoff, not negative
+     * @return this builder
+     */
     public Builder backoff(Duration d) {
       this.backoff = nonNegative("backoff", d);
       return this;
     }
 
+    /**
+     * Whether to checkpoint and stop the target when the JVM exits; default false.
+     *
+     * @param on {@code true} to vacate at shutdown
+     * @return this builder
+     */
     public Builder vacateOnShutdown(boolean on) {
       this.vacateOnShutdown = on;
       return this;
     }
 
-    /** SIGTSTP to this JVM vacates, SIGUSR2 checkpoints now (as HTCondor's jobs did). */
+    /**
+     * SIGTSTP to this JVM vacates, SIGUSR2 checkpoints now (as HTCondor's jobs did).
+     *
+     * @param on {@code true} to install the handlers when the scheduler starts; default false
+     * @return this builder
+     */
     public Builder handleSignals(boolean on) {
       this.handleSignals = on;
       return this;
     }
 
+    /**
+     * Makes the policy.
+     *
+     * @return a policy with these settings
+     */
     public CheckpointPolicy build() {
       return new CheckpointPolicy(this);
     }

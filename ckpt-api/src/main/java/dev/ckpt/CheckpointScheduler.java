@@ -75,15 +75,31 @@ public final class CheckpointScheduler implements AutoCloseable {
     }
   }
 
+  /**
+   * Starts the settings of a scheduler for {@code target}.
+   *
+   * @param target what to checkpoint
+   * @return a builder with the default policy, the system UTC clock and an owned timer thread
+   * @throws NullPointerException if {@code target} is null
+   */
   public static Builder builder(CheckpointTarget target) {
     return new Builder(target);
   }
 
+  /**
+   * The policy the scheduler follows.
+   *
+   * @return the policy given to the builder
+   */
   public CheckpointPolicy policy() {
     return policy;
   }
 
-  /** False once vacated, closed, or stopped by the terminal event. */
+  /**
+   * False once vacated, closed, or stopped by the terminal event.
+   *
+   * @return whether the scheduler still takes checkpoints
+   */
   public synchronized boolean isRunning() {
     return !stopped && !terminal;
   }
@@ -142,12 +158,22 @@ public final class CheckpointScheduler implements AutoCloseable {
     run(Trigger.TIMER);
   }
 
-  /** Checkpoints as soon as no other checkpoint is running, and continues. */
+  /**
+   * Checkpoints as soon as no other checkpoint is running, and continues.
+   *
+   * @return completed with the checkpoint once listeners have seen it, or exceptionally with the
+   *     {@link CheckpointException} of a failed attempt, or an {@link IllegalStateException} if the
+   *     scheduler stopped first
+   */
   public CompletableFuture<CheckpointInfo> checkpointNow() {
     return request(Trigger.ON_DEMAND, onDemand);
   }
 
-  /** Checkpoints as soon as no other checkpoint is running, then stops the target and this scheduler. */
+  /**
+   * Checkpoints as soon as no other checkpoint is running, then stops the target and this scheduler.
+   *
+   * @return completed as for {@link #checkpointNow()}; after a failed checkpoint the scheduler goes on
+   */
   public CompletableFuture<CheckpointInfo> vacate() {
     return request(Trigger.VACATE, onVacate);
   }
@@ -361,33 +387,68 @@ public final class CheckpointScheduler implements AutoCloseable {
       this.target = Objects.requireNonNull(target, "target");
     }
 
+    /**
+     * When to checkpoint, retry and keep checkpoints; default {@code CheckpointPolicy.builder().build()}.
+     *
+     * @param policy the policy
+     * @return this builder
+     */
     public Builder policy(CheckpointPolicy policy) {
       this.policy = Objects.requireNonNull(policy, "policy");
       return this;
     }
 
+    /**
+     * The source of time for schedules and events; default the system UTC clock.
+     *
+     * @param clock the clock
+     * @return this builder
+     */
     public Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
       return this;
     }
 
-    /** Runs the scheduler's wake-ups and checkpoints; default: one owned thread. */
+    /**
+     * Runs the scheduler's wake-ups and checkpoints; default: one owned thread.
+     *
+     * @param timer the timer, which the scheduler does not shut down
+     * @return this builder
+     */
     public Builder timer(Timer timer) {
       this.timer = Objects.requireNonNull(timer, "timer");
       return this;
     }
 
-    /** Source of jitter. */
+    /**
+     * Source of jitter.
+     *
+     * @param random the generator
+     * @return this builder
+     */
     public Builder random(Random random) {
       this.random = Objects.requireNonNull(random, "random");
       return this;
     }
 
+    /**
+     * Adds a listener for every event. A listener that throws is logged and skipped.
+     *
+     * @param listener the listener
+     * @return this builder
+     */
     public Builder listener(CheckpointListener listener) {
       listeners.add(Objects.requireNonNull(listener, "listener"));
       return this;
     }
 
+    /**
+     * Starts a scheduler with these settings: the first checkpoint is due after the policy's
+     * initial delay, plus jitter.
+     *
+     * @return the running scheduler, which the caller closes
+     * @throws IllegalStateException if the policy handles signals and this JVM cannot
+     */
     public CheckpointScheduler start() {
       CheckpointScheduler s = new CheckpointScheduler(this);
       try {

@@ -26,6 +26,11 @@ import java.util.concurrent.ExecutorService;
  */
 public interface CheckpointStore extends AutoCloseable {
 
+  /**
+   * Starts the settings of a store.
+   *
+   * @return a new builder
+   */
   static Builder builder() {
     return new Builder();
   }
@@ -33,53 +38,128 @@ public interface CheckpointStore extends AutoCloseable {
   /**
    * Returns {@code job} if it is a valid job name (1 to 128 characters of {@code [A-Za-z0-9_.-]},
    * starting with a letter or digit), else throws IllegalArgumentException saying so.
+   *
+   * @param job the name to check
+   * @return {@code job}
    */
   static String checkJobName(String job) {
     return DefaultCheckpointStore.checkJob(job);
   }
 
-  /** Opens the store at {@code uri} with default settings. */
+  /**
+   * Opens the store at {@code uri} with default settings.
+   *
+   * @param uri the store's URI; its scheme chooses the {@link dev.ckpt.spi.StoreProvider}
+   * @return the store, which the caller closes
+   * @throws StoreConfigurationException if no provider serves the scheme or the URI is invalid
+   * @throws CheckpointException if the store cannot be opened
+   */
   static CheckpointStore open(URI uri) throws CheckpointException {
     return builder().uri(uri).build();
   }
 
+  /**
+   * Where the store lives.
+   *
+   * @return the blob store's URI
+   */
   URI uri();
 
-  /** Names of the jobs that have at least one checkpoint. */
+  /**
+   * Names of the jobs that have at least one checkpoint.
+   *
+   * @return the job names
+   * @throws CheckpointException if the store cannot be listed
+   */
   List<String> jobs() throws CheckpointException;
 
-  /** Every committed checkpoint of {@code job}, oldest first. Empty for an unknown job. */
+  /**
+   * Every committed checkpoint of {@code job}, oldest first. Empty for an unknown job.
+   *
+   * @param job the job's name
+   * @return the checkpoints, oldest first
+   * @throws CheckpointException if the store cannot be read
+   */
   List<CheckpointInfo> checkpoints(String job) throws CheckpointException;
 
-  /** The newest committed checkpoint of {@code job}, if any. */
+  /**
+   * The newest committed checkpoint of {@code job}, if any.
+   *
+   * @param job the job's name
+   * @return the checkpoint, or empty if the job has none
+   * @throws CheckpointException if the store cannot be read
+   */
   Optional<CheckpointInfo> latest(String job) throws CheckpointException;
 
-  /** Starts a new checkpoint of {@code job}; it deduplicates against all the job's chunks. */
+  /**
+   * Starts a new checkpoint of {@code job}; it deduplicates against all the job's chunks.
+   *
+   * @param job the job's name
+   * @return the writer, which the caller commits or closes
+   * @throws CheckpointException if the store cannot be read, or the job's lock cannot be taken
+   */
   ImageWriter newImage(String job) throws CheckpointException;
 
-  /** Opens checkpoint {@code id} of {@code job}, verifying its manifest. */
+  /**
+   * Opens checkpoint {@code id} of {@code job}, verifying its manifest.
+   *
+   * @param job the job's name
+   * @param id the checkpoint's number within the job
+   * @return the reader, which the caller closes
+   * @throws CheckpointNotFoundException if the job has no checkpoint {@code id}
+   * @throws CorruptImageException if the manifest fails its checks
+   * @throws CheckpointException if the store cannot be read
+   */
   ImageReader open(String job, long id) throws CheckpointException;
 
-  /** Opens the newest checkpoint of {@code job}. */
+  /**
+   * Opens the newest checkpoint of {@code job}.
+   *
+   * @param job the job's name
+   * @return the reader, which the caller closes
+   * @throws CheckpointNotFoundException if the job has no checkpoint
+   * @throws CheckpointException as for {@link #open(String, long)}
+   */
   ImageReader openLatest(String job) throws CheckpointException;
 
   /**
    * Reads every chunk of a checkpoint and checks its hash; reports problems rather than throwing
    * on them. A missing pack is one problem, however many chunks it held.
+   *
+   * @param job the job's name
+   * @param id the checkpoint's number within the job
+   * @return what was checked and what was found wrong
+   * @throws CheckpointNotFoundException if the job has no checkpoint {@code id}
+   * @throws CheckpointException if the manifest cannot be read or is corrupt
    */
   VerifyResult verify(String job, long id) throws CheckpointException;
 
-  /** Deletes the checkpoints {@code retention} does not keep, then runs {@link #gc(String)}. */
+  /**
+   * Deletes the checkpoints {@code retention} does not keep, then runs {@link #gc(String)}.
+   *
+   * @param job the job's name
+   * @param retention which checkpoints to keep
+   * @return what was deleted, and the broken checkpoints found
+   * @throws CheckpointException if the store cannot be read or a delete fails
+   */
   GcResult retain(String job, Retention retention) throws CheckpointException;
 
   /**
    * Deletes packs that no checkpoint of {@code job} references and that are older than the
    * grace period, so a checkpoint being written concurrently is never broken. Reports, and
    * never deletes, checkpoints that reference a pack which does not exist.
+   *
+   * @param job the job's name
+   * @return what was deleted, and the broken checkpoints found
+   * @throws CheckpointException if the store cannot be read or a delete fails
    */
   GcResult gc(String job) throws CheckpointException;
 
-  /** The blob store underneath. */
+  /**
+   * The blob store underneath.
+   *
+   * @return the blob store, owned by this store unless given to its builder
+   */
   BlobStore blobs();
 
   /** Closes the blob store and the executor, if this object created them. */
@@ -102,14 +182,24 @@ public interface CheckpointStore extends AutoCloseable {
 
     private Builder() {}
 
-    /** The store, found by URI scheme among the {@link dev.ckpt.spi.StoreProvider}s. */
+    /**
+     * The store, found by URI scheme among the {@link dev.ckpt.spi.StoreProvider}s.
+     *
+     * @param uri the store's URI; replaces a blob store given before
+     * @return this builder
+     */
     public Builder uri(URI uri) {
       this.uri = Objects.requireNonNull(uri, "uri");
       this.blobStore = null;
       return this;
     }
 
-    /** A blob store opened by the caller, who stays responsible for closing it. */
+    /**
+     * A blob store opened by the caller, who stays responsible for closing it.
+     *
+     * @param store the blob store; replaces a URI given before
+     * @return this builder
+     */
     public Builder blobStore(BlobStore store) {
       this.blobStore = Objects.requireNonNull(store, "store");
       this.uri = null;
@@ -119,13 +209,21 @@ public interface CheckpointStore extends AutoCloseable {
     /**
      * Runs hashing, compression, uploads and downloads. The caller keeps ownership. Without one,
      * the store creates a pool of {@link #parallelism(int)} threads and shuts it down on close.
+     *
+     * @param executor the executor
+     * @return this builder
      */
     public Builder executor(ExecutorService executor) {
       this.executor = Objects.requireNonNull(executor, "executor");
       return this;
     }
 
-    /** How many chunks or downloads may be in flight at once; bounds memory. Default: cores, at least 2. */
+    /**
+     * How many chunks or downloads may be in flight at once; bounds memory. Default: cores, at least 2.
+     *
+     * @param n the parallelism, from 1 to 256
+     * @return this builder
+     */
     public Builder parallelism(int n) {
       if (n < 1 || n > 256) {
         throw new IllegalArgumentException("parallelism must be in [1, 256], got " + n);
@@ -134,17 +232,34 @@ public interface CheckpointStore extends AutoCloseable {
       return this;
     }
 
+    /**
+     * The clock for creation times, deadlines and the GC grace period; default the system UTC clock.
+     *
+     * @param clock the clock
+     * @return this builder
+     */
     public Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
       return this;
     }
 
+    /**
+     * How new chunks are compressed; default {@link Compression#LZ4}. Reading handles either.
+     *
+     * @param compression the compression
+     * @return this builder
+     */
     public Builder compression(Compression compression) {
       this.compression = Objects.requireNonNull(compression, "compression");
       return this;
     }
 
-    /** Chunk size in bytes: a power of two from 4 KiB (a page) to 4 MiB. Default 64 KiB. */
+    /**
+     * Chunk size in bytes: a power of two from 4 KiB (a page) to 4 MiB. Default 64 KiB.
+     *
+     * @param bytes the chunk size
+     * @return this builder
+     */
     public Builder chunkSize(int bytes) {
       if (bytes < 4096 || bytes > 4 << 20 || Integer.bitCount(bytes) != 1) {
         throw new IllegalArgumentException("chunk size must be a power of two in [4096, 4194304], got " + bytes);
@@ -153,7 +268,12 @@ public interface CheckpointStore extends AutoCloseable {
       return this;
     }
 
-    /** Target pack size in bytes, from 1 MiB to 256 MiB. Default 16 MiB. */
+    /**
+     * Target pack size in bytes, from 1 MiB to 256 MiB. Default 16 MiB.
+     *
+     * @param bytes the pack size, at least two chunks
+     * @return this builder
+     */
     public Builder packSize(int bytes) {
       if (bytes < 1 << 20 || bytes > 256 << 20) {
         throw new IllegalArgumentException("pack size must be in [1 MiB, 256 MiB], got " + bytes);
@@ -162,7 +282,12 @@ public interface CheckpointStore extends AutoCloseable {
       return this;
     }
 
-    /** Unreferenced packs younger than this are never deleted. Default one hour. */
+    /**
+     * Unreferenced packs younger than this are never deleted. Default one hour.
+     *
+     * @param grace the grace period, not negative
+     * @return this builder
+     */
     public Builder gcGracePeriod(Duration grace) {
       if (grace.isNegative()) {
         throw new IllegalArgumentException("gc grace period must not be negative, got " + grace);
@@ -171,18 +296,37 @@ public interface CheckpointStore extends AutoCloseable {
       return this;
     }
 
-    /** Where to look for store providers; default the thread's context class loader. */
+    /**
+     * Where to look for store providers; default the thread's context class loader.
+     *
+     * @param loader the class loader
+     * @return this builder
+     */
     public Builder classLoader(ClassLoader loader) {
       this.classLoader = Objects.requireNonNull(loader, "loader");
       return this;
     }
 
-    /** Told of the bytes every write and read of this store moves, for progress bars. */
+    /**
+     * Told of the bytes every write and read of this store moves, for progress bars.
+     *
+     * @param listener the listener; default none
+     * @return this builder
+     */
     public Builder progress(ProgressListener listener) {
       this.progress = Objects.requireNonNull(listener, "listener");
       return this;
     }
 
+    /**
+     * Opens the store.
+     *
+     * @return the store, which the caller closes
+     * @throws IllegalStateException if neither a URI nor a blob store is set, or a pack cannot
+     *     hold two chunks
+     * @throws StoreConfigurationException if no provider serves the URI's scheme or the URI is invalid
+     * @throws CheckpointException if the store cannot be opened
+     */
     public CheckpointStore build() throws CheckpointException {
       if (uri == null && blobStore == null) {
         throw new IllegalStateException("set a store with uri(...) or blobStore(...)");

@@ -18,9 +18,19 @@ package dev.ckpt;
  */
 public interface Checkpointable<S> extends CheckpointHook {
 
-  /** Returns the state to save. Called on the checkpointing thread after every before-hook. */
+  /**
+   * Returns the state to save. Called on the checkpointing thread after every before-hook.
+   *
+   * @return the state, serialized before any afterSnapshot hook runs
+   * @throws Exception to fail the checkpoint
+   */
   S captureState() throws Exception;
 
-  /** Puts restored state back. Called only once every part of the image has been verified. */
+  /**
+   * Puts restored state back. Called only once every part of the image has been verified.
+   *
+   * @param state the state as {@link #captureState()} returned it when the checkpoint was taken
+   * @throws Exception to fail the restore
+   */
   void restoreState(S state) throws Exception;
 }

@@ -7,6 +7,11 @@ package dev.ckpt;
 public class CommitConflictException extends CheckpointException {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * Creates the exception.
+   *
+   * @param message what failed, where and why
+   */
   public CommitConflictException(String message) {
     super(message);
   }

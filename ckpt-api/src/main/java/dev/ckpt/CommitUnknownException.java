@@ -10,6 +10,12 @@ package dev.ckpt;
 public class CommitUnknownException extends CheckpointException {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * Creates the exception with the failure that caused it.
+   *
+   * @param message what failed, where and why
+   * @param cause the underlying failure
+   */
   public CommitUnknownException(String message, Throwable cause) {
     super(message, cause);
   }

@@ -10,20 +10,43 @@ import java.util.Optional;
  */
 public interface ImageReader extends AutoCloseable {
 
+  /**
+   * The checkpoint this image is.
+   *
+   * @return what the manifest records of it
+   */
   CheckpointInfo info();
 
+  /**
+   * The image's parts.
+   *
+   * @return every part, in the order written
+   */
   List<PartInfo> parts();
 
+  /**
+   * The part called {@code name}.
+   *
+   * @param name the part's name
+   * @return the part, or empty if the image has none of that name
+   */
   default Optional<PartInfo> part(String name) {
     return parts().stream().filter(p -> p.name().equals(name)).findFirst();
   }
 
+  /**
+   * The image-level attributes its writer set ({@link ImageWriter#attribute}).
+   *
+   * @return the attributes
+   */
   Map<String, String> attributes();
 
   /**
    * Streams a part into {@code sink}, fetching and verifying chunks in parallel with bounded
    * memory.
    *
+   * @param part the part's name
+   * @param sink where the bytes go
    * @throws CheckpointNotFoundException if the image has no such part
    * @throws CorruptImageException if any chunk fails verification
    */
@@ -34,6 +57,7 @@ public interface ImageReader extends AutoCloseable {
    * fetched as one plan, so many small parts cost few store requests. Sinks are called from
    * several threads and in no particular order, but never twice for the same bytes.
    *
+   * @param parts a sink for each part, by part name
    * @throws CheckpointNotFoundException if the image lacks any of the parts (before any is read)
    * @throws CorruptImageException if any chunk fails verification
    */
@@ -43,7 +67,15 @@ public interface ImageReader extends AutoCloseable {
     }
   }
 
-  /** Reads a part of at most 2 GiB into a new array. */
+  /**
+   * Reads a part of at most 2 GiB into a new array.
+   *
+   * @param part the part's name
+   * @return the part's bytes
+   * @throws CheckpointNotFoundException if the image has no such part
+   * @throws CheckpointException if the part is too large, a chunk fails verification or the store
+   *     cannot be read
+   */
   byte[] readBytes(String part) throws CheckpointException;
 
   @Override

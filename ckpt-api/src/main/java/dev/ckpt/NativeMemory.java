@@ -12,13 +12,21 @@ import java.nio.ByteBuffer;
  */
 public interface NativeMemory {
 
-  /** The number of bytes, fixed while registered. */
+  /**
+   * The number of bytes, fixed while registered.
+   *
+   * @return the length in bytes
+   */
   long length();
 
   /**
    * A view of {@code length} bytes from {@code offset}, through which a checkpoint reads and a
    * restore writes them in place: a fresh buffer each call (threads may ask at once), position 0,
    * limit {@code length}.
+   *
+   * @param offset the first byte, from the start of the memory
+   * @param length the number of bytes
+   * @return a new buffer over the memory itself, not a copy
    */
   ByteBuffer slice(long offset, int length);
 }

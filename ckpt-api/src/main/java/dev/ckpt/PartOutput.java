@@ -10,14 +10,32 @@ import java.nio.ByteBuffer;
  */
 public interface PartOutput extends AutoCloseable {
 
-  /** Appends the remaining bytes of {@code src}, consuming them. */
+  /**
+   * Appends the remaining bytes of {@code src}, consuming them.
+   *
+   * @param src the bytes to append
+   * @throws CheckpointException if storing the image's chunks has failed
+   */
   void write(ByteBuffer src) throws CheckpointException;
 
+  /**
+   * Appends {@code len} bytes of {@code b} from {@code off}.
+   *
+   * @param b the array
+   * @param off the first byte to append
+   * @param len how many bytes to append
+   * @throws CheckpointException if storing the image's chunks has failed
+   */
   default void write(byte[] b, int off, int len) throws CheckpointException {
     write(ByteBuffer.wrap(b, off, len));
   }
 
-  /** Appends {@code count} zero bytes without reading or storing them (holes, untouched pages). */
+  /**
+   * Appends {@code count} zero bytes without reading or storing them (holes, untouched pages).
+   *
+   * @param count how many zero bytes to append
+   * @throws CheckpointException if storing the image's chunks has failed
+   */
   void writeZeros(long count) throws CheckpointException;
 
   /**
@@ -27,12 +45,20 @@ public interface PartOutput extends AutoCloseable {
    * chunk size (or {@code length} must reach the base part's end). Returns false, appending
    * nothing, when there is no base, the base has no such range, or a chunk of it can no longer
    * be reused (its pack was condemned by garbage collection); the caller then writes the bytes.
+   *
+   * @param length how many bytes to append
+   * @return whether the range was appended; the default appends nothing
+   * @throws CheckpointException if the store cannot be read or written
    */
   default boolean copyFromBase(long length) throws CheckpointException {
     return false;
   }
 
-  /** Bytes written so far. */
+  /**
+   * Bytes written so far.
+   *
+   * @return the part's length so far, zeros and copied ranges included
+   */
   long position();
 
   /** Ends the part. The image is not committed until {@link ImageWriter#commit()}. */
@@ -42,6 +68,8 @@ public interface PartOutput extends AutoCloseable {
   /**
    * A stream view for serializers. Failures surface as {@link IOException}s whose cause is the
    * {@link CheckpointException}.
+   *
+   * @return a stream that appends to this part; closing it does not end the part
    */
   default OutputStream asOutputStream() {
     PartOutput self = this;

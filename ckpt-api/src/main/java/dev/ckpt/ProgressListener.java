@@ -6,7 +6,13 @@ package dev.ckpt;
  */
 @FunctionalInterface
 public interface ProgressListener {
+  /**
+   * Called after more bytes were moved.
+   *
+   * @param n how many more bytes were moved: an increment, not a running total
+   */
   void bytes(long n);
 
+  /** A listener that ignores progress. */
   ProgressListener NONE = n -> { };
 }

@@ -8,6 +8,12 @@ package dev.ckpt;
 public class StateSchemaException extends CheckpointException {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * Creates the exception with the failure that caused it.
+   *
+   * @param message what failed, where and why
+   * @param cause the underlying failure
+   */
   public StateSchemaException(String message, Throwable cause) {
     super(message, cause);
   }

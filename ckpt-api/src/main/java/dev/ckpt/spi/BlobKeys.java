@@ -11,6 +11,9 @@ public final class BlobKeys {
    * Returns {@code key} if it is valid, else throws {@link IllegalArgumentException} saying why.
    * A prefix for {@link BlobStore#list} may end with a slash or be empty; use
    * {@link #checkPrefix(String)} for those.
+   *
+   * @param key the key to check
+   * @return {@code key}
    */
   public static String check(String key) {
     if (key == null || key.isEmpty()) {
@@ -26,6 +29,9 @@ public final class BlobKeys {
   /**
    * Whether {@code name} is a valid key. Backends use it to leave foreign names out of listings:
    * their own temporary files, or files a file system made (NFS's {@code .nfsXXXX}).
+   *
+   * @param name a file or object name, possibly null
+   * @return whether {@link #check(String)} accepts {@code name}
    */
   public static boolean isValid(String name) {
     try {
@@ -36,7 +42,13 @@ public final class BlobKeys {
     }
   }
 
-  /** Validates a listing prefix: empty, or a key-like string that may end with a slash. */
+  /**
+   * Validates a listing prefix: empty, or a key-like string that may end with a slash.
+   *
+   * @param prefix the prefix to check
+   * @return {@code prefix}
+   * @throws IllegalArgumentException if {@code prefix} is null or not a valid prefix
+   */
   public static String checkPrefix(String prefix) {
     if (prefix == null) {
       throw new IllegalArgumentException("null store key prefix");

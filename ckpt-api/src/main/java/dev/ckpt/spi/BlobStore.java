@@ -32,16 +32,31 @@ import java.util.Optional;
  */
 public interface BlobStore extends AutoCloseable {
 
-  /** Where this store lives, as given to its {@link StoreProvider}. */
+  /**
+   * Where this store lives, as given to its {@link StoreProvider}.
+   *
+   * @return the store's URI
+   */
   URI uri();
 
   /**
    * Stores {@code size} bytes read from {@code data} under {@code key}, replacing any blob there.
    * Fails, leaving any previous blob intact, if the stream ends before {@code size} bytes.
+   *
+   * @param key the blob's key
+   * @param data the bytes to store; the caller closes it
+   * @param size how many bytes to read from {@code data}
+   * @throws StoreException if the write fails or {@code data} ends early
    */
   void put(String key, InputStream data, long size) throws StoreException;
 
-  /** Convenience for small blobs. */
+  /**
+   * Convenience for small blobs: {@link #put(String, InputStream, long)} of a whole array.
+   *
+   * @param key the blob's key
+   * @param data the blob's bytes
+   * @throws StoreException if the write fails
+   */
   default void put(String key, byte[] data) throws StoreException {
     put(key, new ByteArrayInputStream(data), data.length);
   }
@@ -50,6 +65,10 @@ public interface BlobStore extends AutoCloseable {
    * Stores the remaining bytes of {@code data} (without consuming them), with the semantics of
    * {@link #put(String, InputStream, long)}. The engine writes packs through this method; a
    * backend that can write a buffer without copying it to a stream first should override it.
+   *
+   * @param key the blob's key
+   * @param data the bytes from its position to its limit are stored; its position is left as is
+   * @throws StoreException if the write fails
    */
   default void put(String key, ByteBuffer data) throws StoreException {
     ByteBuffer b = data.duplicate();
@@ -66,17 +85,31 @@ public interface BlobStore extends AutoCloseable {
    * Creates {@code key} with {@code data} only if no blob exists under it. This is the commit
    * primitive: of several concurrent callers exactly one gets {@code true}.
    *
+   * @param key the blob's key
+   * @param data the blob's bytes
    * @return {@code true} if this call created the blob, {@code false} if one already existed
+   * @throws StoreException if the store cannot tell whether the blob was created
    */
   boolean putIfAbsent(String key, byte[] data) throws StoreException;
 
-  /** Opens the whole blob. The caller closes the stream. */
+  /**
+   * Opens the whole blob. The caller closes the stream.
+   *
+   * @param key the blob's key
+   * @return the blob's bytes
+   * @throws NoSuchKeyException if there is no blob under {@code key}
+   * @throws StoreException if the store cannot be read
+   */
   InputStream get(String key) throws StoreException;
 
   /**
    * Opens {@code length} bytes of the blob starting at {@code offset}, or fewer if the blob ends
    * first. An {@code offset} beyond the blob's size is an error.
    *
+   * @param key the blob's key
+   * @param offset the first byte to read, from the start of the blob
+   * @param length the most bytes to read
+   * @return the range's bytes; the caller closes the stream
    * @throws NoSuchKeyException if there is no blob under {@code key}
    */
   InputStream get(String key, long offset, long length) throws StoreException;
@@ -87,6 +120,10 @@ public interface BlobStore extends AutoCloseable {
    * of the blob). The engine reads packs through this method into direct buffers; a backend that
    * can fill a buffer without an intermediate stream should override it.
    *
+   * @param key the blob's key
+   * @param offset the first byte to read, from the start of the blob
+   * @param dst the buffer to fill
+   * @return the number of bytes read
    * @throws NoSuchKeyException if there is no blob under {@code key}
    */
   default int read(String key, long offset, ByteBuffer dst) throws StoreException {
@@ -113,6 +150,8 @@ public interface BlobStore extends AutoCloseable {
    * where each request costs a round trip and server work, answers more than the default 4 MiB;
    * the engine holds up to its parallelism plus one buffers of this size (clamped to [1 MiB,
    * 64 MiB]) while restoring.
+   *
+   * @return the read size in bytes; 4 MiB unless overridden
    */
   default int preferredReadSize() {
     return 4 << 20;
@@ -122,6 +161,9 @@ public interface BlobStore extends AutoCloseable {
    * A buffer for {@link #read(String, long, ByteBuffer)}, of the kind this store fills most
    * cheaply: direct for a store that reads files with a {@code FileChannel} (the default), heap
    * for one that reads a network stream into arrays, where a direct buffer costs a copy.
+   *
+   * @param capacity the buffer's size in bytes
+   * @return a new buffer, position 0 and limit {@code capacity}
    */
   default ByteBuffer allocateReadBuffer(int capacity) {
     return ByteBuffer.allocateDirect(capacity);
@@ -132,22 +174,40 @@ public interface BlobStore extends AutoCloseable {
    * fails with a {@link StoreException} naming the holder if it cannot. The default takes no
    * lock: stores on one host, or with an atomic create-once commit and no shared writers to
    * keep apart, need none.
+   *
+   * @param job the job's name
+   * @return the lock, which the caller closes to give it up
+   * @throws StoreException if the lock is held by another writer past the wait, or cannot be taken
    */
   default JobLock lockJob(String job) throws StoreException {
     return JobLock.NONE;
   }
 
-  /** Every blob whose key starts with {@code prefix}, sorted by key. */
+  /**
+   * Every blob whose key starts with {@code prefix}, sorted by key.
+   *
+   * @param prefix a prefix valid for {@link BlobKeys#checkPrefix(String)}; empty lists everything
+   * @return the blobs, sorted by key
+   * @throws StoreException if the store cannot be listed
+   */
   List<BlobInfo> list(String prefix) throws StoreException;
 
   /**
    * Deletes a blob. Deleting a missing key is not an error.
    *
+   * @param key the blob's key
    * @return whether a blob was there
+   * @throws StoreException if the delete fails
    */
   boolean delete(String key) throws StoreException;
 
-  /** Size and modification time of a blob, or empty if there is none. */
+  /**
+   * Size and modification time of a blob, or empty if there is none.
+   *
+   * @param key the blob's key
+   * @return what the store knows of the blob, or empty
+   * @throws StoreException if the store cannot be asked
+   */
   Optional<BlobInfo> stat(String key) throws StoreException;
 
   /** Releases connections and threads; a closed store must not be used. */

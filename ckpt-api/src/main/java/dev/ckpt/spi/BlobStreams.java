@@ -7,7 +7,13 @@ import java.io.InputStream;
 public final class BlobStreams {
   private BlobStreams() {}
 
-  /** A stream that returns at most {@code limit} bytes of {@code in}, then end of stream; closing it closes {@code in}. */
+  /**
+   * A stream that returns at most {@code limit} bytes of {@code in}, then end of stream; closing it closes {@code in}.
+   *
+   * @param in the stream to read from
+   * @param limit the most bytes to return
+   * @return a view of {@code in} that stops after {@code limit} bytes
+   */
   public static InputStream limit(InputStream in, long limit) {
     return new InputStream() {
       private long remaining = limit;

@@ -38,6 +38,12 @@ public final class StoreOptions {
    * Parses the query of {@code uri}. An option not in {@code known}, one given twice, or one
    * without a value is an error. Values of the options in {@code secrets} never appear in
    * messages.
+   *
+   * @param uri the store URI
+   * @param known the option names the store accepts
+   * @param secrets the option names whose values are blanked in messages
+   * @return the parsed options
+   * @throws StoreConfigurationException if an option is unknown, repeated or has no value
    */
   public static StoreOptions parse(URI uri, Set<String> known, Set<String> secrets) throws StoreConfigurationException {
     StoreOptions o = new StoreOptions(uri, Set.copyOf(secrets), new LinkedHashMap<>());
@@ -65,19 +71,46 @@ public final class StoreOptions {
     return o;
   }
 
+  /**
+   * Parses the query of {@code uri}, which has no secret options; see
+   * {@link #parse(URI, Set, Set)}.
+   *
+   * @param uri the store URI
+   * @param known the option names the store accepts
+   * @return the parsed options
+   * @throws StoreConfigurationException if an option is unknown, repeated or has no value
+   */
   public static StoreOptions parse(URI uri, Set<String> known) throws StoreConfigurationException {
     return parse(uri, known, Set.of());
   }
 
+  /**
+   * Whether the URI gives option {@code name}.
+   *
+   * @param name the option's name
+   * @return {@code true} if the option is present
+   */
   public boolean has(String name) {
     return values.containsKey(name);
   }
 
+  /**
+   * The value of option {@code name}, decoded, as given.
+   *
+   * @param name the option's name
+   * @return the value, or empty if the option is absent
+   */
   public Optional<String> string(String name) {
     return Optional.ofNullable(values.get(name));
   }
 
-  /** {@code true} or {@code false}; absent is false. */
+  /**
+   * A boolean option: {@code true} or {@code false}; absent is false.
+   *
+   * @param name the option's name
+   * @return the option's value
+   * @throws StoreConfigurationException if the value is neither {@code true} nor {@code false}
+   */
   public boolean bool(String name) throws StoreConfigurationException {
     String v = values.get(name);
     if (v == null || v.equals("false")) {
@@ -89,7 +122,16 @@ public final class StoreOptions {
     throw error(name + "=" + v + " is neither true nor false");
   }
 
-  /** A whole number in {@code [min, max]}, or {@code dflt} if absent. */
+  /**
+   * A whole number in {@code [min, max]}, or {@code dflt} if absent.
+   *
+   * @param name the option's name
+   * @param dflt the value if the option is absent; not checked against the range
+   * @param min the smallest value accepted
+   * @param max the largest value accepted
+   * @return the option's value, or {@code dflt}
+   * @throws StoreConfigurationException if the value is not a whole number in range
+   */
   public int integer(String name, int dflt, int min, int max) throws StoreConfigurationException {
     String v = values.get(name);
     if (v == null) {
@@ -106,7 +148,14 @@ public final class StoreOptions {
     throw error(name + "=" + v + " is not a whole number in [" + min + ", " + max + "]");
   }
 
-  /** A size: bytes, or a number with K, M or G (binary multiples; "MiB" and "MB" read the same). */
+  /**
+   * A size: bytes, or a number with K, M or G (binary multiples; "MiB" and "MB" read the same).
+   *
+   * @param name the option's name
+   * @param dflt the size in bytes if the option is absent
+   * @return the size in bytes, or {@code dflt}
+   * @throws StoreConfigurationException if the value is not a size, or overflows a {@code long}
+   */
   public long size(String name, long dflt) throws StoreConfigurationException {
     String v = values.get(name);
     if (v == null) {
@@ -122,7 +171,14 @@ public final class StoreOptions {
     }
   }
 
-  /** A duration such as {@code 30s}, {@code 5m}, {@code 500ms}, or {@code dflt} if absent. */
+  /**
+   * A duration such as {@code 30s}, {@code 5m}, {@code 500ms}, or {@code dflt} if absent.
+   *
+   * @param name the option's name
+   * @param dflt the duration if the option is absent
+   * @return the option's value, or {@code dflt}
+   * @throws StoreConfigurationException if the value is not a duration
+   */
   public Duration duration(String name, Duration dflt) throws StoreConfigurationException {
     String v = values.get(name);
     if (v == null) {
@@ -139,6 +195,12 @@ public final class StoreOptions {
    * The directory a file-based store lives in: it must exist, unless the URI says
    * {@code create=true}, which creates it (and its parents) with mode 0700. {@code whenMissing}
    * tells the user what to do about a missing one, e.g. "mount the NFS share there".
+   *
+   * @param root the store's directory
+   * @param whenMissing advice for the error message if {@code root} does not exist
+   * @return {@code root}
+   * @throws StoreConfigurationException if {@code root} is missing (and not to be created), cannot
+   *     be created, or is not a directory
    */
   public Path directory(Path root, String whenMissing) throws StoreConfigurationException {
     if (!Files.exists(root)) {
@@ -158,7 +220,11 @@ public final class StoreOptions {
     return root;
   }
 
-  /** The URI with the values of secret options blanked. */
+  /**
+   * The URI with the values of secret options blanked.
+   *
+   * @return the URI as a string, fit for messages and logs
+   */
   public String redacted() {
     String s = uri.toString();
     for (String secret : secrets) {
@@ -167,7 +233,12 @@ public final class StoreOptions {
     return s;
   }
 
-  /** An error about this URI: {@code store URI '<uri>': <why>}. */
+  /**
+   * An error about this URI: {@code store URI '<uri>': <why>}.
+   *
+   * @param why the reason, without the URI
+   * @return the exception, for the caller to throw
+   */
   public StoreConfigurationException error(String why) {
     return new StoreConfigurationException("store URI '" + redacted() + "': " + why);
   }

@@ -11,12 +11,18 @@ import java.net.URI;
  */
 public interface StoreProvider {
 
-  /** The URI scheme served, lower case, for example {@code "file"}. */
+  /**
+   * The URI scheme served, lower case, for example {@code "file"}.
+   *
+   * @return the scheme, without the colon
+   */
   String scheme();
 
   /**
    * Opens the store at {@code uri}, whose scheme is {@link #scheme()}.
    *
+   * @param uri the store's URI, options included
+   * @return the open store, which the caller closes
    * @throws dev.ckpt.StoreConfigurationException if the URI is malformed or names no store
    */
   BlobStore open(URI uri) throws CheckpointException;

@@ -17,11 +17,23 @@ import picocli.CommandLine.Command;
         "2:usage error", "N:restore and run exit with the restored or launched process's own exit code"})
 public final class Main {
 
+  /**
+   * Runs the command line on the process's standard streams and exits with its exit code.
+   *
+   * @param args the command line, without {@code ckpt}
+   */
   public static void main(String[] args) {
     System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
   }
 
-  /** Runs the command line with the given streams and returns the exit code. */
+  /**
+   * Runs the command line with the given streams and returns the exit code.
+   *
+   * @param out where output goes
+   * @param err where errors and usage messages go
+   * @param args the command line, without {@code ckpt}
+   * @return the exit code, as listed above
+   */
   public static int run(PrintWriter out, PrintWriter err, String... args) {
     CommandLine cl = new CommandLine(new Main());
     cl.setOut(out);

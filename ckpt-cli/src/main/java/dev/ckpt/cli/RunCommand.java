@@ -23,7 +23,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
-import sun.misc.Signal;
 
 @Command(name = "run", description = {"Run CMD under periodic checkpoints, or resume it from the job's newest checkpoint.",
     "SIGTERM or SIGTSTP to ckpt = vacate: checkpoint, then stop CMD and exit (with --vacate-exit-code).",
@@ -181,7 +180,8 @@ final class RunCommand implements Callable<Integer> {
 
   private static void handle(String signal, Runnable action, PrintWriter err) {
     try {
-      Signal.handle(new Signal(signal), s -> action.run());
+      // Named in full, not imported: javadoc warns about an import of sun.misc whatever its options.
+      sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> action.run());
     } catch (IllegalArgumentException e) {
       err.println("ckpt run: cannot handle SIG" + signal + " in this JVM (" + e.getMessage()
           + "); start ckpt through ./ckpt, which sets _JAVA_SR_SIGNUM");

@@ -27,7 +27,14 @@ public final class JnaMemory implements NativeMemory {
     this.length = length;
   }
 
-  /** {@code length} bytes at {@code address}, which must stay allocated while registered. */
+  /**
+   * {@code length} bytes at {@code address}, which must stay allocated while registered.
+   *
+   * @param address the first byte, for example a JNA {@code Memory}
+   * @param length the number of bytes, not negative
+   * @return the segment
+   * @throws IllegalArgumentException if {@code length} is negative
+   */
   public static JnaMemory of(Pointer address, long length) {
     Objects.requireNonNull(address, "address");
     if (length < 0) {

@@ -53,19 +53,42 @@ public final class NativeCheckpointer implements AutoCloseable {
     this.engine = new NativeEngine(fdPolicy, verifyRestore, trackChanges);
   }
 
+  /**
+   * Starts the settings of a checkpointer.
+   *
+   * @return a new builder
+   */
   public static Builder builder() {
     return new Builder();
   }
 
+  /**
+   * The job that {@link #checkpoint} writes to.
+   *
+   * @return the job's name
+   */
   public String job() {
     return job;
   }
 
+  /**
+   * The store the checkpoints go to.
+   *
+   * @return the store, opened by the checkpointer or given to its builder
+   */
   public CheckpointStore store() {
     return store;
   }
 
-  /** Starts {@code command} (not as a child of this JVM) under this checkpointer. */
+  /**
+   * Starts {@code command} (not as a child of this JVM) under this checkpointer.
+   *
+   * @param stdio where its standard streams go, and its working directory
+   * @param command the program and its arguments
+   * @return the running process
+   * @throws IllegalArgumentException if {@code command} is empty
+   * @throws CheckpointException if the process cannot be started or traced
+   */
   public TracedProcess launch(Stdio stdio, String... command) throws CheckpointException {
     if (command.length == 0) {
       throw new IllegalArgumentException("empty command");
@@ -73,11 +96,26 @@ public final class NativeCheckpointer implements AutoCloseable {
     return engine.launch(List.of(command), Objects.requireNonNull(stdio, "stdio"));
   }
 
+  /**
+   * Starts {@code command} with the JVM's standard streams and working directory.
+   *
+   * @param command the program and its arguments
+   * @return the running process
+   * @throws IllegalArgumentException if {@code command} is empty
+   * @throws CheckpointException if the process cannot be started or traced
+   */
   public TracedProcess launch(String... command) throws CheckpointException {
     return launch(Stdio.inherit(), command);
   }
 
-  /** Takes a running process of the same user under this checkpointer. */
+  /**
+   * Takes a running process of the same user under this checkpointer.
+   *
+   * @param pid the process's id
+   * @return the process, now traced
+   * @throws IllegalArgumentException if {@code pid} is not positive
+   * @throws CheckpointException if the process does not exist or cannot be traced
+   */
   public TracedProcess attach(int pid) throws CheckpointException {
     if (pid <= 0) {
       throw new IllegalArgumentException("invalid pid " + pid);
@@ -89,6 +127,11 @@ public final class NativeCheckpointer implements AutoCloseable {
    * Stops the process, writes its image as the next checkpoint of the job, then resumes it
    * ({@link Mode#CONTINUE}) or kills it ({@link Mode#VACATE}, only once the checkpoint is
    * committed). If anything fails, no checkpoint is committed and the process resumes.
+   *
+   * @param process a process of this checkpointer
+   * @param mode what happens to the process once the checkpoint is committed
+   * @return the committed checkpoint
+   * @throws CheckpointException if the process cannot be checkpointed or the image not written
    */
   public CheckpointInfo checkpoint(TracedProcess process, Mode mode) throws CheckpointException {
     return checkpoint(process, mode, null);
@@ -98,6 +141,13 @@ public final class NativeCheckpointer implements AutoCloseable {
    * As {@link #checkpoint(TracedProcess, Mode)}, aborted with
    * {@link dev.ckpt.CheckpointTimeoutException} (nothing committed, the process resumed) if the
    * store's clock passes {@code deadline} before the manifest is written.
+   *
+   * @param process a process of this checkpointer
+   * @param mode what happens to the process once the checkpoint is committed
+   * @param deadline when the checkpoint must be committed by, or null for no limit
+   * @return the committed checkpoint
+   * @throws CheckpointException if the process cannot be checkpointed, the image not written, or
+   *     the deadline passed
    */
   public CheckpointInfo checkpoint(TracedProcess process, Mode mode, java.time.Instant deadline) throws CheckpointException {
     Objects.requireNonNull(mode, "mode");
@@ -112,6 +162,9 @@ public final class NativeCheckpointer implements AutoCloseable {
   /**
    * {@code process} as a {@link dev.ckpt.CheckpointTarget} for a {@link dev.ckpt.CheckpointScheduler}:
    * timer and on-demand checkpoints let it run on; a vacate kills it once committed.
+   *
+   * @param process a process of this checkpointer
+   * @return a target that checkpoints {@code process} into this checkpointer's job
    */
   public dev.ckpt.CheckpointTarget target(TracedProcess process) {
     Objects.requireNonNull(process, "process");
@@ -134,18 +187,44 @@ public final class NativeCheckpointer implements AutoCloseable {
     };
   }
 
-  /** Restores the newest checkpoint of {@code job} into a new process. */
+  /**
+   * Restores the newest checkpoint of {@code job} into a new process, with the JVM's standard
+   * streams.
+   *
+   * @param job the job's name; any job of the store, not only this checkpointer's
+   * @return the restored process, running
+   * @throws dev.ckpt.CheckpointNotFoundException if the job has no checkpoint
+   * @throws CheckpointException if the image cannot be read or the process cannot be rebuilt
+   */
   public RestoredProcess restore(String job) throws CheckpointException {
     return restore(job, Stdio.inherit());
   }
 
+  /**
+   * Restores the newest checkpoint of {@code job} into a new process.
+   *
+   * @param job the job's name; any job of the store, not only this checkpointer's
+   * @param stdio where the restored process's standard streams go
+   * @return the restored process, running
+   * @throws dev.ckpt.CheckpointNotFoundException if the job has no checkpoint
+   * @throws CheckpointException if the image cannot be read or the process cannot be rebuilt
+   */
   public RestoredProcess restore(String job, Stdio stdio) throws CheckpointException {
     try (ImageReader r = store.openLatest(job)) {
       return engine.restore(r, stdio);
     }
   }
 
-  /** Restores checkpoint {@code id} of {@code job} into a new process. */
+  /**
+   * Restores checkpoint {@code id} of {@code job} into a new process.
+   *
+   * @param job the job's name; any job of the store, not only this checkpointer's
+   * @param id the checkpoint's number within the job
+   * @param stdio where the restored process's standard streams go
+   * @return the restored process, running
+   * @throws dev.ckpt.CheckpointNotFoundException if the job has no checkpoint {@code id}
+   * @throws CheckpointException if the image cannot be read or the process cannot be rebuilt
+   */
   public RestoredProcess restore(String job, long id, Stdio stdio) throws CheckpointException {
     try (ImageReader r = store.open(job, id)) {
       return engine.restore(r, stdio);
@@ -157,6 +236,12 @@ public final class NativeCheckpointer implements AutoCloseable {
    * {@code ckpt run} does, for a job that a batch system may stop and start again. A checkpoint
    * that cannot be restored (its executable changed, say) is an error, never a silent start
    * from the beginning; {@link #launch} is the way to start over.
+   *
+   * @param stdio where the process's standard streams go
+   * @param command the program and its arguments, used only if the job has no checkpoint
+   * @return the restored or launched process
+   * @throws CheckpointException if the newest checkpoint cannot be restored, or the command
+   *     cannot be started
    */
   public TracedProcess launchOrResume(Stdio stdio, String... command) throws CheckpointException {
     java.util.Optional<dev.ckpt.CheckpointInfo> newest = store.latest(job);
@@ -166,7 +251,13 @@ public final class NativeCheckpointer implements AutoCloseable {
     return launch(stdio, command);
   }
 
-  /** Describes the process image {@code r} (a checkpoint written by a NativeCheckpointer). */
+  /**
+   * Describes the process image {@code r} (a checkpoint written by a NativeCheckpointer).
+   *
+   * @param r an open image
+   * @return what the image holds
+   * @throws CheckpointException if the image is not a process image or cannot be read
+   */
   public static ProcessSummary describe(ImageReader r) throws CheckpointException {
     return NativeEngine.describe(r);
   }
@@ -190,24 +281,48 @@ public final class NativeCheckpointer implements AutoCloseable {
 
     private Builder() {}
 
+    /**
+     * Opens the store at {@code uri}; the checkpointer closes it.
+     *
+     * @param uri the store's URI; replaces a store given before
+     * @return this builder
+     */
     public Builder store(URI uri) {
       this.uri = Objects.requireNonNull(uri, "uri");
       this.store = null;
       return this;
     }
 
+    /**
+     * Uses a store opened by the caller, who closes it.
+     *
+     * @param store the store; replaces a URI given before
+     * @return this builder
+     */
     public Builder store(CheckpointStore store) {
       this.store = Objects.requireNonNull(store, "store");
       this.uri = null;
       return this;
     }
 
-    /** The job that {@link #checkpoint} writes to. */
+    /**
+     * The job that {@link NativeCheckpointer#checkpoint} writes to; required.
+     *
+     * @param job a valid job name ({@link CheckpointStore#checkJobName})
+     * @return this builder
+     * @throws IllegalArgumentException if {@code job} is not a valid job name
+     */
     public Builder job(String job) {
       this.job = CheckpointStore.checkJobName(job);
       return this;
     }
 
+    /**
+     * What a checkpoint does with a descriptor it cannot save; default {@link FdPolicy#FAIL}.
+     *
+     * @param policy the policy
+     * @return this builder
+     */
     public Builder fdPolicy(FdPolicy policy) {
       this.fdPolicy = Objects.requireNonNull(policy, "policy");
       return this;
@@ -219,6 +334,9 @@ public final class NativeCheckpointer implements AutoCloseable {
      * on any difference the process is killed and the restore fails, naming what differs. On by
      * default; it costs about a hundred injected system calls (5 ms for a small program, 28 ms
      * for one with 1 GiB mapped, on a 2-core VM).
+     *
+     * @param verify {@code false} to skip the check
+     * @return this builder
      */
     public Builder verifyRestore(boolean verify) {
       this.verifyRestore = verify;
@@ -233,12 +351,23 @@ public final class NativeCheckpointer implements AutoCloseable {
      * registers the process's private anonymous memory with a userfaultfd that the checkpointer
      * holds: a program that registers that memory with a userfaultfd of its own then gets EBUSY,
      * so turn it off for such a program (whose own userfaultfd the census refuses anyway).
+     *
+     * @param track {@code false} to hash all memory at every checkpoint
+     * @return this builder
      */
     public Builder trackChanges(boolean track) {
       this.trackChanges = track;
       return this;
     }
 
+    /**
+     * Makes the checkpointer, opening its store if given as a URI.
+     *
+     * @return the checkpointer, which the caller closes
+     * @throws IllegalStateException if the job or the store is not set
+     * @throws UnsupportedOperationException if this is not Linux on x86-64
+     * @throws CheckpointException if the store cannot be opened
+     */
     public NativeCheckpointer build() throws CheckpointException {
       if (job == null) {
         throw new IllegalStateException("set the job name with job(...)");

@@ -21,7 +21,11 @@ public final class NfsStoreProvider implements StoreProvider {
     this(Clock.systemUTC());
   }
 
-  /** A provider whose lock leases and temporary-file ages follow {@code clock}. */
+  /**
+   * A provider whose lock leases and temporary-file ages follow {@code clock}.
+   *
+   * @param clock the clock the stores it opens use
+   */
   public NfsStoreProvider(Clock clock) {
     this.clock = Objects.requireNonNull(clock, "clock");
   }

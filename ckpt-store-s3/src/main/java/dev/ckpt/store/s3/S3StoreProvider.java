@@ -49,7 +49,12 @@ public final class S3StoreProvider implements StoreProvider {
     return builder(uri).build();
   }
 
-  /** Starts configuring a store for {@code uri}; options in the URI still apply. */
+  /**
+   * Starts configuring a store for {@code uri}; options in the URI still apply.
+   *
+   * @param uri an {@code s3:} URI
+   * @return a new builder
+   */
   public static Builder builder(URI uri) {
     return new Builder(uri);
   }
@@ -64,7 +69,12 @@ public final class S3StoreProvider implements StoreProvider {
       this.uri = Objects.requireNonNull(uri, "uri");
     }
 
-    /** Credentials to use instead of those the URI names (static keys, a profile, or the default chain). */
+    /**
+     * Credentials to use instead of those the URI names (static keys, a profile, or the default chain).
+     *
+     * @param credentials the credentials provider
+     * @return this builder
+     */
     public Builder credentials(AwsCredentialsProvider credentials) {
       this.credentials = Objects.requireNonNull(credentials, "credentials");
       return this;
@@ -75,13 +85,24 @@ public final class S3StoreProvider implements StoreProvider {
      * must not be the executor that calls the store: a put waits for its parts. Without one, the
      * store starts {@code uploadThreads} daemon threads named {@code ckpt-s3-part-N} and stops
      * them in {@link BlobStore#close()}.
+     *
+     * @param executor the executor for part uploads
+     * @return this builder
      */
     public Builder partExecutor(ExecutorService executor) {
       this.partExecutor = Objects.requireNonNull(executor, "executor");
       return this;
     }
 
-    /** Builds the client and checks the bucket. */
+    /**
+     * Builds the client and checks the bucket.
+     *
+     * @return the store, which the caller closes
+     * @throws StoreConfigurationException if the URI or its options are invalid, the client cannot
+     *     be set up, the server refuses the bucket check, or the bucket does not exist and the URI
+     *     does not say {@code create=true}
+     * @throws CheckpointException if the server cannot be reached or the bucket cannot be created
+     */
     public BlobStore build() throws CheckpointException {
       S3Config config = S3Config.parse(uri);
       S3Client client = client(config);

@@ -54,9 +54,15 @@ import org.junit.jupiter.params.provider.ValueSource;
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 public abstract class BlobStoreContract {
 
-  /** A new store with no blobs in it. Called once per test; the TCK closes it. */
+  /**
+   * A new store with no blobs in it. Called once per test; the TCK closes it.
+   *
+   * @return the store to test
+   * @throws Exception if the store cannot be made; the test fails
+   */
   protected abstract BlobStore newStore() throws Exception;
 
+  /** The store of the running test, from {@link #newStore()}. */
   protected BlobStore store;
 
   @BeforeEach
@@ -72,18 +78,41 @@ public abstract class BlobStoreContract {
     }
   }
 
+  /**
+   * Reproducible test data.
+   *
+   * @param n how many bytes
+   * @param seed the seed of the generator; equal seeds give equal bytes
+   * @return {@code n} random bytes
+   */
   protected static byte[] randomBytes(int n, long seed) {
     byte[] b = new byte[n];
     new Random(seed).nextBytes(b);
     return b;
   }
 
+  /**
+   * Reads a whole blob of {@link #store}.
+   *
+   * @param key the blob's key
+   * @return the blob's bytes
+   * @throws Exception if the store fails
+   */
   protected byte[] read(String key) throws Exception {
     try (InputStream in = store.get(key)) {
       return in.readAllBytes();
     }
   }
 
+  /**
+   * Reads a range of a blob of {@link #store}.
+   *
+   * @param key the blob's key
+   * @param offset the first byte to read
+   * @param length the most bytes to read
+   * @return the bytes read
+   * @throws Exception if the store fails
+   */
   protected byte[] read(String key, long offset, long length) throws Exception {
     try (InputStream in = store.get(key, offset, length)) {
       return in.readAllBytes();

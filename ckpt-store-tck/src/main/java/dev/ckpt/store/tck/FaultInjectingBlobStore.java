@@ -35,7 +35,20 @@ import java.util.function.Predicate;
 public class FaultInjectingBlobStore extends ForwardingBlobStore {
 
   /** The operation a rule applies to. */
-  public enum Op { PUT, PUT_IF_ABSENT, GET, LIST, DELETE, STAT }
+  public enum Op {
+    /** Every {@code put} overload. */
+    PUT,
+    /** {@code putIfAbsent}. */
+    PUT_IF_ABSENT,
+    /** Both {@code get}s, and {@code read}. */
+    GET,
+    /** {@code list}; the rule's key predicate is given the prefix. */
+    LIST,
+    /** {@code delete}. */
+    DELETE,
+    /** {@code stat}. */
+    STAT
+  }
 
   /** How an injected failure shows. */
   public enum Fault {
@@ -56,11 +69,24 @@ public class FaultInjectingBlobStore extends ForwardingBlobStore {
   private final List<Rule> rules = new CopyOnWriteArrayList<>();
   private final AtomicInteger injected = new AtomicInteger();
 
+  /**
+   * Wraps {@code delegate}, with no rules yet.
+   *
+   * @param delegate the store that does the work
+   */
   public FaultInjectingBlobStore(BlobStore delegate) {
     super(delegate);
   }
 
-  /** Fails the next {@code times} operations {@code op} on keys matching {@code keys}, before they happen. */
+  /**
+   * Fails the next {@code times} operations {@code op} on keys matching {@code keys}, before they happen.
+   *
+   * @param op the operation to fail
+   * @param keys which keys the rule applies to
+   * @param reason the message of the thrown {@link StoreException}
+   * @param times how many operations to fail, at least 1
+   * @return this store
+   */
   public FaultInjectingBlobStore fail(Op op, Predicate<String> keys, String reason, int times) {
     return inject(op, Fault.FAIL, keys, reason, times);
   }
@@ -69,6 +95,12 @@ public class FaultInjectingBlobStore extends ForwardingBlobStore {
    * Makes the next {@code times} operations {@code op} on keys matching {@code keys} fail the way
    * {@code fault} says; {@code reason} is the message of a thrown failure.
    *
+   * @param op the operation to fail
+   * @param fault how it fails
+   * @param keys which keys the rule applies to
+   * @param reason the message of the thrown {@link StoreException}
+   * @param times how many operations to fail, at least 1
+   * @return this store
    * @throws IllegalArgumentException if {@code fault} makes no sense for {@code op} (an operation
    *     that changes nothing cannot be applied first; a {@code put} returns no answer to falsify)
    */
@@ -96,7 +128,11 @@ public class FaultInjectingBlobStore extends ForwardingBlobStore {
     rules.clear();
   }
 
-  /** How many operations have been failed so far, in any of the ways. */
+  /**
+   * How many operations have been failed so far, in any of the ways.
+   *
+   * @return the count since this store was made; {@link #heal()} does not reset it
+   */
   public int injectedFailures() {
     return injected.get();
   }

@@ -17,8 +17,14 @@ import java.util.Optional;
  * latency).
  */
 public class ForwardingBlobStore implements BlobStore {
+  /** The store every call is passed to. */
   protected final BlobStore delegate;
 
+  /**
+   * Wraps {@code delegate}.
+   *
+   * @param delegate the store every call is passed to; closed by {@link #close()}
+   */
   public ForwardingBlobStore(BlobStore delegate) {
     this.delegate = Objects.requireNonNull(delegate, "delegate");
   }

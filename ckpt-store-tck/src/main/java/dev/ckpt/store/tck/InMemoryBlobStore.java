@@ -27,11 +27,17 @@ public final class InMemoryBlobStore implements BlobStore {
   private final Clock clock;
   private final URI uri;
 
+  /** An empty store whose modification times come from the system clock. */
   public InMemoryBlobStore() {
     this(Clock.systemUTC());
   }
 
-  /** Modification times come from {@code clock}, so GC grace periods can be tested without waiting. */
+  /**
+   * An empty store whose modification times come from {@code clock}, so GC grace periods can be
+   * tested without waiting.
+   *
+   * @param clock the source of modification times
+   */
   public InMemoryBlobStore(Clock clock) {
     this.clock = clock;
     this.uri = URI.create("mem:/" + Integer.toHexString(System.identityHashCode(this)));
