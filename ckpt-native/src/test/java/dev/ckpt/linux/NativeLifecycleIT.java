@@ -167,20 +167,7 @@ class NativeLifecycleIT {
     java.util.concurrent.CountDownLatch committing = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.atomic.AtomicBoolean slowNext = new java.util.concurrent.atomic.AtomicBoolean();
     dev.ckpt.CheckpointStore base = dev.ckpt.CheckpointStore.open(dir.resolve("overlap").toUri().resolve("?create=true"));
-    dev.ckpt.spi.BlobStore slow = new dev.ckpt.store.tck.ForwardingBlobStore(base.blobs()) {
-      @Override
-      public boolean putIfAbsent(String key, byte[] data) throws dev.ckpt.StoreException {
-        if (slowNext.getAndSet(false)) {
-          committing.countDown();
-          try {
-            Thread.sleep(1500);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-        }
-        return super.putIfAbsent(key, data);
-      }
-    };
+    dev.ckpt.spi.BlobStore slow = slowCommits(base, committing, () -> slowNext.getAndSet(false));
     String prog = Programs.path("dirtypages");
     byte[] expected = Programs.reference(Files.createDirectories(dir.resolve("overlap-ref")), null, prog, "400");
     Path out = dir.resolve("overlap.out");
@@ -227,6 +214,28 @@ class NativeLifecycleIT {
       assertTrue(System.nanoTime() < deadline, out + " never printed '" + text + "'");
       Thread.sleep(10);
     }
+  }
+
+  /**
+   * {@code base}'s blobs, with each manifest write that {@code when} picks counting down {@code
+   * committing} and then taking 1.5 s: a commit that is slow to answer.
+   */
+  private static dev.ckpt.spi.BlobStore slowCommits(dev.ckpt.CheckpointStore base,
+      java.util.concurrent.CountDownLatch committing, java.util.function.BooleanSupplier when) {
+    return new dev.ckpt.store.tck.ForwardingBlobStore(base.blobs()) {
+      @Override
+      public boolean putIfAbsent(String key, byte[] data) throws dev.ckpt.StoreException {
+        if (when.getAsBoolean()) {
+          committing.countDown();
+          try {
+            Thread.sleep(1500);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        return super.putIfAbsent(key, data);
+      }
+    };
   }
 
   /** A process restored from checkpoint {@code id} exits 0, and {@code out} then holds the uninterrupted run's output. */
@@ -546,18 +555,7 @@ class NativeLifecycleIT {
   void continueCheckpoint_processTakesItsSignalsWhileTheStoreIsSlow() throws Exception {
     java.util.concurrent.CountDownLatch committing = new java.util.concurrent.CountDownLatch(1);
     dev.ckpt.CheckpointStore base = dev.ckpt.CheckpointStore.open(dir.resolve("slow").toUri().resolve("?create=true"));
-    dev.ckpt.spi.BlobStore slow = new dev.ckpt.store.tck.ForwardingBlobStore(base.blobs()) {
-      @Override
-      public boolean putIfAbsent(String key, byte[] data) throws dev.ckpt.StoreException {
-        committing.countDown();
-        try {
-          Thread.sleep(1500);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        return super.putIfAbsent(key, data);
-      }
-    };
+    dev.ckpt.spi.BlobStore slow = slowCommits(base, committing, () -> true);
     Path out = dir.resolve("slow.out");
     java.util.concurrent.ExecutorService exec = java.util.concurrent.Executors.newSingleThreadExecutor();
     try (dev.ckpt.CheckpointStore store = dev.ckpt.CheckpointStore.builder().blobStore(slow).build();

@@ -231,15 +231,17 @@ public final class AppCheckpointer implements Checkpointer {
     final long start;
     /** When the afterSnapshot hooks ended; 0 while they are still to run (segments not copied). */
     long snapshotEnd;
+    /** The segments were copied; otherwise they are written in place. */
+    final boolean copied;
     CheckpointException failure;
 
-    Snapshot(java.time.Instant deadline, ImageWriter writer, List<CheckpointHook> prepared, long start, long snapshotEnd,
+    Snapshot(java.time.Instant deadline, ImageWriter writer, List<CheckpointHook> prepared, long start, boolean copied,
         CheckpointException failure) {
       this.deadline = deadline;
       this.writer = writer;
       this.prepared = prepared;
       this.start = start;
-      this.snapshotEnd = snapshotEnd;
+      this.copied = copied;
       this.failure = failure;
     }
 
@@ -378,7 +380,7 @@ public final class AppCheckpointer implements Checkpointer {
         // the hooks still get their after-calls.
         failure = new CheckpointException("checkpoint of job " + job + " failed: " + e, e);
       }
-      Snapshot taken = new Snapshot(deadline, writer, prepared, start, 0, failure);
+      Snapshot taken = new Snapshot(deadline, writer, prepared, start, copied, failure);
       if (copied || failure != null) {
         afterSnapshot(prepared, taken::addFailure);
         taken.snapshotEnd = System.nanoTime();
@@ -489,7 +491,7 @@ public final class AppCheckpointer implements Checkpointer {
         }
       } else {
         StateRegistration.Segment seg = (StateRegistration.Segment) r;
-        ByteBuffer copy = taken.snapshotEnd != 0 ? segmentCopies.get(r) : null; // copied, or written in place
+        ByteBuffer copy = taken.copied ? segmentCopies.get(r) : null;
         try (PartOutput out = w.part(seg.partName(), Map.of("kind", "segment"))) {
           long length = seg.length();
           for (long off = 0; off < length; off += SLICE) {
