@@ -618,6 +618,35 @@ class NativeCheckpointIT {
         });
   }
 
+  /**
+   * A shell that forks a short-lived child again and again: descendants appear and exit while
+   * the census reads them before the freeze, and every checkpoint still commits (CI once failed
+   * a make -j2 checkpoint on a child that exited while its fd table was listed).
+   */
+  @Test
+  void shellForkingShortLivedChildren_everyCheckpointCommits() throws Exception {
+    String sh = Programs.require("sh");
+    String script = "i=0; while [ $i -lt 1000 ]; do /bin/true; i=$((i+1)); done; echo forked $i";
+    Path out = Files.createDirectories(dir.resolve("run")).resolve("stdout");
+    try (NativeCheckpointer ckpt = checkpointer("forks")) {
+      TracedProcess p = ckpt.launch(new Stdio(Path.of("/dev/null"), out, null, dir.resolve("run")), sh, "-c", script);
+      int committed = 0;
+      for (int i = 0; i < 20 && p.isAlive(); i++) {
+        ckpt.checkpoint(p, Mode.CONTINUE);
+        committed++;
+      }
+      assertTrue(committed >= 10, "the shell finished after " + committed + " checkpoints; lengthen its loop");
+      checkpointRetryingMomentaryRefusals(ckpt, p);
+      RestoredProcess r = ckpt.restore("forks", new Stdio(Path.of("/dev/null"), null, null, null));
+      OptionalInt code = r.waitFor(Duration.ofSeconds(60));
+      if (code.isEmpty()) {
+        r.kill();
+      }
+      assertEquals(OptionalInt.of(0), code, "restored shell; output so far:\n" + tail(out));
+    }
+    assertEquals("forked 1000\n", Files.readString(out));
+  }
+
   /** sort of a file twenty times its buffer: it spills sorted runs to temporary files and merges them. */
   @Test
   void sortSpillingToTemporaryFiles_producesTheSameDigest() throws Exception {

@@ -192,7 +192,7 @@ final class Census {
         kids.add(c + (state.equals("Z") ? " (zombie)" : ""));
       }
       refuse(pid, "has child processes " + abbreviate(kids)
-          + "; ckpt checkpoints a process without children (process trees are not supported yet)");
+          + " outside the set being checkpointed");
     }
   }
 

@@ -24,6 +24,9 @@ import java.util.concurrent.TimeoutException;
 
 /** What {@code NativeCheckpointer} does, behind its public face. */
 public final class NativeEngine implements AutoCloseable {
+  /** Listings of a changing tree the census before the freeze tries before it refuses. */
+  private static final int PRECHECK_ATTEMPTS = 5;
+
   private final Tracer tracer = new Tracer("ckpt-tracer");
   private final FileIdentities identities = new FileIdentities();
   private final FdPolicy fdPolicy;
@@ -218,6 +221,37 @@ public final class NativeEngine implements AutoCloseable {
     }
   }
 
+  /**
+   * The census of every member while the tree runs. Members come and go meanwhile (make's
+   * compilers): one that has exited is skipped, and a refusal that may come from the change (a
+   * pipe "held outside" by a child forked since the listing) is tried again on a new listing. The
+   * census while frozen decides in the end.
+   */
+  private void precheckTree(Tracer.Traced t, java.util.Set<Integer> running) throws CheckpointException {
+    for (int attempt = 1; ; attempt++) {
+      PipeState.Outside outside = new PipeState.Outside(running);
+      try {
+        for (int p : running) {
+          try {
+            ProcessDumper.precheck(p, fdPolicy, outside, p == t.pid() ? t.tracker : null);
+          } catch (ProcessException e) {
+            if (p == t.pid() || ProcFs.alive(p)) {
+              throw e;
+            }
+          }
+        }
+        return;
+      } catch (ProcessException e) {
+        java.util.Set<Integer> now = new java.util.TreeSet<>(ProcessTree.descendants(t.pid()));
+        now.add(t.pid());
+        if (attempt == PRECHECK_ATTEMPTS || now.equals(running)) {
+          throw e;
+        }
+        running = now;
+      }
+    }
+  }
+
   private void frozenPart(Tracer.Traced t, ImageWriter w, Mode mode, List<Integer> frozenThreads,
       List<ProcessTree.Member> members, Capture[] snapshot, ProcessDumper.Tracking tracking) throws CheckpointException {
     tracer.call(() -> {
@@ -248,12 +282,7 @@ public final class NativeEngine implements AutoCloseable {
         if (tracker != null && tracker.begin()) {
           tracking.tracker = tracker;
         }
-        PipeState.Outside outside = new PipeState.Outside(running);
-        for (int p : running) {
-          if (p == t.pid() || ProcFs.alive(p)) {
-            ProcessDumper.precheck(p, fdPolicy, outside, p == t.pid() ? t.tracker : null);
-          }
-        }
+        precheckTree(t, running);
         long baseId = tracking.tracker == null || !tracking.tracker.created() ? -1 : tracking.tracker.baseId(w.job());
         if (baseId > 0) {
           // Before the freeze: the base manifest from the store, and the written pages

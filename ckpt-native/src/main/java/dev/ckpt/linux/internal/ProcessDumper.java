@@ -290,7 +290,9 @@ final class ProcessDumper {
     } catch (IOException e) {
       throw new ProcessException(pid, "reading /proc/" + pid + " failed (did it exit?): " + e, 0, e);
     }
-    Census.check(pid, status, stat, maps, withoutTracker(pid, vmFlags, maps, tracker), tree.inside().size() > 1);
+    // Children are members: one forked since the tree was listed is frozen with it, and the
+    // census while frozen sees it.
+    Census.check(pid, status, stat, maps, withoutTracker(pid, vmFlags, maps, tracker), true);
     List<ProcessImage.FdRecord> fds = FdDumper.dump(pid, policy, true);
     PipeState.checkPeers(pid, fds, policy, tree);
     UnixSockets.check(pid, fds, policy, tree);
