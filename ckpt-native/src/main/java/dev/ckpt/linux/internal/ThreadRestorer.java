@@ -335,6 +335,10 @@ final class ThreadRestorer {
         if (again && !ProcessRestorer.signalMayInterrupt(regs, c.image().sigmask(), img.sigactions())) {
           continue; // the registers set before stand
         }
+        java.util.Set<Integer> pending = again ? ProcessRestorer.pendingNow(main, c.hostTid()) : java.util.Set.of();
+        if (again && pending.isEmpty()) {
+          continue; // nothing to interrupt the call: the registers set before stand
+        }
         try (Tracee t = new Tracee(c.hostTid(), c.image().tid())) {
           long mask = ProcessRestorer.maskForResume(t, regs, c.image().sigmask());
           if (!again) {
@@ -342,8 +346,7 @@ final class ThreadRestorer {
             Sys.ptrace(Sys.PTRACE_SETSIGMASK, c.hostTid(), 8, m, "SETSIGMASK(thread " + c.image().tid() + ")");
             t.setRegset(Sys.NT_X86_XSTATE, c.image().xstate());
           }
-          t.setRegs(ProcessRestorer.resumeRegs(regs, mask, again ? ProcessRestorer.pendingNow(main, c.hostTid())
-              : java.util.Set.of(), img.sigactions()));
+          t.setRegs(ProcessRestorer.resumeRegs(regs, mask, pending, img.sigactions()));
         }
       }
     }
