@@ -99,7 +99,7 @@ class CliIT {
   @Test
   void dumpLsInspectVerifyRestoreGc_onACProgram() throws Exception {
     Path out = dir.resolve("c.out");
-    int pid = start(out, counter.toString(), "300");
+    int pid = start(out, counter.toString(), "900");
     Thread.sleep(300);
 
     Result d1 = ckpt("dump", Integer.toString(pid), "--store", store, "--name", "cjob");
@@ -136,7 +136,7 @@ class CliIT {
     Result restore = ckpt("restore", "cjob", "--store", store);
     assertEquals(0, restore.code(), restore.err());
     assertTrue(restore.err().contains("restored cjob@2 as pid"), restore.err());
-    assertEquals(expectedCount(300), Files.readString(out));
+    assertEquals(expectedCount(900), Files.readString(out));
 
     Result gc = ckpt("gc", "--keep", "1", "--store", store);
     assertEquals(0, gc.code(), gc.err());
@@ -146,7 +146,7 @@ class CliIT {
   @Test
   void dumpAndRestore_throughTheNfsStoreInMountedMode() throws Exception {
     Path out = dir.resolve("n.out");
-    int pid = start(out, counter.toString(), "200");
+    int pid = start(out, counter.toString(), "600");
     Thread.sleep(300);
     String nfs = "nfs://" + dir.resolve("share") + "?create=true&lease=10s";
     Result d = ckpt("dump", Integer.toString(pid), "--store", nfs, "--name", "njob", "--kill");
@@ -159,7 +159,7 @@ class CliIT {
     assertTrue(ls.out().contains("njob@1"), ls.out());
     Result restore = ckpt("restore", "njob", "--store", nfs);
     assertEquals(0, restore.code(), restore.err());
-    assertEquals(expectedCount(200), Files.readString(out));
+    assertEquals(expectedCount(600), Files.readString(out));
   }
 
   @Test
@@ -195,7 +195,7 @@ class CliIT {
     Path log = dir.resolve("run.log");
     ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
         System.getProperty("java.class.path"), Main.class.getName(), "run", "--every", "200ms", "--keep", "2",
-        "--store", store, "--name", "runjob", "--", "sh", "-c", "exec \"$0\" 400 > \"$1\"", counter.toString(), out.toString());
+        "--store", store, "--name", "runjob", "--", "sh", "-c", "exec \"$0\" 1200 > \"$1\"", counter.toString(), out.toString());
     pb.environment().put("_JAVA_SR_SIGNUM", "40");
     pb.redirectErrorStream(true).redirectOutput(log.toFile()).redirectInput(new File("/dev/null"));
     Process jvm = pb.start();
@@ -215,7 +215,7 @@ class CliIT {
     assertEquals(2, kept, "--keep 2 keeps two checkpoints:\n" + ls.out());
     Result restore = ckpt("restore", "runjob", "--store", store);
     assertEquals(0, restore.code(), restore.err());
-    assertEquals(expectedCount(400), Files.readString(out));
+    assertEquals(expectedCount(1200), Files.readString(out));
   }
 
   /** Starts {@code ckpt run} in a JVM of its own, as a batch system would, with stdout and stderr to {@code log}. */
@@ -251,7 +251,7 @@ class CliIT {
     Path out = dir.resolve("condor.out");
     Path log = dir.resolve("condor.log");
     String[] args = {"--every", "300ms", "--keep", "2", "--vacate-exit-code", "85", "--store", store, "--name", "condor", "--",
-        "sh", "-c", "exec \"$0\" 500 > \"$1\"", exe.toString(), out.toString()};
+        "sh", "-c", "exec \"$0\" 1500 > \"$1\"", exe.toString(), out.toString()};
     int starts = 0;
     int vacates = 0;
     int code = -1;
@@ -280,7 +280,7 @@ class CliIT {
     assertEquals(3, vacates, "three evictions, each answered with the vacate code:\n" + text);
     assertEquals(3, code, "the job's own exit code after three resumes:\n" + text);
     assertEquals(3, text.split("ckpt run: resumed condor@").length - 1, text);
-    assertEquals(expectedCount(500), Files.readString(out));
+    assertEquals(expectedCount(1500), Files.readString(out));
   }
 
   @Test

@@ -381,7 +381,7 @@ class NativeCheckpointIT {
     Path fifo = work.resolve("fifo");
     assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
     Path out = work.resolve("stdout");
-    int delay = 150 + random.nextInt(900);
+    int delay = 150 + random.nextInt(500);
     try (NativeCheckpointer ckpt = checkpointer("fifo")) {
       TracedProcess p;
       // Opened for both so that opening the reader's end does not wait; closed before the dump.
@@ -626,17 +626,17 @@ class NativeCheckpointIT {
   @Test
   void shellForkingShortLivedChildren_everyCheckpointCommits() throws Exception {
     String sh = Programs.require("sh");
-    String script = "i=0; while [ $i -lt 1000 ]; do /bin/true; i=$((i+1)); done; echo forked $i";
-    Path out = Files.createDirectories(dir.resolve("run")).resolve("stdout");
+    // Forks until told to stop, however fast this machine is.
+    String script = "i=0; while [ ! -e stop ]; do /bin/true; i=$((i+1)); done; echo stopped";
+    Path run = Files.createDirectories(dir.resolve("run"));
+    Path out = run.resolve("stdout");
     try (NativeCheckpointer ckpt = checkpointer("forks")) {
-      TracedProcess p = ckpt.launch(new Stdio(Path.of("/dev/null"), out, null, dir.resolve("run")), sh, "-c", script);
-      int committed = 0;
-      for (int i = 0; i < 20 && p.isAlive(); i++) {
+      TracedProcess p = ckpt.launch(new Stdio(Path.of("/dev/null"), out, null, run), sh, "-c", script);
+      for (int i = 0; i < 20; i++) {
         ckpt.checkpoint(p, Mode.CONTINUE);
-        committed++;
       }
-      assertTrue(committed >= 10, "the shell finished after " + committed + " checkpoints; lengthen its loop");
       checkpointRetryingMomentaryRefusals(ckpt, p);
+      Files.createFile(run.resolve("stop"));
       RestoredProcess r = ckpt.restore("forks", new Stdio(Path.of("/dev/null"), null, null, null));
       OptionalInt code = r.waitFor(Duration.ofSeconds(60));
       if (code.isEmpty()) {
@@ -644,7 +644,7 @@ class NativeCheckpointIT {
       }
       assertEquals(OptionalInt.of(0), code, "restored shell; output so far:\n" + tail(out));
     }
-    assertEquals("forked 1000\n", Files.readString(out));
+    assertEquals("stopped\n", Files.readString(out));
   }
 
   /** sort of a file twenty times its buffer: it spills sorted runs to temporary files and merges them. */
