@@ -35,9 +35,10 @@ import java.util.regex.Pattern;
  * <p>Thread-safe: checkpoints and restores of one checkpointer run one at a time. A checkpoint
  * holds one moment of all registered state only if the threads that change it are paused while it
  * is copied: pause them in {@link CheckpointHook#beforeCheckpoint()} and let them go in {@link
- * CheckpointHook#afterSnapshot()}. The copy costs memory: the checkpointer keeps a buffer as large
- * as each registered segment from its first checkpoint until it is closed ({@link
- * Builder#copySegments} turns the copy off).
+ * CheckpointHook#afterSnapshot()}. The copy costs memory: the checkpointer keeps, in the Java heap,
+ * arrays as large as each registered segment from its first checkpoint until it is closed ({@link
+ * Builder#copySegments} turns the copy off; without twice their size free in the heap, segments
+ * are written in place, said once in the log).
  */
 public interface Checkpointer extends AutoCloseable {
 

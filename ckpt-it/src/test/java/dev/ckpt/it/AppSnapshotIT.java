@@ -267,6 +267,85 @@ class AppSnapshotIT {
   }
 
   /**
+   * The copy is written from the checkpointer's own arrays: segments whose lengths are no
+   * multiple of the array or the chunk size restore byte for byte, and a write that fails part
+   * way (the store refuses a pack) leaves the arrays for the next checkpoint, which commits the
+   * state of its own moment.
+   */
+  @Test
+  @Timeout(120)
+  void copiedSegmentsOfAnyLength_restoreExactly_evenAfterAWriteThatFailedPartWay() throws Exception {
+    java.util.Random random = new java.util.Random(3);
+    List<ByteBuffer> segments = List.of(ByteBuffer.allocateDirect((8 << 20) + 12_345), ByteBuffer.allocateDirect(4 << 20),
+        ByteBuffer.allocateDirect(100));
+    AtomicBoolean refusePacks = new AtomicBoolean();
+    try (CheckpointStore base = CheckpointStore.open(dir.resolve("store").toUri().resolve("?create=true"))) {
+      BlobStore refusing = new ForwardingBlobStore(base.blobs()) {
+        @Override
+        public void put(String key, byte[] data) throws StoreException {
+          refuse(key);
+          super.put(key, data);
+        }
+
+        @Override
+        public void put(String key, ByteBuffer data) throws StoreException {
+          refuse(key);
+          super.put(key, data);
+        }
+
+        @Override
+        public void put(String key, java.io.InputStream data, long size) throws StoreException {
+          refuse(key);
+          super.put(key, data, size);
+        }
+
+        private void refuse(String key) throws StoreException {
+          if (refusePacks.get() && key.contains("/packs/")) {
+            throw new StoreException(key, "refused (test)");
+          }
+        }
+      };
+      Checkpointer.Builder b = Checkpointer.builder().store(CheckpointStore.builder().blobStore(refusing).chunkSize(16 * 1024)
+          .packSize(1 << 20).build()).job("uneven");
+      for (int i = 0; i < segments.size(); i++) {
+        b.registerSegment("s" + i, segments.get(i));
+      }
+      try (Checkpointer ckpt = b.build()) {
+        List<byte[]> committed = null;
+        for (int round = 0; round < 3; round++) {
+          for (ByteBuffer s : segments) {
+            byte[] bytes = new byte[s.capacity()];
+            random.nextBytes(bytes);
+            s.clear().put(bytes).clear();
+          }
+          refusePacks.set(round == 1);
+          if (round == 1) {
+            CheckpointException e = assertThrows(CheckpointException.class, ckpt::checkpoint);
+            assertTrue(e.toString().contains("refused"), e.toString());
+            continue;
+          }
+          ckpt.checkpoint();
+          committed = new ArrayList<>();
+          for (ByteBuffer s : segments) {
+            byte[] bytes = new byte[s.capacity()];
+            s.get(0, bytes);
+            committed.add(bytes);
+          }
+        }
+        for (ByteBuffer s : segments) {
+          s.clear().put(new byte[s.capacity()]).clear(); // zeros, so the restore must write every byte
+        }
+        ckpt.restoreLatest();
+        for (int i = 0; i < segments.size(); i++) {
+          byte[] got = new byte[segments.get(i).capacity()];
+          segments.get(i).get(0, got);
+          assertTrue(java.util.Arrays.equals(committed.get(i), got), "segment s" + i + " after restore");
+        }
+      }
+    }
+  }
+
+  /**
    * Closing right after an asynchronous checkpoint returns waits for its write (the store it
    * opened would otherwise close under it); afterwards every call says the checkpointer is closed.
    */

@@ -17,6 +17,7 @@ import dev.ckpt.ImageWriter;
 import dev.ckpt.PartInfo;
 import dev.ckpt.PartOutput;
 import dev.ckpt.Retention;
+import dev.ckpt.internal.image.BorrowingPartOutput;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -31,6 +32,8 @@ import org.slf4j.LoggerFactory;
 public final class AppCheckpointer implements Checkpointer {
   private static final Logger LOG = LoggerFactory.getLogger(AppCheckpointer.class);
   private static final int SLICE = 1 << 20;
+  /** One array of a segment's copy: a whole number of chunks for any chunk size up to 4 MiB. */
+  private static final int COPY_BATCH = 4 << 20;
 
   private final CheckpointStore store;
   private final boolean ownsStore;
@@ -60,8 +63,12 @@ public final class AppCheckpointer implements Checkpointer {
   private volatile boolean closeWhenWritten;
   /** The last asynchronous checkpoint's future: close() returns once it is complete. */
   private volatile java.util.concurrent.CompletableFuture<CheckpointInfo> lastWrite;
-  /** Per registration, reused: a segment's copy, an object's serialized bytes. */
-  private final Map<StateRegistration, ByteBuffer> segmentCopies = new java.util.HashMap<>();
+  /**
+   * Per registration, reused: a segment's copy, an object's serialized bytes. A copy is a row of
+   * heap arrays of {@link #COPY_BATCH} bytes that the image writer hashes and compresses in place
+   * ({@link BorrowingPartOutput}), so the write copies nothing a second time.
+   */
+  private final Map<StateRegistration, byte[][]> segmentCopies = new java.util.HashMap<>();
   private final Map<StateRegistration, Output> objectBytes = new java.util.HashMap<>();
 
   public AppCheckpointer(CheckpointStore store, boolean ownsStore, String job, List<StateRegistration> states,
@@ -429,36 +436,59 @@ public final class AppCheckpointer implements Checkpointer {
   private final Map<StateRegistration, String> types = new java.util.HashMap<>();
 
   /**
-   * Whether every segment has its copy buffer, allocating what is missing. When one cannot have
-   * one (more than a buffer holds, or no direct memory left), checkpoints write the segments in
-   * place with the writers still paused, which is as consistent but pauses longer: said once.
+   * Whether every segment has its copy, allocating what is missing. When the copies do not fit
+   * (less than twice their size free in the heap, or an allocation fails), checkpoints write the
+   * segments in place with the writers still paused, which is as consistent but pauses longer:
+   * said once.
    */
   private boolean copiesReady() {
     if (copiesRefused != null) {
       return false;
     }
+    long missing = 0;
+    StateRegistration.Segment largest = null;
     for (StateRegistration r : states) {
       if (r instanceof StateRegistration.Segment seg && !segmentCopies.containsKey(seg)) {
-        long length = seg.length();
-        String why = null;
-        if (length > Integer.MAX_VALUE - 8) {
-          why = "it has " + length + " bytes, more than one buffer holds";
-        } else {
-          try {
-            segmentCopies.put(seg, ByteBuffer.allocateDirect((int) length));
-          } catch (OutOfMemoryError e) {
-            why = "no direct memory for its " + length + "-byte copy (" + e.getMessage() + "; -XX:MaxDirectMemorySize)";
-          }
-        }
-        if (why != null) {
-          copiesRefused = why;
-          segmentCopies.clear();
-          LOG.warn("job {}: segment '{}' is not copied at checkpoints: {}; segments are written in place, and the"
-              + " afterSnapshot hooks run only once they are written (register smaller segments, or copySegments(false)"
-              + " to say so)", job, seg.name, why);
-          return false;
+        missing += seg.length();
+        if (largest == null || seg.length() > largest.length()) {
+          largest = seg;
         }
       }
+    }
+    if (largest == null) {
+      return true;
+    }
+    Runtime rt = Runtime.getRuntime();
+    long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    String why = null;
+    if (missing > free / 2) {
+      // Checked before allocating: a JVM run with -XX:+ExitOnOutOfMemoryError would exit on the
+      // failed allocation, caught or not.
+      why = "their copies need " + missing + " bytes of heap, and the heap has " + free + " free of "
+          + rt.maxMemory() + " (-Xmx)";
+    } else {
+      try {
+        for (StateRegistration r : states) {
+          if (r instanceof StateRegistration.Segment seg && !segmentCopies.containsKey(seg)) {
+            long length = seg.length();
+            byte[][] copy = new byte[(int) ((length + COPY_BATCH - 1) / COPY_BATCH)][];
+            for (int i = 0; i < copy.length; i++) {
+              copy[i] = new byte[(int) Math.min(COPY_BATCH, length - (long) i * COPY_BATCH)];
+            }
+            segmentCopies.put(seg, copy);
+          }
+        }
+      } catch (OutOfMemoryError e) {
+        why = "no heap for their " + missing + "-byte copies (" + e.getMessage() + "; -Xmx)";
+      }
+    }
+    if (why != null) {
+      copiesRefused = why;
+      segmentCopies.clear();
+      LOG.warn("job {}: segments are not copied at checkpoints: {}; segments are written in place, and the"
+          + " afterSnapshot hooks run only once they are written (a larger heap, or copySegments(false) to say so)",
+          job, why);
+      return false;
     }
     return true;
   }
@@ -466,13 +496,13 @@ public final class AppCheckpointer implements Checkpointer {
   /** Why segments are not copied, once found; null while they are. */
   private String copiesRefused;
 
-  /** Copies a segment into its buffer ({@link #copiesReady}). */
+  /** Copies a segment into its arrays ({@link #copiesReady}). */
   private void copy(StateRegistration.Segment s) {
     long length = s.length();
-    ByteBuffer copy = segmentCopies.get(s);
-    copy.clear();
-    for (long off = 0; off < length; off += SLICE) {
-      copy.put(s.slice(off, (int) Math.min(SLICE, length - off)));
+    byte[][] copy = segmentCopies.get(s);
+    for (int i = 0; i < copy.length; i++) {
+      long off = (long) i * COPY_BATCH;
+      s.slice(off, copy[i].length).get(copy[i]);
     }
   }
 
@@ -491,12 +521,22 @@ public final class AppCheckpointer implements Checkpointer {
         }
       } else {
         StateRegistration.Segment seg = (StateRegistration.Segment) r;
-        ByteBuffer copy = taken.copied ? segmentCopies.get(r) : null;
+        byte[][] copy = taken.copied ? segmentCopies.get(r) : null;
         try (PartOutput out = w.part(seg.partName(), Map.of("kind", "segment"))) {
-          long length = seg.length();
-          for (long off = 0; off < length; off += SLICE) {
-            int n = (int) Math.min(SLICE, length - off);
-            out.write(copy != null ? copy.duplicate().clear().position((int) off).limit((int) off + n).slice() : seg.slice(off, n));
+          if (copy != null) {
+            // Lent until the commit: the next snapshot, which reuses the arrays, waits for it.
+            for (byte[] b : copy) {
+              if (out instanceof BorrowingPartOutput lend) {
+                lend.writeBorrowed(b, b.length);
+              } else {
+                out.write(ByteBuffer.wrap(b));
+              }
+            }
+          } else {
+            long length = seg.length();
+            for (long off = 0; off < length; off += SLICE) {
+              out.write(seg.slice(off, (int) Math.min(SLICE, length - off)));
+            }
           }
         }
       }

@@ -57,6 +57,12 @@ final class ImageWriterImpl implements ImageWriter {
   private final ThreadLocal<byte[]> records;
 
   private final BlockingQueue<byte[]> buffers;
+  /**
+   * Chunk tasks that read a caller's own array ({@link BorrowingPartOutput#writeBorrowed}) in
+   * flight: as many as there are pooled buffers, so a borrowed write paces itself like a copied
+   * one, and commit waits for them as for the pooled ones.
+   */
+  private final java.util.concurrent.Semaphore borrowed;
   private final int bufferCount;
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private final ConcurrentHashMap<Hash256, Boolean> claimed = new ConcurrentHashMap<>();
@@ -146,6 +152,7 @@ final class ImageWriterImpl implements ImageWriter {
     for (int i = 0; i < bufferCount; i++) {
       buffers.add(new byte[batchSize]);
     }
+    this.borrowed = new java.util.concurrent.Semaphore(bufferCount);
     this.maxPackArrays = parallelism + 1;
     this.packArrays = new ArrayBlockingQueue<>(maxPackArrays);
   }
@@ -312,15 +319,34 @@ final class ImageWriterImpl implements ImageWriter {
 
   private void submit(List<Slot> slots, byte[] buf) {
     try {
-      executor.execute(() -> process(slots, buf));
+      executor.execute(() -> process(slots, buf, true));
     } catch (RejectedExecutionException e) {
       buffers.add(buf);
       fail(new CheckpointException("executor rejected a chunk task (is it shut down?)", e));
     }
   }
 
-  /** Runs on an executor thread: the chunks of one batch, from buffer to pack. */
-  private void process(List<Slot> slots, byte[] buf) {
+  /** As {@link #submit}, for an array the caller lends: it goes back by a permit of {@link #borrowed}. */
+  private void submitBorrowed(List<Slot> slots, byte[] buf) throws CheckpointException {
+    try {
+      borrowed.acquire();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CheckpointException("checkpoint of job " + job + " interrupted", e);
+    }
+    try {
+      executor.execute(() -> process(slots, buf, false));
+    } catch (RejectedExecutionException e) {
+      borrowed.release();
+      fail(new CheckpointException("executor rejected a chunk task (is it shut down?)", e));
+    }
+  }
+
+  /**
+   * Runs on an executor thread: the chunks of one batch, from buffer to pack. A pooled buffer
+   * goes back to the pool, a borrowed one gives its permit back.
+   */
+  private void process(List<Slot> slots, byte[] buf, boolean pooled) {
     try {
       MessageDigest digest = Hash256.newDigest();
       int offset = 0;
@@ -335,7 +361,11 @@ final class ImageWriterImpl implements ImageWriter {
       fail(t);
     } finally {
       // The buffer goes back only when its chunks are in packs: drain() counts on that.
-      buffers.add(buf);
+      if (pooled) {
+        buffers.add(buf);
+      } else {
+        borrowed.release();
+      }
     }
   }
 
@@ -413,18 +443,22 @@ final class ImageWriterImpl implements ImageWriter {
     }
   }
 
-  /** Waits until every chunk task has finished: they all hand their buffer back. */
+  /** Waits until every chunk task has finished: they all hand their buffer, or permit, back. */
   private void drain() throws CheckpointException {
     List<byte[]> held = new ArrayList<>(bufferCount);
+    int permits = 0;
     try {
       for (int i = 0; i < bufferCount; i++) {
         held.add(buffers.take());
       }
+      borrowed.acquire(bufferCount);
+      permits = bufferCount;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CheckpointException("checkpoint of job " + job + " interrupted while waiting for chunk tasks", e);
     } finally {
       buffers.addAll(held);
+      borrowed.release(permits);
     }
   }
 
@@ -571,7 +605,7 @@ final class ImageWriterImpl implements ImageWriter {
     return d.isNegative() ? Duration.ZERO : d;
   }
 
-  private final class PartOutputImpl implements PartOutput {
+  private final class PartOutputImpl implements BorrowingPartOutput {
     final PartState state;
     private byte[] buf;
     /** Bytes in {@code buf}; a batch always starts at a chunk boundary of the part. */
@@ -604,6 +638,30 @@ final class ImageWriterImpl implements ImageWriter {
           flush();
         }
       }
+    }
+
+    @Override
+    public void writeBorrowed(byte[] b, int length) throws CheckpointException {
+      check();
+      if (length < 0 || length > b.length) {
+        throw new IllegalArgumentException("borrowed write of " + length + " bytes from an array of " + b.length);
+      }
+      if (fill != 0 || state.size % chunkSize != 0) {
+        write(ByteBuffer.wrap(b, 0, length)); // not on a batch boundary: copied as any write
+        return;
+      }
+      if (length == 0) {
+        return;
+      }
+      progress.bytes(length);
+      List<Slot> slots = new ArrayList<>(length / chunkSize + 1);
+      for (int off = 0; off < length; off += chunkSize) {
+        Slot slot = new Slot(Math.min(chunkSize, length - off));
+        slots.add(slot);
+        state.slots.add(slot);
+      }
+      state.size += length;
+      submitBorrowed(slots, b);
     }
 
     @Override
