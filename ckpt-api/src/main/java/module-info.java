@@ -7,6 +7,7 @@ module dev.ckpt {
   requires transitive com.esotericsoftware.kryo;
   requires org.lz4.java;
   requires org.slf4j;
+  requires java.management;
   requires jdk.jfr;
   requires jdk.unsupported;
 

@@ -205,17 +205,17 @@ class NativeLifecycleIT {
     }
   }
 
-  /**
-   * Waits until {@code out} holds {@code text}: dirtypages prints its first step once its initial
-   * 48 MiB are written, and a first checkpoint before that would find most of its memory new to
-   * the next one.
-   */
   private static long committed(List<dev.ckpt.CheckpointEvent> events) {
     synchronized (events) {
       return events.stream().filter(e -> e.type() == dev.ckpt.CheckpointEvent.Type.COMMITTED).count();
     }
   }
 
+  /**
+   * Waits until {@code out} holds {@code text}: dirtypages prints its first step once its initial
+   * 48 MiB are written, and a first checkpoint before that would find most of its memory new to
+   * the next one.
+   */
   private static void awaitOutput(Path out, String text) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (!Files.readString(out).contains(text)) {

@@ -32,8 +32,12 @@ import org.slf4j.LoggerFactory;
 public final class AppCheckpointer implements Checkpointer {
   private static final Logger LOG = LoggerFactory.getLogger(AppCheckpointer.class);
   private static final int SLICE = 1 << 20;
-  /** One array of a segment's copy: a whole number of chunks for any chunk size up to 4 MiB. */
-  private static final int COPY_BATCH = 4 << 20;
+  /**
+   * One array of a segment's copy, unless the chunks are larger: small enough that G1 never
+   * makes it a humongous object (half a region, and regions are at least 1 MiB), which would
+   * cost up to twice its size in heap.
+   */
+  private static final int COPY_BATCH = 256 << 10;
 
   private final CheckpointStore store;
   private final boolean ownsStore;
@@ -372,7 +376,7 @@ public final class AppCheckpointer implements Checkpointer {
           }
           prepared.add(h);
         }
-        copied = copySegments && copiesReady();
+        copied = copySegments && copiesReady(writer.chunkSize());
         for (StateRegistration r : states) {
           if (r instanceof StateRegistration.ObjectState o) {
             serialize(o);
@@ -437,72 +441,83 @@ public final class AppCheckpointer implements Checkpointer {
 
   /**
    * Whether every segment has its copy, allocating what is missing. When the copies do not fit
-   * (less than twice their size free in the heap, or an allocation fails), checkpoints write the
-   * segments in place with the writers still paused, which is as consistent but pauses longer:
-   * said once.
+   * (less than twice their size free in the heap, or an allocation fails), this checkpoint writes
+   * the segments in place with the writers still paused, which is as consistent but pauses
+   * longer: said once, and tried again at the next checkpoint.
    */
-  private boolean copiesReady() {
-    if (copiesRefused != null) {
-      return false;
-    }
+  private boolean copiesReady(int chunkSize) {
+    int batch = Math.max(COPY_BATCH, chunkSize); // whole chunks: chunk sizes are powers of two
     long missing = 0;
-    StateRegistration.Segment largest = null;
     for (StateRegistration r : states) {
       if (r instanceof StateRegistration.Segment seg && !segmentCopies.containsKey(seg)) {
-        missing += seg.length();
-        if (largest == null || seg.length() > largest.length()) {
-          largest = seg;
-        }
+        // An array of more than half a G1 region is humongous and may take twice its size.
+        missing += batch > COPY_BATCH ? 2 * seg.length() : seg.length();
       }
     }
-    if (largest == null) {
+    if (missing == 0) {
       return true;
     }
-    Runtime rt = Runtime.getRuntime();
-    long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    long free = freeHeap();
     String why = null;
     if (missing > free / 2) {
       // Checked before allocating: a JVM run with -XX:+ExitOnOutOfMemoryError would exit on the
-      // failed allocation, caught or not.
-      why = "their copies need " + missing + " bytes of heap, and the heap has " + free + " free of "
-          + rt.maxMemory() + " (-Xmx)";
+      // failed allocation, caught or not, and a full heap fails the application's own threads.
+      why = "their copies need " + missing + " bytes of heap, and about " + free + " of "
+          + Runtime.getRuntime().maxMemory() + " are free (-Xmx)";
     } else {
       try {
         for (StateRegistration r : states) {
           if (r instanceof StateRegistration.Segment seg && !segmentCopies.containsKey(seg)) {
             long length = seg.length();
-            byte[][] copy = new byte[(int) ((length + COPY_BATCH - 1) / COPY_BATCH)][];
+            byte[][] copy = new byte[(int) ((length + batch - 1) / batch)][];
             for (int i = 0; i < copy.length; i++) {
-              copy[i] = new byte[(int) Math.min(COPY_BATCH, length - (long) i * COPY_BATCH)];
+              copy[i] = new byte[(int) Math.min(batch, length - (long) i * batch)];
             }
             segmentCopies.put(seg, copy);
           }
         }
       } catch (OutOfMemoryError e) {
-        why = "no heap for their " + missing + "-byte copies (" + e.getMessage() + "; -Xmx)";
+        segmentCopies.clear();
+        why = "no heap for their copies (" + e.getMessage() + "; -Xmx)";
       }
     }
     if (why != null) {
+      if (copiesRefused == null) {
+        LOG.warn("job {}: segments are not copied at this checkpoint: {}; they are written in place, and the"
+            + " afterSnapshot hooks run only once they are written (a larger heap, or copySegments(false) to say so);"
+            + " said once, tried again at each checkpoint", job, why);
+      }
       copiesRefused = why;
-      segmentCopies.clear();
-      LOG.warn("job {}: segments are not copied at checkpoints: {}; segments are written in place, and the"
-          + " afterSnapshot hooks run only once they are written (a larger heap, or copySegments(false) to say so)",
-          job, why);
       return false;
     }
     return true;
   }
 
-  /** Why segments are not copied, once found; null while they are. */
+  /**
+   * The heap not held by live data, roughly: the maximum less what the pools other than eden
+   * hold (eden is mostly garbage between collections, and counting it would refuse copies that fit).
+   */
+  private static long freeHeap() {
+    long used = 0;
+    for (java.lang.management.MemoryPoolMXBean pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == java.lang.management.MemoryType.HEAP && !pool.getName().contains("Eden")) {
+        used += pool.getUsage().getUsed();
+      }
+    }
+    return Runtime.getRuntime().maxMemory() - used;
+  }
+
+  /** Why segments were last not copied, so that it is said once; null until then. */
   private String copiesRefused;
 
   /** Copies a segment into its arrays ({@link #copiesReady}). */
   private void copy(StateRegistration.Segment s) {
     long length = s.length();
     byte[][] copy = segmentCopies.get(s);
-    for (int i = 0; i < copy.length; i++) {
-      long off = (long) i * COPY_BATCH;
-      s.slice(off, copy[i].length).get(copy[i]);
+    long off = 0;
+    for (byte[] b : copy) {
+      s.slice(off, b.length).get(b);
+      off += b.length;
     }
   }
 

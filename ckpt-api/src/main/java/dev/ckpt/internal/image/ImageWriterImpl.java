@@ -323,22 +323,27 @@ final class ImageWriterImpl implements ImageWriter {
     } catch (RejectedExecutionException e) {
       buffers.add(buf);
       fail(new CheckpointException("executor rejected a chunk task (is it shut down?)", e));
+    } catch (RuntimeException | Error e) {
+      buffers.add(buf); // the task never runs: drain() must not wait for its buffer
+      fail(e);
+      throw e;
     }
   }
 
-  /** As {@link #submit}, for an array the caller lends: it goes back by a permit of {@link #borrowed}. */
-  private void submitBorrowed(List<Slot> slots, byte[] buf) throws CheckpointException {
-    try {
-      borrowed.acquire();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CheckpointException("checkpoint of job " + job + " interrupted", e);
-    }
+  /**
+   * As {@link #submit}, for an array the caller lends: it goes back by a permit of {@link
+   * #borrowed}, which the caller has taken.
+   */
+  private void submitBorrowed(List<Slot> slots, byte[] buf) {
     try {
       executor.execute(() -> process(slots, buf, false));
     } catch (RejectedExecutionException e) {
       borrowed.release();
       fail(new CheckpointException("executor rejected a chunk task (is it shut down?)", e));
+    } catch (RuntimeException | Error e) {
+      borrowed.release(); // the task never runs: drain() must not wait for it
+      fail(e);
+      throw e;
     }
   }
 
@@ -443,22 +448,33 @@ final class ImageWriterImpl implements ImageWriter {
     }
   }
 
-  /** Waits until every chunk task has finished: they all hand their buffer, or permit, back. */
+  /**
+   * Waits until every chunk task has finished: they all hand their buffer, or permit, back.
+   * Interrupted, it fails the image and still waits, without interruption, for the tasks (they
+   * stop at their next chunk): a task must not read a lent array once commit or close returns.
+   */
   private void drain() throws CheckpointException {
     List<byte[]> held = new ArrayList<>(bufferCount);
-    int permits = 0;
+    CheckpointException interrupted = null;
     try {
-      for (int i = 0; i < bufferCount; i++) {
-        held.add(buffers.take());
+      while (held.size() < bufferCount) {
+        try {
+          held.add(buffers.take());
+        } catch (InterruptedException e) {
+          if (interrupted == null) {
+            interrupted = new CheckpointException("checkpoint of job " + job + " interrupted while waiting for chunk tasks", e);
+            fail(interrupted);
+          }
+        }
       }
-      borrowed.acquire(bufferCount);
-      permits = bufferCount;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CheckpointException("checkpoint of job " + job + " interrupted while waiting for chunk tasks", e);
+      borrowed.acquireUninterruptibly(bufferCount);
+      borrowed.release(bufferCount);
     } finally {
       buffers.addAll(held);
-      borrowed.release(permits);
+    }
+    if (interrupted != null) {
+      Thread.currentThread().interrupt();
+      throw interrupted;
     }
   }
 
@@ -652,6 +668,15 @@ final class ImageWriterImpl implements ImageWriter {
       }
       if (length == 0) {
         return;
+      }
+      // The permit first: interrupted here, nothing of this write is in the part.
+      try {
+        borrowed.acquire();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        CheckpointException ce = new CheckpointException("checkpoint of job " + job + " interrupted", e);
+        fail(ce);
+        throw ce;
       }
       progress.bytes(length);
       List<Slot> slots = new ArrayList<>(length / chunkSize + 1);
