@@ -8,7 +8,7 @@ command -v gcc >/dev/null 2>&1 || { echo "ckpt-native tests need gcc to compile 
 for src in "$here"/*.c; do
   name="$(basename "$src" .c)"
   flags="-O2 -g -Wall"
-  case "$name" in fpavx) flags="$flags -mavx2 -mfma" ;; esac
+  case "$name" in fpavx) flags="$flags -mavx2 -mfma" ;; mtvector) flags="$flags -pthread" ;; esac
   if [ ! -f "$out/$name" ] || [ "$src" -nt "$out/$name" ]; then
     gcc $flags -o "$out/$name" "$src" -lm
   fi

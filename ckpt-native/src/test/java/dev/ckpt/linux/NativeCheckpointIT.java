@@ -667,6 +667,15 @@ class NativeCheckpointIT {
     interruptedRunMatches("threadtimer", List.of(Programs.path("threadtimer"), "500"), 300, 2000);
   }
 
+  /**
+   * Eight threads that hold numbers in ymm8-ymm15 across a system call: each thread's extended
+   * state comes back as it was (a restore that lost it prints changed registers).
+   */
+  @Test
+  void threadsHoldingVectorRegistersAcrossASystemCall_keepThem() throws Exception {
+    interruptedRunMatches("mtvector", List.of(Programs.path("mtvector"), "100"), 300, 1500);
+  }
+
   /** Scale: a process with 1,000 threads. */
   @Test
   void processWithAThousandThreads_resumes() throws Exception {
