@@ -679,6 +679,34 @@ class NativeLifecycleIT {
     assertArrayEquals(expected, Files.readAllBytes(out));
   }
 
+  /**
+   * A launch that fails (its stdout cannot be opened) leaves no temporary directory behind and
+   * no launcher shell waiting: the error says what failed.
+   */
+  @Test
+  void failedLaunch_leavesNoTemporaryFilesOrShellBehind() throws Exception {
+    Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+    java.util.Set<Path> before = launchDirs(tmp);
+    try (NativeCheckpointer ckpt = checkpointer("nolaunch")) {
+      CheckpointException e = assertThrows(CheckpointException.class, () -> ckpt.launch(
+          Stdio.files(DEV_NULL, dir.resolve("no-such-dir").resolve("out"), null), Programs.path("counter"), "100", "5"));
+      assertTrue(e.getMessage().contains("no-such-dir"), e.getMessage());
+    }
+    java.util.Set<Path> left = launchDirs(tmp);
+    left.removeAll(before);
+    assertEquals(java.util.Set.of(), left, "temporary directories left by a failed launch");
+    Process pgrep = new ProcessBuilder("pgrep", "-f", "ckpt-launch-.*" + Programs.path("counter")).start();
+    assertTrue(pgrep.waitFor(10, TimeUnit.SECONDS));
+    assertEquals("", new String(pgrep.getInputStream().readAllBytes()).trim(), "launcher shells still waiting");
+  }
+
+  private static java.util.Set<Path> launchDirs(Path tmp) throws Exception {
+    try (java.util.stream.Stream<Path> s = Files.list(tmp)) {
+      return s.filter(p -> p.getFileName().toString().startsWith("ckpt-launch-"))
+          .collect(java.util.stream.Collectors.toCollection(java.util.HashSet::new));
+    }
+  }
+
   static String tracerOf(int pid) throws Exception {
     return dev.ckpt.linux.internal.proc.ProcFs.status(pid).get("TracerPid");
   }

@@ -19,7 +19,12 @@ import java.util.List;
  * stop the program for good.
  */
 final class Launcher {
-  private static final String SCRIPT = "echo $$ > \"$0\"; read _ < \"$0.go\"; exec \"$@\"";
+  /**
+   * Writes its pid, waits until the FIFO is opened for writing (EOF: the read's status is
+   * ignored), then execs. It exits instead when either file is gone: a launch that failed has
+   * removed them, and its command must not start unwatched.
+   */
+  private static final String SCRIPT = "echo $$ > \"$0\" || exit 1; { read _ || :; } < \"$0.go\" || exit 1; exec \"$@\"";
   private static final long TIMEOUT_MS = 10_000;
 
   private Launcher() {}
@@ -38,6 +43,28 @@ final class Launcher {
     } catch (IOException e) {
       throw new CheckpointException("cannot prepare the launch of " + command + ": " + e, e);
     }
+    boolean launched = false;
+    try {
+      Spawned s = spawn(command, stdio, pidFile, go);
+      launched = true;
+      return s;
+    } finally {
+      if (!launched) {
+        // A shell that wrote its pid waits on the FIFO for ever: it goes, with the directory.
+        try {
+          String pid = Files.exists(pidFile) ? Files.readString(pidFile).trim() : "";
+          if (!pid.isEmpty()) {
+            dev.ckpt.linux.internal.jna.LibC.kill(Integer.parseInt(pid), Sys.SIGKILL);
+          }
+        } catch (IOException | RuntimeException ignored) {
+          // Nothing more to do: the launch has failed and says so.
+        }
+        removeFiles(go);
+      }
+    }
+  }
+
+  private static Spawned spawn(List<String> command, Stdio stdio, Path pidFile, Path go) throws CheckpointException {
     try {
       // mkfifo(3), not the mkfifo program: a process spawned from the JVM costs milliseconds.
       dev.ckpt.linux.internal.jna.LibC.mkfifo(go.toString(), 0600);
@@ -91,7 +118,12 @@ final class Launcher {
    */
   static void seizeUntilExec(Spawned spawned, int options) throws ProcessException {
     int pid = spawned.pid();
-    Sys.ptrace(Sys.PTRACE_SEIZE, pid, 0, options | Sys.PTRACE_O_TRACEEXEC, "SEIZE");
+    try {
+      Sys.ptrace(Sys.PTRACE_SEIZE, pid, 0, options | Sys.PTRACE_O_TRACEEXEC, "SEIZE");
+    } catch (ProcessException e) {
+      removeFiles(spawned.go()); // the caller kills the shell
+      throw e;
+    }
     release(spawned);
     long deadline = System.currentTimeMillis() + TIMEOUT_MS;
     while (true) {
@@ -135,13 +167,18 @@ final class Launcher {
       Thread.currentThread().interrupt();
       throw new ProcessException(spawned.pid(), "interrupted while releasing the launcher");
     } finally {
-      try {
-        Files.deleteIfExists(spawned.go());
-        Files.deleteIfExists(spawned.go().resolveSibling("pid"));
-        Files.deleteIfExists(spawned.go().getParent());
-      } catch (IOException ignored) {
-        // A leftover temp directory is harmless.
-      }
+      removeFiles(spawned.go());
+    }
+  }
+
+  /** The launch's FIFO, pid file and temporary directory. */
+  private static void removeFiles(Path go) {
+    try {
+      Files.deleteIfExists(go);
+      Files.deleteIfExists(go.resolveSibling("pid"));
+      Files.deleteIfExists(go.getParent());
+    } catch (IOException ignored) {
+      // Nothing depends on them any more; a leftover directory is only litter.
     }
   }
 }
