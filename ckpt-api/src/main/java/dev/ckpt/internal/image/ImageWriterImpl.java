@@ -679,12 +679,7 @@ final class ImageWriterImpl implements ImageWriter {
         throw ce;
       }
       progress.bytes(length);
-      List<Slot> slots = new ArrayList<>(length / chunkSize + 1);
-      for (int off = 0; off < length; off += chunkSize) {
-        Slot slot = new Slot(Math.min(chunkSize, length - off));
-        slots.add(slot);
-        state.slots.add(slot);
-      }
+      List<Slot> slots = addSlots(length);
       state.size += length;
       submitBorrowed(slots, b);
     }
@@ -755,14 +750,20 @@ final class ImageWriterImpl implements ImageWriter {
       return true;
     }
 
-    private void flush() {
-      progress.bytes(fill);
-      List<Slot> slots = new ArrayList<>(fill / chunkSize + 1);
-      for (int off = 0; off < fill; off += chunkSize) {
-        Slot slot = new Slot(Math.min(chunkSize, fill - off));
+    /** The part's slots for its next {@code length} bytes, from a chunk boundary. */
+    private List<Slot> addSlots(int length) {
+      List<Slot> slots = new ArrayList<>(length / chunkSize + 1);
+      for (int off = 0; off < length; off += chunkSize) {
+        Slot slot = new Slot(Math.min(chunkSize, length - off));
         slots.add(slot);
         state.slots.add(slot);
       }
+      return slots;
+    }
+
+    private void flush() {
+      progress.bytes(fill);
+      List<Slot> slots = addSlots(fill);
       byte[] b = buf;
       buf = null;
       fill = 0;

@@ -1,4 +1,4 @@
-package dev.ckpt.micrometer;
+package dev.ckpt.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -15,8 +15,7 @@ import dev.ckpt.CheckpointStore;
 import dev.ckpt.CheckpointTarget;
 import dev.ckpt.Checkpointer;
 import dev.ckpt.StoreException;
-import dev.ckpt.micrometer.TestTime.ManualTimer;
-import dev.ckpt.micrometer.TestTime.TestClock;
+import dev.ckpt.micrometer.CheckpointMetrics;
 import dev.ckpt.spi.BlobStore;
 import dev.ckpt.store.local.LocalStoreProvider;
 import dev.ckpt.store.tck.FaultInjectingBlobStore;
@@ -45,7 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * timer the test drives: each checkpoint "takes" two seconds by a hook moving the clock.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class CheckpointMetricsTest {
+class CheckpointMetricsIT {
   private static final Duration TAKES = Duration.ofSeconds(2);
 
   @TempDir
