@@ -41,8 +41,17 @@ class CrashLoopIT {
     for (int round = 0; round < KILLS; round++) {
       Path out = dir.resolve("child-" + round + ".log");
       Process child = ChildJvm.start(out, List.of("-Xmx128m", "-XX:TieredStopAtLevel=1"), CrashWriterMain.class, store.toString());
-      // The first rounds include the JVM's start; later ones land anywhere in the write loop.
-      long waitMs = 300 + random.nextInt(1200);
+      // Every fifth kill lands at a fixed time from the launch, in the JVM's start and restore on
+      // a slow machine; the others wait for the child's first commit of this round, then land
+      // anywhere in its write loop (a fixed window alone let a slow start take most rounds).
+      if (round % 5 != 0) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (child.isAlive() && !(Files.exists(out) && Files.readString(out).contains("committed "))) {
+          assertTrue(System.nanoTime() < deadline, "round " + round + ": no commit in 60 s:\n" + Files.readString(out));
+          Thread.sleep(10);
+        }
+      }
+      long waitMs = round % 5 != 0 ? random.nextInt(1200) : 300 + random.nextInt(1200);
       boolean exited = child.waitFor(waitMs, TimeUnit.MILLISECONDS);
       if (exited) {
         throw new AssertionError("child exited by itself with " + child.exitValue() + ":\n" + Files.readString(out));
