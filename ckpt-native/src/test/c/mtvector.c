@@ -2,16 +2,24 @@
    ymm8-ymm15 with its own numbers, sleeps in a raw nanosleep (the kernel leaves user vector
    registers alone across a system call), and reads them back. A restore that loses a thread's
    extended state is caught by the first step after it. Prints one deterministic line per thread
-   at the end. Usage: mtvector STEPS */
+   at the end. The threads also write their step into a buffer advised MADV_HUGEPAGE (a threaded
+   restore writes such memory before it advises it), which main checks at the end.
+   Usage: mtvector STEPS */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #define THREADS 8
 
 static int steps;
 static int bad[THREADS];
+#define HUGE_BYTES (4u << 20)
+static uint64_t *huge; /* 2 MiB aligned, advised MADV_HUGEPAGE */
+
+static uint64_t pattern(size_t i) { return i * 0x9E3779B97F4A7C15ULL; }
 
 static void *worker(void *arg) {
   long id = (long) arg;
@@ -51,6 +59,7 @@ static void *worker(void *arg) {
         : [in] "r"(in), [out] "r"(out), [ts] "r"(&ts)
         : "rcx", "r11", "rdi", "rsi", "memory", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
     (void) ret;
+    huge[id * 512] = (uint64_t) s; /* one page each */
     for (int k = 0; k < 8; k++) {
       for (int lane = 0; lane < 4; lane++) {
         if (out[k][lane] != in[k]) {
@@ -67,6 +76,11 @@ static void *worker(void *arg) {
 int main(int argc, char **argv) {
   steps = argc > 1 ? atoi(argv[1]) : 100;
   setvbuf(stdout, NULL, _IOLBF, 0);
+  char *raw = mmap(NULL, HUGE_BYTES + (2u << 20), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return 2;
+  huge = (uint64_t *) (((uintptr_t) raw + (2u << 20) - 1) & ~(uintptr_t) ((2u << 20) - 1));
+  if (madvise(huge, HUGE_BYTES, MADV_HUGEPAGE) != 0) return 3;
+  for (size_t i = 0; i < HUGE_BYTES / 8; i++) huge[i] = pattern(i);
   pthread_t t[THREADS];
   for (long i = 0; i < THREADS; i++) {
     pthread_create(&t[i], NULL, worker, (void *) i);
@@ -77,5 +91,11 @@ int main(int argc, char **argv) {
   for (int i = 0; i < THREADS; i++) {
     printf("thread %d: %d steps, %d vector registers changed across a system call\n", i, steps, bad[i]);
   }
+  long wrong = 0;
+  for (size_t i = 0; i < HUGE_BYTES / 8; i++) {
+    uint64_t want = i % 512 == 0 && i / 512 < THREADS ? (uint64_t) (steps - 1) : pattern(i);
+    wrong += huge[i] != want;
+  }
+  printf("MADV_HUGEPAGE buffer: %ld words differ\n", wrong);
   return 0;
 }

@@ -117,21 +117,20 @@ class ReadmeSnippetsIT {
       Snippet s = java.get(i);
       StringBuilder imports = new StringBuilder();
       StringBuilder body = new StringBuilder();
+      // Where each line of the unit came from in the snippet: imports first, then the body.
+      List<Integer> importLines = new ArrayList<>();
+      List<Integer> bodyLines = new ArrayList<>();
       List<String> lines = s.text().lines().toList();
-      for (String l : lines) {
-        (l.startsWith("import ") ? imports : body).append(l).append('\n');
+      for (int k = 0; k < lines.size(); k++) {
+        boolean isImport = lines.get(k).startsWith("import ");
+        (isImport ? imports : body).append(lines.get(k)).append('\n');
+        (isImport ? importLines : bodyLines).add(k);
       }
       String name = "Snippet" + i;
-      String unit;
-      int bodyLine; // the unit's line of the snippet's first body line
-      if (TYPE_DECLARATION.matcher(body).find()) {
-        unit = imports + "\n" + body;
-        bodyLine = imports.toString().lines().count() > 0 ? (int) imports.toString().lines().count() + 2 : 2;
-      } else {
-        unit = imports + "\nclass " + name + " extends ReadmeContext {\n  void snippet() throws Exception {\n" + body + "  }\n}\n";
-        bodyLine = (int) imports.toString().lines().count() + 4;
-      }
-      int importCount = (int) imports.toString().lines().count();
+      boolean declaresType = TYPE_DECLARATION.matcher(body).find();
+      String unit = declaresType ? imports + "\n" + body
+          : imports + "\nclass " + name + " extends ReadmeContext {\n  void snippet() throws Exception {\n" + body + "  }\n}\n";
+      int linesBeforeBody = importLines.size() + (declaresType ? 1 : 3);
       DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
       Path classes = Files.createDirectories(out.resolve(name));
       try (StandardJavaFileManager files = javac.getStandardFileManager(diagnostics, Locale.ROOT, StandardCharsets.UTF_8)) {
@@ -143,11 +142,10 @@ class ReadmeSnippetsIT {
             if (d.getKind() == Diagnostic.Kind.ERROR) {
               String where = s.where();
               if (d.getSource() != null && d.getSource().getName().contains(name)) {
-                long l = d.getLineNumber();
-                // Map the unit's line back to the README: imports first, then the body.
-                int bodyIndex = (int) l - bodyLine;
-                int readmeLine = l <= importCount ? lineOf(lines, true, (int) l - 1) : lineOf(lines, false, bodyIndex);
-                where = s.file() + " line " + (s.line() + readmeLine);
+                int l = (int) d.getLineNumber() - 1;
+                int b = l - linesBeforeBody;
+                int line = l < importLines.size() ? importLines.get(l) : b >= 0 && b < bodyLines.size() ? bodyLines.get(b) : 0;
+                where = s.file() + " line " + (s.line() + line);
               }
               failures.add(where + ": " + d.getMessage(Locale.ROOT).replaceAll("\\s*\\n\\s*", "; "));
             }
@@ -156,16 +154,6 @@ class ReadmeSnippetsIT {
       }
     }
     assertEquals(List.of(), failures, "README snippets that do not compile as shown");
-  }
-
-  /** The index, among the snippet's lines, of the n-th import line or the n-th other line. */
-  private static int lineOf(List<String> lines, boolean isImport, int n) {
-    for (int i = 0, seen = 0; i < lines.size(); i++) {
-      if (lines.get(i).startsWith("import ") == isImport && seen++ == n) {
-        return i;
-      }
-    }
-    return 0;
   }
 
   private static JavaFileObject source(String name, String text) {

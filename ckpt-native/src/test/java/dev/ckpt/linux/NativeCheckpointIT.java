@@ -676,7 +676,9 @@ class NativeCheckpointIT {
 
   /**
    * Eight threads that hold numbers in ymm8-ymm15 across a system call: each thread's extended
-   * state comes back as it was (a restore that lost it prints changed registers).
+   * state comes back as it was (a restore that lost it prints changed registers). They also write
+   * into memory advised MADV_HUGEPAGE, which a threaded restore writes before it advises it; the
+   * restore's self-check compares the advice, the program its contents.
    */
   @Test
   void threadsHoldingVectorRegistersAcrossASystemCall_keepThem() throws Exception {

@@ -512,7 +512,6 @@ public final class AppCheckpointer implements Checkpointer {
 
   /** Copies a segment into its arrays ({@link #copiesReady}). */
   private void copy(StateRegistration.Segment s) {
-    long length = s.length();
     byte[][] copy = segmentCopies.get(s);
     long off = 0;
     for (byte[] b : copy) {
@@ -538,14 +537,14 @@ public final class AppCheckpointer implements Checkpointer {
         StateRegistration.Segment seg = (StateRegistration.Segment) r;
         byte[][] copy = taken.copied ? segmentCopies.get(r) : null;
         try (PartOutput out = w.part(seg.partName(), Map.of("kind", "segment"))) {
-          if (copy != null) {
+          if (copy != null && out instanceof BorrowingPartOutput lend) {
             // Lent until the commit: the next snapshot, which reuses the arrays, waits for it.
             for (byte[] b : copy) {
-              if (out instanceof BorrowingPartOutput lend) {
-                lend.writeBorrowed(b, b.length);
-              } else {
-                out.write(ByteBuffer.wrap(b));
-              }
+              lend.writeBorrowed(b, b.length);
+            }
+          } else if (copy != null) {
+            for (byte[] b : copy) {
+              out.write(ByteBuffer.wrap(b));
             }
           } else {
             long length = seg.length();

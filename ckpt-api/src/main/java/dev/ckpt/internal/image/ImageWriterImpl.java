@@ -317,33 +317,29 @@ final class ImageWriterImpl implements ImageWriter {
     }
   }
 
-  private void submit(List<Slot> slots, byte[] buf) {
+  /**
+   * Hands a batch to a chunk task: a pooled buffer, or an array the caller lends (for which it
+   * has taken a permit of {@link #borrowed}).
+   */
+  private void submit(List<Slot> slots, byte[] buf, boolean pooled) {
     try {
-      executor.execute(() -> process(slots, buf, true));
+      executor.execute(() -> process(slots, buf, pooled));
     } catch (RejectedExecutionException e) {
-      buffers.add(buf);
+      giveBack(buf, pooled);
       fail(new CheckpointException("executor rejected a chunk task (is it shut down?)", e));
     } catch (RuntimeException | Error e) {
-      buffers.add(buf); // the task never runs: drain() must not wait for its buffer
+      giveBack(buf, pooled); // the task never runs: drain() must not wait for it
       fail(e);
       throw e;
     }
   }
 
-  /**
-   * As {@link #submit}, for an array the caller lends: it goes back by a permit of {@link
-   * #borrowed}, which the caller has taken.
-   */
-  private void submitBorrowed(List<Slot> slots, byte[] buf) {
-    try {
-      executor.execute(() -> process(slots, buf, false));
-    } catch (RejectedExecutionException e) {
+  /** A batch's buffer back to the pool, or a lent array's permit back: drain() counts on both. */
+  private void giveBack(byte[] buf, boolean pooled) {
+    if (pooled) {
+      buffers.add(buf);
+    } else {
       borrowed.release();
-      fail(new CheckpointException("executor rejected a chunk task (is it shut down?)", e));
-    } catch (RuntimeException | Error e) {
-      borrowed.release(); // the task never runs: drain() must not wait for it
-      fail(e);
-      throw e;
     }
   }
 
@@ -366,11 +362,7 @@ final class ImageWriterImpl implements ImageWriter {
       fail(t);
     } finally {
       // The buffer goes back only when its chunks are in packs: drain() counts on that.
-      if (pooled) {
-        buffers.add(buf);
-      } else {
-        borrowed.release();
-      }
+      giveBack(buf, pooled);
     }
   }
 
@@ -681,7 +673,7 @@ final class ImageWriterImpl implements ImageWriter {
       progress.bytes(length);
       List<Slot> slots = addSlots(length);
       state.size += length;
-      submitBorrowed(slots, b);
+      submit(slots, b, false);
     }
 
     @Override
@@ -767,7 +759,7 @@ final class ImageWriterImpl implements ImageWriter {
       byte[] b = buf;
       buf = null;
       fill = 0;
-      submit(slots, b);
+      submit(slots, b, true);
     }
 
     @Override

@@ -242,8 +242,7 @@ public final class NativeEngine implements AutoCloseable {
         }
         return;
       } catch (ProcessException e) {
-        java.util.Set<Integer> now = new java.util.TreeSet<>(ProcessTree.descendants(t.pid()));
-        now.add(t.pid());
+        java.util.Set<Integer> now = ProcessTree.withDescendants(t.pid());
         if (attempt == PRECHECK_ATTEMPTS || now.equals(running)) {
           throw e;
         }
@@ -269,8 +268,7 @@ public final class NativeEngine implements AutoCloseable {
         // The census first on the running process: what it refuses is refused without stopping
         // it at all, and the work (and, in a fresh JVM, the class loading) is done before the
         // freeze. It runs again while frozen, where it decides.
-        java.util.Set<Integer> running = new java.util.TreeSet<>(ProcessTree.descendants(t.pid()));
-        running.add(t.pid());
+        java.util.Set<Integer> running = ProcessTree.withDescendants(t.pid());
         if (t.tracker != null && (running.size() > 1 || !t.tracker.alive())) {
           // A tree is read in full, its root without the tracker's registrations; after an exec
           // the tracker watched the old memory (capture makes a new userfaultfd).

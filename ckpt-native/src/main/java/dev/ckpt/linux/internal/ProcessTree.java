@@ -68,6 +68,13 @@ final class ProcessTree {
     return out;
   }
 
+  /** {@code root} and its descendants, as {@link #descendants} reads them. */
+  static Set<Integer> withDescendants(int root) {
+    Set<Integer> out = descendants(root);
+    out.add(root);
+    return out;
+  }
+
   /** Children of every thread of {@code pid}, by host pid; empty for a process that is gone. */
   static List<Integer> children(int pid) {
     List<Integer> out = new ArrayList<>();

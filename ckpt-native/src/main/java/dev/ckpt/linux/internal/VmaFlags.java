@@ -16,6 +16,8 @@ final class VmaFlags {
   static final int[] ADVICE = {10 /* MADV_DONTFORK */, 18 /* MADV_WIPEONFORK */, 16 /* MADV_DONTDUMP */,
       2 /* MADV_SEQUENTIAL */, 1 /* MADV_RANDOM */, 14 /* MADV_HUGEPAGE */, 15 /* MADV_NOHUGEPAGE */,
       12 /* MADV_MERGEABLE */};
+  /** The bit of "hg" (MADV_HUGEPAGE) among them. */
+  private static final int HUGEPAGE = 1 << (8 + java.util.Arrays.asList(ADVISED).indexOf("hg"));
   static final int NORESERVE = 1 << 20;
   static final int MAY_WRITE = 1 << 21;
   static final int MAP_NORESERVE = 0x4000;
@@ -45,12 +47,12 @@ final class VmaFlags {
     return bits;
   }
 
-  /** The madvise advice values to apply to a restored mapping. */
   /** Whether MADV_HUGEPAGE was advised for the mapping. */
   static boolean hugePages(int prot) {
-    return (prot & (1 << (8 + java.util.Arrays.asList(ADVISED).indexOf("hg")))) != 0;
+    return (prot & HUGEPAGE) != 0;
   }
 
+  /** The madvise advice values to apply to a restored mapping. */
   static List<Integer> advice(int prot) {
     List<Integer> out = new ArrayList<>();
     for (int i = 0; i < ADVISED.length; i++) {
