@@ -48,7 +48,7 @@ public interface ImageWriter extends AutoCloseable {
 
   /**
    * The chunk size of this image: parts are cut into chunks at its multiples, and
-   * {@link PartOutput#copyFromBase} copies whole chunks.
+   * {@link PartOutput#copyFromBase} references whole chunks where a range is on that grid.
    *
    * @return the chunk size in bytes
    */

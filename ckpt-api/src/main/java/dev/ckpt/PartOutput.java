@@ -41,10 +41,13 @@ public interface PartOutput extends AutoCloseable {
   /**
    * Appends {@code length} bytes equal to the same range of the part of this name in the
    * writer's {@link ImageWriter#base base}, without their bytes: the base's chunks are
-   * referenced, not read or hashed. The position and {@code length} must be multiples of the
-   * chunk size (or {@code length} must reach the base part's end). Returns false, appending
-   * nothing, when there is no base, the base has no such range, or a chunk of it can no longer
-   * be reused (its pack was condemned by garbage collection); the caller then writes the bytes.
+   * referenced, not read or hashed. A range on the chunk grid references whole chunks; a range
+   * that cuts a chunk references the slice of it that it covers (a page that did not change
+   * next to one that did), and the bytes written before it since the last chunk boundary become
+   * a short chunk of their own. Returns false, appending nothing, when there is no base, the
+   * base has no such range, a chunk of it can no longer be reused (its pack was condemned by
+   * garbage collection), or the range cuts a chunk-sized window that earlier checkpoints have
+   * already cut into many slices; the caller then writes the bytes.
    *
    * @param length how many bytes to append
    * @return whether the range was appended; the default appends nothing

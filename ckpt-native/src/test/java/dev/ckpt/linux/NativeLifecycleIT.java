@@ -126,6 +126,41 @@ class NativeLifecycleIT {
   }
 
   /**
+   * One byte written in every 16th page of 64 MiB of random data: one page in each 64 KiB chunk.
+   * The tracked checkpoint after the writes reads, hashes and stores those 1,024 pages (4 MiB),
+   * not the 64 MiB of chunks around them, and a restore from either checkpoint ends with the
+   * digest the uninterrupted run printed.
+   */
+  @Test
+  void scatteredWrites_costThePagesWritten_notTheirChunks() throws Exception {
+    String prog = Programs.path("scatter");
+    Path out = dir.resolve("scatter.out");
+    String flag = dir.resolve("scatter").toString();
+    try (NativeCheckpointer ckpt = checkpointer("scatter")) {
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, flag);
+      awaitOutput(out, "ready");
+      CheckpointInfo first = ckpt.checkpoint(p, Mode.CONTINUE);
+      Files.createFile(Path.of(flag + ".go"));
+      awaitOutput(out, "written");
+      CheckpointInfo second = ckpt.checkpoint(p, Mode.CONTINUE);
+      Files.createFile(Path.of(flag + ".end"));
+      assertEquals(OptionalInt.of(0), p.waitFor(Duration.ofSeconds(30)));
+      byte[] expected = Files.readAllBytes(out);
+      assertTrue(new String(expected).contains("digest "), new String(expected));
+      assertEquals("userfaultfd-wp", second.changeTracking());
+      long pages = 1024 * 4096L;
+      long slack = 1 << 20; // the stack, libc's data, the process record
+      assertTrue(second.bytesRead() < pages + slack, "read " + second.bytesRead() + " bytes for 1024 written pages");
+      assertTrue(second.bytesScanned() < pages + slack, "hashed " + second.bytesScanned() + " bytes for 1024 written pages");
+      assertTrue(second.newRawBytes() < pages + slack, "stored " + second.newRawBytes() + " bytes for 1024 written pages");
+      assertTrue(first.newRawBytes() > 16 * pages, "the first checkpoint stored only " + first.newRawBytes());
+      for (CheckpointInfo c : List.of(second, first)) {
+        endsAsUninterrupted(ckpt.restore("scatter", c.id(), Stdio.inherit()), c.id(), expected, out);
+      }
+    }
+  }
+
+  /**
    * A program that execs itself half way has new memory at the same addresses: the checkpoint
    * after the exec hashes everything (the userfaultfd watched the old memory), later ones track
    * again, and restores from before and after the exec end as the uninterrupted run.

@@ -60,8 +60,16 @@ final class ChunkFetcher {
     this.rangeBuffers = new ThreadLocal<>();
   }
 
-  /** A chunk to read, the part offsets it must be written to, and that part's sink (null to verify only). */
-  private record Want(int chunk, long[] positions, PartSink sink, String where) {}
+  /**
+   * A chunk to read, the part offsets it must be written to, and that part's sink (null to verify
+   * only). {@code from} and {@code lengths}, per position, give the bytes of the chunk that go
+   * there: all of it, or a slice.
+   */
+  private record Want(int chunk, long[] positions, int[] from, int[] lengths, PartSink sink, String where) {
+    boolean wholeOnce(int rawLength) {
+      return positions.length == 1 && from[0] == 0 && lengths[0] == rawLength;
+    }
+  }
 
   /** A zero run of a part, or a piece of one. */
   private record Zeros(PartSink sink, long position, long length, String where) {}
@@ -95,23 +103,32 @@ final class ChunkFetcher {
       String where = "checkpoint " + m.job() + "@" + m.id() + " part " + part.name();
       // Positions per chunk: a chunk repeated within a part is fetched once. A map, not a list
       // the size of the manifest's chunk table, which may hold thousands.
-      Map<Integer, List<Long>> positions = new LinkedHashMap<>();
+      Map<Integer, List<long[]>> positions = new LinkedHashMap<>();
       long pos = 0;
       for (int e = 0; e < part.extentCount(); e++) {
         int c = part.chunkIndex()[e];
+        long length = part.length()[e];
         if (c < 0) {
           // Cut zero runs into pieces the caller can fill between hand-offs to the workers.
-          for (long off = 0; off < part.zeroRun()[e]; off += ZERO_PIECE) {
-            zeros.add(new Zeros(sink, pos + off, Math.min(ZERO_PIECE, part.zeroRun()[e] - off), where));
+          for (long off = 0; off < length; off += ZERO_PIECE) {
+            zeros.add(new Zeros(sink, pos + off, Math.min(ZERO_PIECE, length - off), where));
           }
-          pos += part.zeroRun()[e];
         } else {
-          positions.computeIfAbsent(c, k -> new ArrayList<>(1)).add(pos);
-          pos += m.chunks().get(c).rawLength();
+          positions.computeIfAbsent(c, k -> new ArrayList<>(1)).add(new long[] {pos, part.from()[e], length});
         }
+        pos += length;
       }
-      for (Map.Entry<Integer, List<Long>> e : positions.entrySet()) {
-        wants.add(new Want(e.getKey(), e.getValue().stream().mapToLong(Long::longValue).toArray(), sink, where));
+      for (Map.Entry<Integer, List<long[]>> e : positions.entrySet()) {
+        List<long[]> at = e.getValue();
+        long[] p = new long[at.size()];
+        int[] from = new int[at.size()];
+        int[] lengths = new int[at.size()];
+        for (int k = 0; k < p.length; k++) {
+          p[k] = at.get(k)[0];
+          from[k] = (int) at.get(k)[1];
+          lengths[k] = (int) at.get(k)[2];
+        }
+        wants.add(new Want(e.getKey(), p, from, lengths, sink, where));
       }
     }
     run(m, wants, (failure) -> { }, false, zeros);
@@ -126,7 +143,7 @@ final class ChunkFetcher {
     String where = "checkpoint " + m.job() + "@" + m.id();
     for (int c = 0; c < m.chunks().size(); c++) {
       if (!skipPacks.contains(m.packs().get(m.chunks().get(c).pack()))) {
-        wants.add(new Want(c, new long[0], null, where));
+        wants.add(new Want(c, new long[0], new int[0], new int[0], null, where));
       }
     }
     run(m, wants, problems, true, new ArrayDeque<>());
@@ -295,7 +312,7 @@ final class ChunkFetcher {
     for (Want w : r.wants()) {
       Manifest.Chunk c = m.chunks().get(w.chunk());
       PartSink sink = w.sink();
-      ByteBuffer target = sink != null && w.positions().length == 1 && c.codec() == PackFormat.CODEC_LZ4
+      ByteBuffer target = sink != null && w.wholeOnce(c.rawLength()) && c.codec() == PackFormat.CODEC_LZ4
           ? sink.view(w.positions()[0], c.rawLength()) : null;
       ByteBuffer chunk = format.decode(data, (int) (c.offset() - r.start()), c.loc(m.packs()), c.hash(), digest, raw,
           sink == null, target);
@@ -304,12 +321,16 @@ final class ChunkFetcher {
         continue;
       }
       if (sink != null) {
-        for (long p : w.positions()) {
+        for (int k = 0; k < w.positions().length; k++) {
+          long p = w.positions()[k];
+          int n = w.lengths()[k];
+          ByteBuffer bytes = chunk.duplicate();
+          bytes.position(bytes.position() + w.from()[k]).limit(bytes.position() + n);
           try {
-            sink.write(p, chunk.duplicate());
-            progress.bytes(c.rawLength());
+            sink.write(p, bytes);
+            progress.bytes(n);
           } catch (IOException e) {
-            throw new CheckpointException(w.where() + ": writing " + c.rawLength() + " bytes at offset " + p
+            throw new CheckpointException(w.where() + ": writing " + n + " bytes at offset " + p
                 + " to the restore target failed: " + e.getMessage(), e);
           }
         }

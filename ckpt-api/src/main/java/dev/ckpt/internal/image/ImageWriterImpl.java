@@ -92,13 +92,22 @@ final class ImageWriterImpl implements ImageWriter {
    */
   private volatile boolean manifestSent;
 
-  /** One chunk-sized (or zero-run) piece of a part. {@code hash} stays null for zeros. */
+  /**
+   * One chunk-sized (or zero-run) piece of a part. {@code hash} stays null for zeros. A piece
+   * taken from the base may be a slice of a chunk: {@code length} bytes from {@code from}.
+   */
   private static final class Slot {
     final long length;
+    final int from;
     volatile Hash256 hash;
 
     Slot(long length) {
+      this(length, 0);
+    }
+
+    Slot(long length, int from) {
       this.length = length;
+      this.from = from;
     }
   }
 
@@ -230,8 +239,17 @@ final class ImageWriterImpl implements ImageWriter {
   }
 
   /**
-   * The slots of base part {@code name} covering [{@code from}, {@code from + length}), or null
-   * if the base does not have them all or a chunk among them is not reusable now.
+   * Most extents a chunk-sized window of the base may have for a range inside it to be taken
+   * from the base: beyond this, the window is stored whole again. Each sparse checkpoint cuts a
+   * window into more slices; this bounds the chunks a restore reads for one window.
+   */
+  static final int MAX_WINDOW_EXTENTS = 8;
+
+  /**
+   * The slots of base part {@code name} covering [{@code from}, {@code from + length}), slices of
+   * the base's chunks where the range cuts them, or null if the base does not have them all, a
+   * chunk among them is not reusable now, or the range is inside a window the base has already
+   * cut into more than {@link #MAX_WINDOW_EXTENTS} extents.
    */
   private List<Slot> fromBase(String name, long from, long length) {
     Manifest.Part p = baseParts == null ? null : baseParts.get(name);
@@ -241,38 +259,49 @@ final class ImageWriterImpl implements ImageWriter {
     long[] starts = baseOffsets.computeIfAbsent(name, k -> {
       long[] at = new long[p.extentCount() + 1];
       for (int e = 0; e < p.extentCount(); e++) {
-        at[e + 1] = at[e] + (p.chunkIndex()[e] < 0 ? p.zeroRun()[e] : base.chunks().get(p.chunkIndex()[e]).rawLength());
+        at[e + 1] = at[e] + p.length()[e];
       }
       return at;
     });
-    int e = java.util.Arrays.binarySearch(starts, from);
-    if (e < 0) {
-      e = -e - 2; // inside extent e: only a zero run may be entered in its middle
+    long end = from + length;
+    if (from % chunkSize != 0 && cutUp(p, starts, from) || end % chunkSize != 0 && end != p.size() && cutUp(p, starts, end)) {
+      return null;
     }
+    int e = extentAt(starts, from);
     List<Slot> out = new ArrayList<>();
     long pos = from;
-    long end = from + length;
     for (; pos < end && e < p.extentCount(); e++) {
-      long extentEnd = starts[e + 1];
+      long take = Math.min(starts[e + 1], end) - pos;
       int c = p.chunkIndex()[e];
       if (c < 0) {
-        out.add(new Slot(Math.min(extentEnd, end) - pos));
-        pos = Math.min(extentEnd, end);
+        out.add(new Slot(take));
+        pos += take;
         continue;
-      }
-      if (starts[e] != pos || extentEnd > end) {
-        return null; // a chunk cut by the range: not on the chunk grid
       }
       Hash256 h = base.chunks().get(c).hash();
       if (!known.containsKey(h)) {
         return null; // its pack is condemned or gone: the bytes must be stored again
       }
-      Slot s = new Slot(extentEnd - pos);
+      Slot s = new Slot(take, p.from()[e] + (int) (pos - starts[e]));
       s.hash = h;
       out.add(s);
-      pos = extentEnd;
+      pos += take;
     }
     return pos == end ? out : null;
+  }
+
+  /** Whether the base has cut the window around byte {@code at} into more than {@link #MAX_WINDOW_EXTENTS} extents. */
+  private boolean cutUp(Manifest.Part p, long[] starts, long at) {
+    long window = at - at % chunkSize;
+    int first = extentAt(starts, window);
+    int last = extentAt(starts, Math.min(p.size(), window + chunkSize) - 1);
+    return last - first + 1 > MAX_WINDOW_EXTENTS;
+  }
+
+  /** The extent that holds byte {@code at}, given the extents' start offsets. */
+  private static int extentAt(long[] starts, long at) {
+    int e = java.util.Arrays.binarySearch(starts, at);
+    return e < 0 ? -e - 2 : e;
   }
 
   @Override
@@ -528,16 +557,17 @@ final class ImageWriterImpl implements ImageWriter {
     List<Manifest.Part> outParts = new ArrayList<>(parts.size());
     for (PartState p : parts) {
       int[] idx = new int[p.slots.size()];
-      long[] zero = new long[p.slots.size()];
+      long[] length = new long[p.slots.size()];
+      int[] from = new int[p.slots.size()];
       int n = 0;
       for (Slot s : p.slots) {
         Hash256 h = s.hash;
         if (h == null) {
           if (n > 0 && idx[n - 1] < 0) {
-            zero[n - 1] += s.length;
+            length[n - 1] += s.length;
           } else {
             idx[n] = -1;
-            zero[n] = s.length;
+            length[n] = s.length;
             n++;
           }
           continue;
@@ -562,9 +592,17 @@ final class ImageWriterImpl implements ImageWriter {
           chunks.add(new Manifest.Chunk(h, pi, loc.offset(), loc.recordLength(), loc.rawLength(), loc.codec(),
               loc.payloadHash()));
         }
-        idx[n++] = ci;
+        if (n > 0 && idx[n - 1] == ci && from[n - 1] + length[n - 1] == s.from) {
+          length[n - 1] += s.length; // two ranges of one base chunk, copied one after the other
+        } else {
+          idx[n] = ci;
+          length[n] = s.length;
+          from[n] = s.from;
+          n++;
+        }
       }
-      outParts.add(new Manifest.Part(p.name, p.attributes, p.size, Arrays.copyOf(idx, n), Arrays.copyOf(zero, n)));
+      outParts.add(new Manifest.Part(p.name, p.attributes, p.size, Arrays.copyOf(idx, n), Arrays.copyOf(length, n),
+          Arrays.copyOf(from, n)));
     }
     Manifest.Stats stats = new Manifest.Stats(bytesScanned.sum(), newRawBytes.sum(), newStoredBytes.sum(),
         (int) newChunks.sum(), (int) reusedChunks.sum(), 0);
@@ -616,8 +654,12 @@ final class ImageWriterImpl implements ImageWriter {
   private final class PartOutputImpl implements BorrowingPartOutput {
     final PartState state;
     private byte[] buf;
-    /** Bytes in {@code buf}; a batch always starts at a chunk boundary of the part. */
+    /**
+     * Bytes in {@code buf}, and how many it may take: a batch ends on a chunk boundary of the
+     * part, or where the part ends or a range copied from the base starts.
+     */
     private int fill;
+    private int limit;
     private boolean closed;
 
     PartOutputImpl(PartState state) {
@@ -631,18 +673,25 @@ final class ImageWriterImpl implements ImageWriter {
       rethrowFailure();
     }
 
+    /** A buffer for the batch that starts at the part's current position. */
+    private void startBatch() throws CheckpointException {
+      buf = takeBuffer();
+      fill = 0;
+      limit = batchSize - (int) (state.size % chunkSize);
+    }
+
     @Override
     public void write(ByteBuffer src) throws CheckpointException {
       check();
       while (src.hasRemaining()) {
         if (buf == null) {
-          buf = takeBuffer();
+          startBatch();
         }
-        int n = Math.min(src.remaining(), batchSize - fill);
+        int n = Math.min(src.remaining(), limit - fill);
         src.get(buf, fill, n);
         fill += n;
         state.size += n;
-        if (fill == batchSize) {
+        if (fill == limit) {
           flush();
         }
       }
@@ -671,7 +720,7 @@ final class ImageWriterImpl implements ImageWriter {
         throw ce;
       }
       progress.bytes(length);
-      List<Slot> slots = addSlots(length);
+      List<Slot> slots = addSlots(state.size, length);
       state.size += length;
       submit(slots, b, false);
     }
@@ -682,15 +731,20 @@ final class ImageWriterImpl implements ImageWriter {
       if (count < 0) {
         throw new IllegalArgumentException("negative zero count " + count);
       }
-      int partial = fill % chunkSize;
-      if (partial > 0) {
-        // Complete the current chunk with zeros so the zero run starts on a chunk boundary.
+      int partial = (int) (state.size % chunkSize);
+      if (partial > 0 && count > 0) {
+        // Up to the chunk boundary: part of the chunk being filled, or (after a range copied
+        // from the base) zeros of their own, so that the zero run starts on a boundary.
         int n = (int) Math.min(count, chunkSize - partial);
-        Arrays.fill(buf, fill, fill + n, (byte) 0);
-        fill += n;
+        if (fill > 0) {
+          Arrays.fill(buf, fill, fill + n, (byte) 0);
+          fill += n;
+        } else {
+          state.slots.add(new Slot(n));
+        }
         state.size += n;
         count -= n;
-        if (fill % chunkSize != 0) {
+        if (state.size % chunkSize != 0) {
           return;
         }
       }
@@ -702,12 +756,12 @@ final class ImageWriterImpl implements ImageWriter {
         state.slots.add(new Slot(whole));
         state.size += whole;
         count -= whole;
-      } else if (fill == batchSize) {
+      } else if (buf != null && fill == limit) {
         flush();
       }
       if (count > 0) {
         if (buf == null) {
-          buf = takeBuffer();
+          startBatch();
         }
         Arrays.fill(buf, fill, fill + (int) count, (byte) 0);
         fill += (int) count;
@@ -721,16 +775,12 @@ final class ImageWriterImpl implements ImageWriter {
       if (length <= 0) {
         throw new IllegalArgumentException("copyFromBase of " + length + " bytes");
       }
-      if (fill % chunkSize != 0 || state.size % chunkSize != 0) {
-        throw new IllegalStateException("part " + state.name + " is at " + state.size
-            + ", not on the chunk grid (" + chunkSize + "); copyFromBase copies whole chunks");
-      }
       List<Slot> slots = fromBase(state.name, state.size, length);
       if (slots == null) {
         return false;
       }
       if (fill > 0) {
-        flush();
+        flush(); // the bytes written since the last boundary are a chunk of their own
       }
       for (Slot slot : slots) {
         if (slot.hash != null) {
@@ -742,20 +792,27 @@ final class ImageWriterImpl implements ImageWriter {
       return true;
     }
 
-    /** The part's slots for its next {@code length} bytes, from a chunk boundary. */
-    private List<Slot> addSlots(int length) {
-      List<Slot> slots = new ArrayList<>(length / chunkSize + 1);
-      for (int off = 0; off < length; off += chunkSize) {
-        Slot slot = new Slot(Math.min(chunkSize, length - off));
+    /**
+     * The part's slots for {@code length} bytes from part offset {@code at}: cut at the part's
+     * chunk boundaries, so that the same bytes at the same offset are the same chunk in every
+     * checkpoint.
+     */
+    private List<Slot> addSlots(long at, int length) {
+      List<Slot> slots = new ArrayList<>(length / chunkSize + 2);
+      int off = 0;
+      while (off < length) {
+        int n = (int) Math.min(length - off, chunkSize - (at + off) % chunkSize);
+        Slot slot = new Slot(n);
         slots.add(slot);
         state.slots.add(slot);
+        off += n;
       }
       return slots;
     }
 
     private void flush() {
       progress.bytes(fill);
-      List<Slot> slots = addSlots(fill);
+      List<Slot> slots = addSlots(state.size - fill, fill);
       byte[] b = buf;
       buf = null;
       fill = 0;

@@ -30,13 +30,26 @@ record Manifest(
   }
 
   /**
-   * A named byte stream, as a sequence of extents that cover it in order. An extent is either a
-   * chunk (by index in {@link Manifest#chunks()}) or a run of zeros.
+   * A named byte stream, as a sequence of extents that cover it in order. An extent is a chunk
+   * (by index in {@link Manifest#chunks()}), a slice of one (bytes {@code from[i]} to
+   * {@code from[i] + length[i]} of it: pages that did not change, kept from a chunk whose other
+   * pages did), or a run of zeros.
    */
-  record Part(String name, Map<String, String> attributes, long size, int[] chunkIndex, long[] zeroRun) {
-    // chunkIndex[i] >= 0 names a chunk; chunkIndex[i] == -1 means zeroRun[i] zero bytes.
+  record Part(String name, Map<String, String> attributes, long size, int[] chunkIndex, long[] length, int[] from) {
+    // chunkIndex[i] >= 0 names a chunk, of which the extent takes length[i] bytes from from[i];
+    // chunkIndex[i] == -1 means length[i] zero bytes (from[i] is 0).
     int extentCount() {
       return chunkIndex.length;
+    }
+
+    /** A part of whole chunks and zero runs, as format version 2 and earlier hold. */
+    static Part whole(String name, Map<String, String> attributes, long size, int[] chunkIndex, long[] length) {
+      return new Part(name, attributes, size, chunkIndex, length, new int[chunkIndex.length]);
+    }
+
+    /** Whether extent {@code e} takes less than its whole chunk. */
+    boolean isSlice(int e, List<Chunk> chunks) {
+      return chunkIndex[e] >= 0 && (from[e] != 0 || length[e] != chunks.get(chunkIndex[e]).rawLength());
     }
   }
 

@@ -20,13 +20,17 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * Writes manifests of format version 2 and reads versions 1 and 2 (docs/FORMAT.md). Big-endian;
- * strings are a u16 length and UTF-8 bytes; the last 32 bytes are the SHA-256 of everything
- * before them. Version 2 adds, per compressed chunk, the SHA-256 of its stored LZ4 block.
+ * Writes manifests of format version 2, or 3 when a part has a chunk slice, and reads versions 1
+ * to 3 (docs/FORMAT.md). Big-endian; strings are a u16 length and UTF-8 bytes; the last 32 bytes
+ * are the SHA-256 of everything before them. Version 2 adds, per compressed chunk, the SHA-256 of
+ * its stored LZ4 block; version 3 adds extents that take part of a chunk. A manifest without
+ * slices stays version 2, so that a ckpt from before version 3 still reads it.
  */
 final class ManifestCodec {
   static final byte[] MAGIC = {'C', 'K', 'M', 'F'};
-  static final int VERSION = 2;
+  static final int VERSION = 3;
+  /** The version written when no part has a slice. */
+  private static final int VERSION_WITHOUT_SLICES = 2;
   private static final int OLDEST_VERSION = 1;
   /** Chunk entry check byte: only the raw bytes' hash is known / the payload's hash follows. */
   private static final byte CHECK_RAW = 0;
@@ -40,7 +44,7 @@ final class ManifestCodec {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(4096 + m.chunks().size() * 53);
     try (DataOutputStream out = new DataOutputStream(bytes)) {
       out.write(MAGIC);
-      out.writeShort(VERSION);
+      out.writeShort(hasSlices(m) ? VERSION : VERSION_WITHOUT_SLICES);
       out.writeShort(0);
       writeString(out, m.job());
       out.writeLong(m.id());
@@ -79,12 +83,17 @@ final class ManifestCodec {
         out.writeLong(p.size());
         out.writeInt(p.extentCount());
         for (int i = 0; i < p.extentCount(); i++) {
-          if (p.chunkIndex()[i] >= 0) {
+          if (p.isSlice(i, m.chunks())) {
+            out.writeByte(2);
+            out.writeInt(p.chunkIndex()[i]);
+            out.writeInt(p.from()[i]);
+            out.writeInt((int) p.length()[i]);
+          } else if (p.chunkIndex()[i] >= 0) {
             out.writeByte(1);
             out.writeInt(p.chunkIndex()[i]);
           } else {
             out.writeByte(0);
-            out.writeLong(p.zeroRun()[i]);
+            out.writeLong(p.length()[i]);
           }
         }
       }
@@ -103,6 +112,17 @@ final class ManifestCodec {
       throw new UncheckedIOException("writing to memory cannot fail", e);
     }
     return bytes.toByteArray();
+  }
+
+  private static boolean hasSlices(Manifest m) {
+    for (Manifest.Part p : m.parts()) {
+      for (int i = 0; i < p.extentCount(); i++) {
+        if (p.isSlice(i, m.chunks())) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /**
@@ -176,24 +196,37 @@ final class ManifestCodec {
       long size = in.getLong();
       int n = count(in, 5);
       int[] idx = new int[n];
-      long[] zero = new long[n];
+      long[] length = new long[n];
+      int[] from = new int[n];
       long covered = 0;
       for (int e = 0; e < n; e++) {
         byte kind = in.get();
-        if (kind == 1) {
+        if (kind == 1 || (kind == 2 && version >= 3)) {
           int c = in.getInt();
           if (c < 0 || c >= chunkCount) {
             throw new CorruptImageException("manifest " + key + ": part " + name + " references chunk " + c + " of " + chunkCount);
           }
           idx[e] = c;
-          covered += chunks.get(c).rawLength();
+          int raw = chunks.get(c).rawLength();
+          if (kind == 2) {
+            from[e] = in.getInt();
+            int len = in.getInt();
+            if (from[e] < 0 || len <= 0 || (long) from[e] + len > raw) {
+              throw new CorruptImageException("manifest " + key + ": part " + name + " takes bytes " + from[e] + " + " + len
+                  + " of chunk " + c + ", which has " + raw);
+            }
+            length[e] = len;
+          } else {
+            length[e] = raw;
+          }
+          covered = cover(key, name, covered, length[e], size);
         } else if (kind == 0) {
           idx[e] = -1;
-          zero[e] = in.getLong();
-          if (zero[e] <= 0) {
+          length[e] = in.getLong();
+          if (length[e] <= 0) {
             throw new CorruptImageException("manifest " + key + ": part " + name + " has an empty zero run");
           }
-          covered += zero[e];
+          covered = cover(key, name, covered, length[e], size);
         } else {
           throw new CorruptImageException("manifest " + key + ": part " + name + " has extent kind " + kind);
         }
@@ -201,7 +234,7 @@ final class ManifestCodec {
       if (covered != size) {
         throw new CorruptImageException("manifest " + key + ": part " + name + " extents cover " + covered + " bytes, size says " + size);
       }
-      parts.add(new Manifest.Part(name, pattrs, size, idx, zero));
+      parts.add(new Manifest.Part(name, pattrs, size, idx, length, from));
     }
     Manifest.Stats stats = new Manifest.Stats(in.getLong(), in.getLong(), in.getLong(), in.getInt(), in.getInt(), in.getLong());
     if (in.hasRemaining()) {
@@ -209,6 +242,14 @@ final class ManifestCodec {
     }
     return new Manifest(job, id, parent, created, chunkSize, attrs, Collections.unmodifiableList(packs),
         Collections.unmodifiableList(chunks), Collections.unmodifiableList(parts), stats);
+  }
+
+  /** {@code covered + more}, refused once it would pass the part's size (or overflow). */
+  private static long cover(String key, String part, long covered, long more, long size) throws CorruptImageException {
+    if (more > size - covered) {
+      throw new CorruptImageException("manifest " + key + ": part " + part + " has extents beyond its size " + size);
+    }
+    return covered + more;
   }
 
   /** Reads an element count and rejects one the remaining bytes cannot hold. */

@@ -22,7 +22,10 @@ import org.junit.jupiter.api.Test;
 class ManifestDecoderFuzzTest {
   private static final MessageDigest SHA = Hash256.newDigest();
 
-  /** A real manifest: two packs, three chunks (raw, LZ4 with payload hash), two parts. */
+  /**
+   * A real manifest: two packs, three chunks (raw, LZ4 with payload hash), three parts, one of
+   * them with slices of chunks (format version 3).
+   */
   static byte[] valid() {
     MessageDigest d = Hash256.newDigest();
     Hash256 h1 = Hash256.of(d, new byte[] {1}, 0, 1);
@@ -33,8 +36,11 @@ class ManifestDecoderFuzzTest {
         new Manifest.Chunk(h2, 1, 8, 200, 65536, PackFormat.CODEC_LZ4, h3),
         new Manifest.Chunk(h3, 1, 208, 300, 1000, PackFormat.CODEC_LZ4, h1));
     List<Manifest.Part> parts = List.of(
-        new Manifest.Part("mem/1000-3000", Map.of("kind", "segment"), 140072, new int[] {0, -1, 1}, new long[] {0, 9000, 0}),
-        new Manifest.Part("process", Map.of(), 1000, new int[] {2}, new long[] {0}));
+        Manifest.Part.whole("mem/1000-3000", Map.of("kind", "segment"), 140072, new int[] {0, -1, 1},
+            new long[] {65536, 9000, 65536}),
+        new Manifest.Part("mem/4000-6000", Map.of(), 5000, new int[] {0, -1, 1}, new long[] {4096, 100, 804},
+            new int[] {4096, 0, 100}),
+        Manifest.Part.whole("process", Map.of(), 1000, new int[] {2}, new long[] {1000}));
     Manifest m = new Manifest("job", 3, 2, Instant.ofEpochMilli(1_700_000_000_000L), 65536, Map.of("kind", "process"),
         List.of("0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"), chunks, parts, new Manifest.Stats(1, 2, 3, 4, 5, 6));
     return ManifestCodec.encode(m);
@@ -65,8 +71,13 @@ class ManifestDecoderFuzzTest {
 
   @Test
   void theUnmutatedManifest_decodes() throws Exception {
-    Manifest m = ManifestCodec.decode("valid", valid());
+    byte[] data = valid();
+    Manifest m = ManifestCodec.decode("valid", data);
     org.junit.jupiter.api.Assertions.assertEquals(3, m.chunks().size());
+    org.junit.jupiter.api.Assertions.assertEquals(3, data[5], "a manifest with slices is format version 3");
+    Manifest.Part sliced = m.parts().get(1);
+    org.junit.jupiter.api.Assertions.assertArrayEquals(new long[] {4096, 100, 804}, sliced.length());
+    org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {4096, 0, 100}, sliced.from());
   }
 
   @Test

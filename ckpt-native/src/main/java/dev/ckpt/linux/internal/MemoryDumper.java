@@ -190,9 +190,12 @@ final class MemoryDumper {
   }
 
   /**
-   * Writes a mapping window by window ({@code window} pages, the writer's chunk): a window with
-   * no written page whose present pages are those of the base is copied from the base; any
-   * other is read. Stretches where no page is present now or in the base are zero in both.
+   * Writes a mapping window by window ({@code window} pages, the writer's chunk). A window with
+   * no written page whose present pages are those of the base is copied from the base. In a
+   * window where at most half the pages changed (written, or present in one of the two and not
+   * the other), only those are read, and the rest are slices of the base's chunks: scattered
+   * writes cost about the pages written, not a whole chunk each. Any other window is read whole.
+   * Stretches where no page is present now or in the base are zero in both.
    */
   private void dumpChanged(Tracee t, Vma v, PartOutput out, ImageWriter image, long[] now, long[] before, long[] written,
       long window) throws CheckpointException {
@@ -213,31 +216,62 @@ final class MemoryDumper {
         continue;
       }
       out.writeZeros((from - pos) * PAGE);
-      boolean unchanged = clip(written, from, to).isEmpty() && same(clip(now, from, to), clip(before, from, to));
-      if (!unchanged || !out.copyFromBase((to - from) * PAGE)) {
-        long at = from;
-        for (long[] r : clip(now, from, to)) {
-          out.writeZeros((r[0] - at) * PAGE);
-          copy(t, v.start() + r[0] * PAGE, (r[1] - r[0]) * PAGE, out, image);
-          at = r[1];
+      int n = (int) (to - from);
+      boolean[] present = mark(clip(now, from, to), from, n);
+      boolean[] changed = mark(clip(written, from, to), from, n);
+      boolean[] presentBefore = mark(clip(before, from, to), from, n);
+      int count = 0;
+      for (int i = 0; i < n; i++) {
+        changed[i] |= present[i] != presentBefore[i];
+        count += changed[i] ? 1 : 0;
+      }
+      if (count == 0 && out.copyFromBase(n * PAGE)) {
+        pos = to;
+        continue;
+      }
+      if (count > 0 && 2 * count <= n) {
+        for (int i = 0; i < n; ) {
+          int j = i;
+          while (j < n && changed[j] == changed[i]) {
+            j++;
+          }
+          if (changed[i] || !out.copyFromBase((j - i) * PAGE)) {
+            read(t, v, out, image, present, from, i, j);
+          }
+          i = j;
         }
-        out.writeZeros((to - at) * PAGE);
+      } else {
+        read(t, v, out, image, present, from, 0, n);
       }
       pos = to;
     }
     out.writeZeros((pages - pos) * PAGE);
   }
 
-  private static boolean same(List<long[]> a, List<long[]> b) {
-    if (a.size() != b.size()) {
-      return false;
-    }
-    for (int i = 0; i < a.size(); i++) {
-      if (!java.util.Arrays.equals(a.get(i), b.get(i))) {
-        return false;
+  /** Writes pages [{@code i}, {@code j}) of the window at page {@code from}: the present ones read, the others zeros. */
+  private void read(Tracee t, Vma v, PartOutput out, ImageWriter image, boolean[] present, long from, int i, int j)
+      throws CheckpointException {
+    while (i < j) {
+      int k = i;
+      while (k < j && present[k] == present[i]) {
+        k++;
       }
+      if (present[i]) {
+        copy(t, v.start() + (from + i) * PAGE, (k - i) * PAGE, out, image);
+      } else {
+        out.writeZeros((k - i) * PAGE);
+      }
+      i = k;
     }
-    return true;
+  }
+
+  /** The pages of a window of {@code n} pages at page {@code from} that {@code runs} (from clip) cover. */
+  private static boolean[] mark(List<long[]> runs, long from, int n) {
+    boolean[] in = new boolean[n];
+    for (long[] r : runs) {
+      java.util.Arrays.fill(in, (int) (r[0] - from), (int) (r[1] - from), true);
+    }
+    return in;
   }
 
   /** The parts of {@code runs} ([first, count] pairs, sorted) within pages [from, to), as [start, end) pairs. */
