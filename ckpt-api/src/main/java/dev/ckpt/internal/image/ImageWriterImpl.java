@@ -653,13 +653,23 @@ final class ImageWriterImpl implements ImageWriter {
 
   private final class PartOutputImpl implements BorrowingPartOutput {
     final PartState state;
-    private byte[] buf;
     /**
-     * Bytes in {@code buf}, and how many it may take: a batch ends on a chunk boundary of the
-     * part, or where the part ends or a range copied from the base starts.
+     * The batch being filled: its bytes are contiguous in {@code buf} but need not be in the part.
+     * Ranges copied from the base and zero runs between them take no room, so a sparse capture
+     * (a written page here and there) fills one batch and one chunk task, not one per page.
      */
+    private byte[] buf;
     private int fill;
+    /**
+     * How many bytes {@code buf} may take: the batch ends on a chunk boundary of the part (or
+     * where the part ends).
+     */
     private int limit;
+    /** The slots of {@code buf}'s first {@code slotted} bytes; the rest get theirs at the next cut. */
+    private List<Slot> bufSlots;
+    private int slotted;
+    /** Part offset of {@code buf[slotted]}. */
+    private long unslottedAt;
     private boolean closed;
 
     PartOutputImpl(PartState state) {
@@ -677,6 +687,9 @@ final class ImageWriterImpl implements ImageWriter {
     private void startBatch() throws CheckpointException {
       buf = takeBuffer();
       fill = 0;
+      bufSlots = new ArrayList<>();
+      slotted = 0;
+      unslottedAt = state.size;
       limit = batchSize - (int) (state.size % chunkSize);
     }
 
@@ -720,7 +733,8 @@ final class ImageWriterImpl implements ImageWriter {
         throw ce;
       }
       progress.bytes(length);
-      List<Slot> slots = addSlots(state.size, length);
+      List<Slot> slots = new ArrayList<>(length / chunkSize + 1);
+      addSlots(state.size, length, slots);
       state.size += length;
       submit(slots, b, false);
     }
@@ -736,13 +750,19 @@ final class ImageWriterImpl implements ImageWriter {
         // Up to the chunk boundary: part of the chunk being filled, or (after a range copied
         // from the base) zeros of their own, so that the zero run starts on a boundary.
         int n = (int) Math.min(count, chunkSize - partial);
-        if (fill > 0) {
+        if (fill > slotted) {
           Arrays.fill(buf, fill, fill + n, (byte) 0);
           fill += n;
+          state.size += n;
+          if (fill == limit) {
+            flush();
+          }
         } else {
+          cut();
           state.slots.add(new Slot(n));
+          state.size += n;
+          gap();
         }
-        state.size += n;
         count -= n;
         if (state.size % chunkSize != 0) {
           return;
@@ -750,14 +770,11 @@ final class ImageWriterImpl implements ImageWriter {
       }
       long whole = count - count % chunkSize;
       if (whole > 0) {
-        if (fill > 0) {
-          flush();
-        }
+        cut();
         state.slots.add(new Slot(whole));
         state.size += whole;
         count -= whole;
-      } else if (buf != null && fill == limit) {
-        flush();
+        gap();
       }
       if (count > 0) {
         if (buf == null) {
@@ -766,6 +783,9 @@ final class ImageWriterImpl implements ImageWriter {
         Arrays.fill(buf, fill, fill + (int) count, (byte) 0);
         fill += (int) count;
         state.size += count;
+        if (fill == limit) {
+          flush();
+        }
       }
     }
 
@@ -779,9 +799,7 @@ final class ImageWriterImpl implements ImageWriter {
       if (slots == null) {
         return false;
       }
-      if (fill > 0) {
-        flush(); // the bytes written since the last boundary are a chunk of their own
-      }
+      cut(); // the bytes written since the last boundary are a chunk of their own
       for (Slot slot : slots) {
         if (slot.hash != null) {
           reusedChunks.increment();
@@ -789,34 +807,67 @@ final class ImageWriterImpl implements ImageWriter {
         state.slots.add(slot);
       }
       state.size += length;
+      gap();
       return true;
     }
 
+    /** Gives the bytes of {@code buf} that have none their slots, in the part's order. */
+    private void cut() {
+      if (fill > slotted) {
+        addSlots(unslottedAt, fill - slotted, bufSlots);
+        slotted = fill;
+      }
+    }
+
     /**
-     * The part's slots for {@code length} bytes from part offset {@code at}: cut at the part's
-     * chunk boundaries, so that the same bytes at the same offset are the same chunk in every
-     * checkpoint.
+     * After slots that took no room in {@code buf} (zeros, the base's chunks): the next bytes
+     * start at the part's position, and the batch's limit moves so that it still ends on a chunk
+     * boundary of the part. A batch with no room left before such a boundary is handed off.
      */
-    private List<Slot> addSlots(long at, int length) {
-      List<Slot> slots = new ArrayList<>(length / chunkSize + 2);
+    private void gap() {
+      if (buf == null) {
+        return;
+      }
+      unslottedAt = state.size;
+      int room = batchSize - fill;
+      int end = room - (int) ((unslottedAt + room) % chunkSize);
+      if (end <= 0) {
+        flush();
+      } else {
+        limit = fill + end;
+      }
+    }
+
+    /**
+     * Slots for {@code length} bytes from part offset {@code at}, added to the part and to
+     * {@code into}: cut at the part's chunk boundaries, so that the same bytes at the same offset
+     * are the same chunk in every checkpoint.
+     */
+    private void addSlots(long at, int length, List<Slot> into) {
       int off = 0;
       while (off < length) {
         int n = (int) Math.min(length - off, chunkSize - (at + off) % chunkSize);
         Slot slot = new Slot(n);
-        slots.add(slot);
+        into.add(slot);
         state.slots.add(slot);
         off += n;
       }
-      return slots;
     }
 
     private void flush() {
+      cut();
       progress.bytes(fill);
-      List<Slot> slots = addSlots(state.size - fill, fill);
+      List<Slot> slots = bufSlots;
       byte[] b = buf;
       buf = null;
+      bufSlots = null;
       fill = 0;
-      submit(slots, b, true);
+      slotted = 0;
+      if (slots.isEmpty()) {
+        buffers.add(b);
+      } else {
+        submit(slots, b, true);
+      }
     }
 
     @Override
@@ -829,11 +880,8 @@ final class ImageWriterImpl implements ImageWriter {
       if (closed) {
         return;
       }
-      if (fill > 0) {
+      if (buf != null) {
         flush();
-      } else if (buf != null) {
-        buffers.add(buf);
-        buf = null;
       }
       closed = true;
       openPart = null;

@@ -209,9 +209,17 @@ public final class NativeEngine implements AutoCloseable {
     ProcessDumper.Tracking tracking = new ProcessDumper.Tracking();
     boolean done = false;
     try {
+      long start = System.nanoTime();
       frozenPart(t, w, mode, frozenThreads, members, snapshot, tracking);
+      long captured = System.nanoTime();
       CheckpointInfo info = afterFrozen(t, w, mode, frozenThreads, members, snapshot, tracking);
       done = true;
+      if (PHASES.isDebugEnabled()) {
+        PHASES.debug("pid {}: checkpoint {}@{}: {} µs to the end of the freeze ({} µs frozen), {} µs after it (snapshot reads {} µs), "
+            + "{} bytes read", t.pid(), info.job(), info.id(), (captured - start) / 1000,
+            Long.parseLong(info.attributes().getOrDefault(CheckpointInfo.FROZEN_NANOS, "0")) / 1000,
+            (System.nanoTime() - captured) / 1000, tracking.snapshotReadNanos / 1000, info.bytesRead());
+      }
       return info;
     } finally {
       if (!done) {
@@ -346,12 +354,17 @@ public final class NativeEngine implements AutoCloseable {
     });
   }
 
+  /** Where a checkpoint's time went, at debug level: "Measure where the time goes" starts here. */
+  private static final org.slf4j.Logger PHASES = org.slf4j.LoggerFactory.getLogger(NativeEngine.class.getName() + ".phases");
+
   private CheckpointInfo afterFrozen(Tracer.Traced t, ImageWriter w, Mode mode, List<Integer> frozenThreads,
       List<ProcessTree.Member> members, Capture[] snapshot, ProcessDumper.Tracking tracking) throws CheckpointException {
     if (snapshot[0] != null) {
       Capture c = snapshot[0];
       try {
+        long readStart = System.nanoTime();
         long read = c.complete(w);
+        tracking.snapshotReadNanos = System.nanoTime() - readStart;
         w.attribute(CheckpointInfo.READ_BYTES, Long.toString(read))
             .attribute(CheckpointInfo.SNAPSHOT_BYTES, Long.toString(c.snapshotBytes()));
         if (tracking.used) {

@@ -69,6 +69,8 @@ final class ProcessDumper {
     Map<Long, long[]> written = Map.of();
     boolean scanned;
     long scanNanos;
+    /** Time spent reading the snapshots after the freeze, for the debug log of phases. */
+    long snapshotReadNanos;
     /** Some mapping was dumped against the base. */
     boolean used;
     java.util.function.Supplier<List<VmaRecord>> rootVmas = List::of;
