@@ -17,6 +17,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -26,7 +28,10 @@ import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "run", description = {"Run CMD under periodic checkpoints, or resume it from the job's newest checkpoint.",
     "SIGTERM or SIGTSTP to ckpt = vacate: checkpoint, then stop CMD and exit (with --vacate-exit-code).",
-    "SIGUSR1 or SIGUSR2 = checkpoint now and go on (a batch scheduler's early warning)."})
+    "SIGUSR1 or SIGUSR2 = checkpoint now and go on (a batch scheduler's early warning); with --requeue, SIGUSR1 = vacate"
+        + " and requeue.",
+    "A SIGTERM sent to CMD itself is held for up to --grace (at most 10s): a scheduler that evicts the job signals"
+        + " every process of it, and CMD is vacated before it takes the signal."})
 final class RunCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -60,6 +65,11 @@ final class RunCommand implements Callable<Integer> {
       description = "How long the vacate checkpoint may take, freeze included (default 25s, under Slurm's KillWait of 30s).")
   String grace;
 
+  @Option(names = "--requeue", description = "Under Slurm: after a vacate, ask Slurm to queue the job again"
+      + " (scontrol requeue $SLURM_JOB_ID), and take SIGUSR1 (sbatch --signal=B:USR1@SECONDS, the warning before the time"
+      + " limit) as a vacate followed by that requeue.")
+  boolean requeue;
+
   @Parameters(arity = "1..*", paramLabel = "CMD", description = "The command and its arguments (after --).")
   List<String> command;
 
@@ -73,6 +83,12 @@ final class RunCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--keep must be at least 1, got " + keep);
     }
     String job = name != null ? name : Path.of(command.get(0)).getFileName().toString().replaceAll("[^A-Za-z0-9_.-]", "_");
+    String slurmJob = System.getenv("SLURM_JOB_ID");
+    if (requeue && (slurmJob == null || !slurmJob.matches("[0-9]+"))) {
+      throw new IllegalArgumentException("--requeue asks Slurm to requeue the job, but SLURM_JOB_ID is "
+          + (slurmJob == null ? "not set" : "'" + slurmJob + "'") + ": run it inside a Slurm batch job (sbatch)");
+    }
+    Duration graceTime = Cli.duration(grace);
     PrintWriter err = spec.commandLine().getErr();
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "ckpt-run-timer");
@@ -83,7 +99,8 @@ final class RunCommand implements Callable<Integer> {
     try (CheckpointStore s = store.open();
          RunLock lock = RunLock.acquire(s, job);
          NativeCheckpointer ckpt = NativeCheckpointer.builder().store(s).job(job)
-             .fdPolicy(closeFds ? dev.ckpt.linux.FdPolicy.CLOSE : dev.ckpt.linux.FdPolicy.FAIL).build()) {
+             .fdPolicy(closeFds ? dev.ckpt.linux.FdPolicy.CLOSE : dev.ckpt.linux.FdPolicy.FAIL)
+             .holdSigterm(graceTime.compareTo(MAX_HOLD) < 0 ? graceTime : MAX_HOLD).build()) {
       TracedProcess p;
       java.util.Optional<CheckpointInfo> newest = fresh ? java.util.Optional.empty() : s.latest(job);
       if (newest.isPresent()) {
@@ -103,11 +120,9 @@ final class RunCommand implements Callable<Integer> {
             every, s.uri(), job);
       }
       err.flush();
-      Duration graceTime = Cli.duration(grace);
       Runnable periodic = () -> checkpoint(ckpt, s, p, Mode.CONTINUE, job, err);
       timer.scheduleWithFixedDelay(periodic, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
       handle("USR2", () -> timer.execute(periodic), err);
-      handle("USR1", () -> timer.execute(periodic), err);
       java.util.concurrent.atomic.AtomicBoolean vacating = new java.util.concurrent.atomic.AtomicBoolean();
       Runnable vacate = () -> timer.execute(() -> {
         if (vacating.getAndSet(true)) {
@@ -121,8 +136,12 @@ final class RunCommand implements Callable<Integer> {
               + " resumes from " + latestRef(s, job));
           err.flush();
         }
+        if (requeue) {
+          requeue(slurmJob, err);
+        }
         vacated.complete(true);
       });
+      handle("USR1", requeue ? vacate : () -> timer.execute(periodic), err);
       handle("TSTP", vacate, err);
       handle("TERM", vacate, err);
       while (true) {
@@ -178,10 +197,60 @@ final class RunCommand implements Callable<Integer> {
     }
   }
 
+  /** The longest a SIGTERM to CMD waits for a vacate: a program killed on its own gets its signal soon after. */
+  private static final Duration MAX_HOLD = Duration.ofSeconds(10);
+
+  /**
+   * Asks Slurm to queue the job again if it is still running: the vacate was ckpt's own decision
+   * (the time-limit warning) or came from outside Slurm. A job Slurm is already ending (scancel,
+   * which must end it, a time limit, a preemption) or has queued again is left as it is; Slurm
+   * would requeue even a cancelled one. A refusal is reported, not an error.
+   */
+  private static void requeue(String slurmJob, PrintWriter err) {
+    try {
+      Scontrol show = scontrol("-o", "show", "job", slurmJob);
+      Matcher state = Pattern.compile("JobState=(\\S+)").matcher(show.out());
+      if (show.code() == 0 && state.find() && !state.group(1).equals("RUNNING")) {
+        // COMPLETING: Slurm is ending the job (scancel, a time limit, a preemption); PENDING: it
+        // has already queued it again (scontrol requeue).
+        err.println("ckpt run: Slurm job " + slurmJob + " is " + state.group(1) + ", not running; not requeued");
+      } else {
+        Scontrol r = scontrol("requeue", slurmJob);
+        err.println(r.code() == 0 ? "ckpt run: Slurm job " + slurmJob + " requeued"
+            : "ckpt run: Slurm did not requeue job " + slurmJob + " (scontrol: " + r.out() + ")");
+      }
+    } catch (java.io.IOException e) {
+      err.println("ckpt run: cannot run scontrol to requeue job " + slurmJob + ": " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    err.flush();
+  }
+
+  private record Scontrol(int code, String out) {}
+
+  private static Scontrol scontrol(String... args) throws java.io.IOException, InterruptedException {
+    List<String> cmd = new java.util.ArrayList<>(List.of("scontrol"));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+    if (!p.waitFor(30, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      return new Scontrol(-1, "no answer in 30 s");
+    }
+    return new Scontrol(p.exitValue(), out);
+  }
+
   private static void handle(String signal, Runnable action, PrintWriter err) {
     try {
       // Named in full, not imported: javadoc warns about an import of sun.misc whatever its options.
-      sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> action.run());
+      sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> {
+        try {
+          action.run();
+        } catch (java.util.concurrent.RejectedExecutionException ending) {
+          // ckpt run is ending (the job finished or was vacated): nothing left to do for it.
+        }
+      });
     } catch (IllegalArgumentException e) {
       err.println("ckpt run: cannot handle SIG" + signal + " in this JVM (" + e.getMessage()
           + "); start ckpt through ./ckpt, which sets _JAVA_SR_SIGNUM");

@@ -283,6 +283,25 @@ class CliIT {
     assertEquals(expectedCount(1500), Files.readString(out));
   }
 
+  /**
+   * {@code ckpt run} refuses before it starts CMD when the store cannot be reached (it could hold
+   * a checkpoint of the job, which a fresh start would throw away) and when {@code --requeue} is
+   * asked outside a Slurm job.
+   */
+  @Test
+  void runWithAnUnreachableStoreOrRequeueOutsideSlurm_failsBeforeStartingTheCommand() throws Exception {
+    Path marker = dir.resolve("started");
+    String unreachable = "s3://ckpt/jobs?endpoint=http://127.0.0.1:9&pathStyle=true&accessKey=a&secretKey=b&region=us-east-1";
+    Result r = ckpt("run", "--name", "away", "--store", unreachable, "--", "touch", marker.toString());
+    assertTrue(r.code() != 0, "exit code " + r.code());
+    assertTrue(r.err().contains("127.0.0.1:9"), "names the store:\n" + r.err());
+    assertFalse(Files.exists(marker), "the command started although the store may hold its checkpoint");
+    Result q = ckpt("run", "--requeue", "--name", "norequeue", "--store", store, "--", "touch", marker.toString());
+    assertEquals(2, q.code(), q.err());
+    assertTrue(q.err().contains("--requeue") && q.err().contains("SLURM_JOB_ID"), q.err());
+    assertFalse(Files.exists(marker));
+  }
+
   @Test
   void runOfAJobWhoseCheckpointCannotBeRestored_failsNamingIt_andNeverStartsOver() throws Exception {
     Path exe = dir.resolve("counter-copy");

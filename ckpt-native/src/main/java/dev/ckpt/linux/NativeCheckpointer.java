@@ -46,11 +46,11 @@ public final class NativeCheckpointer implements AutoCloseable {
   private final String job;
 
   private NativeCheckpointer(CheckpointStore store, boolean ownsStore, String job, FdPolicy fdPolicy, boolean verifyRestore,
-      boolean trackChanges) {
+      boolean trackChanges, java.time.Duration holdSigterm) {
     this.store = store;
     this.ownsStore = ownsStore;
     this.job = job;
-    this.engine = new NativeEngine(fdPolicy, verifyRestore, trackChanges);
+    this.engine = new NativeEngine(fdPolicy, verifyRestore, trackChanges, holdSigterm);
   }
 
   /**
@@ -278,6 +278,7 @@ public final class NativeCheckpointer implements AutoCloseable {
     private FdPolicy fdPolicy = FdPolicy.FAIL;
     private boolean verifyRestore = true;
     private boolean trackChanges = true;
+    private java.time.Duration holdSigterm = java.time.Duration.ZERO;
 
     private Builder() {}
 
@@ -361,6 +362,27 @@ public final class NativeCheckpointer implements AutoCloseable {
     }
 
     /**
+     * Holds back a SIGTERM sent to a process this checkpointer traces for up to {@code hold}
+     * before the process takes it. A batch scheduler that evicts a job (Slurm's {@code scancel},
+     * requeue and preemption) sends SIGTERM to every process of the job at the same moment: to
+     * the application that vacates the process with {@link Mode#VACATE}, and to the process
+     * itself, which would otherwise die before the vacate's checkpoint. A vacate that commits
+     * within {@code hold} checkpoints the process as of before the signal and kills it; a
+     * SIGTERM that no vacate took in time is delivered then, with its original sender. Zero (the
+     * default) delivers SIGTERM at once, like any other signal.
+     *
+     * @param hold how long a SIGTERM waits for a vacate, at most 10 minutes
+     * @return this builder
+     */
+    public Builder holdSigterm(java.time.Duration hold) {
+      if (hold.isNegative() || hold.compareTo(java.time.Duration.ofMinutes(10)) > 0) {
+        throw new IllegalArgumentException("holdSigterm must be between 0 and 10 minutes, got " + hold);
+      }
+      this.holdSigterm = hold;
+      return this;
+    }
+
+    /**
      * Makes the checkpointer, opening its store if given as a URI.
      *
      * @return the checkpointer, which the caller closes
@@ -381,7 +403,7 @@ public final class NativeCheckpointer implements AutoCloseable {
       }
       boolean owns = store == null;
       CheckpointStore s = owns ? CheckpointStore.open(uri) : store;
-      return new NativeCheckpointer(s, owns, job, fdPolicy, verifyRestore, trackChanges);
+      return new NativeCheckpointer(s, owns, job, fdPolicy, verifyRestore, trackChanges, holdSigterm);
     }
   }
 

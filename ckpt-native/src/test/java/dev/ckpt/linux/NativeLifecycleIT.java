@@ -126,6 +126,53 @@ class NativeLifecycleIT {
   }
 
   /**
+   * With {@code holdSigterm}, a SIGTERM that no vacate takes reaches the process after the hold,
+   * with its own sender and code (si_pid of the kill command, SI_USER), not the checkpointer's.
+   */
+  @Test
+  void heldSigterm_reachesTheProcessAfterTheHold_fromItsOwnSender() throws Exception {
+    Path out = dir.resolve("term.out");
+    try (NativeCheckpointer ckpt = NativeCheckpointer.builder().store(store()).job("term")
+        .holdSigterm(Duration.ofMillis(800)).build()) {
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), Programs.path("termwait"), "3000");
+      awaitOutput(out, "tick 5\n");
+      long sent = System.nanoTime();
+      Process kill = new ProcessBuilder("kill", "-TERM", Integer.toString(p.pid())).start();
+      assertEquals(0, kill.waitFor());
+      assertEquals(OptionalInt.of(0), p.waitFor(Duration.ofSeconds(20)));
+      long held = System.nanoTime() - sent;
+      String text = Files.readString(out);
+      assertTrue(text.contains("term from " + kill.pid() + " code 0 at tick"), text.substring(Math.max(0, text.length() - 200)));
+      assertTrue(held >= TimeUnit.MILLISECONDS.toNanos(700), "delivered after " + held / 1_000_000 + " ms, not held");
+    }
+  }
+
+  /**
+   * A scheduler's eviction signals the checkpointed process and its checkpointer at once. With
+   * {@code holdSigterm}, a vacate that commits while the process's SIGTERM is held checkpoints it
+   * as of before the signal: the process is stopped without taking it, and its restore runs on
+   * to the end, with the output of an uninterrupted run.
+   */
+  @Test
+  void vacateWhileSigtermIsHeld_checkpointsBeforeTheSignal_andTheRestoreRunsToTheEnd() throws Exception {
+    String prog = Programs.path("termwait");
+    byte[] expected = Programs.reference(Files.createDirectories(dir.resolve("term-ref")), null, prog, "300");
+    Path out = dir.resolve("evicted.out");
+    try (NativeCheckpointer ckpt = NativeCheckpointer.builder().store(store()).job("evicted")
+        .holdSigterm(Duration.ofSeconds(10)).build()) {
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, "300");
+      awaitOutput(out, "tick 20\n");
+      assertEquals(0, new ProcessBuilder("kill", "-TERM", Integer.toString(p.pid())).start().waitFor());
+      Thread.sleep(100); // taken from the queue and held by now
+      CheckpointInfo vacated = ckpt.checkpoint(p, Mode.VACATE);
+      p.waitFor(Duration.ofSeconds(10));
+      assertFalse(p.isAlive());
+      assertFalse(Files.readString(out).contains("term"), "the process took the SIGTERM:\n" + Files.readString(out));
+      endsAsUninterrupted(ckpt.restore("evicted", vacated.id(), Stdio.inherit()), vacated.id(), expected, out);
+    }
+  }
+
+  /**
    * One byte written in every 16th page of 64 MiB of random data: one page in each 64 KiB chunk.
    * The tracked checkpoint after the writes reads, hashes and stores those 1,024 pages (4 MiB),
    * not the 64 MiB of chunks around them, and a restore from either checkpoint ends with the

@@ -33,7 +33,8 @@ public final class NativeEngine implements AutoCloseable {
   private final boolean verifyRestore;
   private final boolean trackChanges;
 
-  public NativeEngine(FdPolicy fdPolicy, boolean verifyRestore, boolean trackChanges) {
+  public NativeEngine(FdPolicy fdPolicy, boolean verifyRestore, boolean trackChanges, java.time.Duration holdSigterm) {
+    tracer.holdSigterm(holdSigterm);
     this.fdPolicy = fdPolicy;
     this.verifyRestore = verifyRestore;
     this.trackChanges = trackChanges;
@@ -188,7 +189,7 @@ public final class NativeEngine implements AutoCloseable {
         }
         return;
       }
-      Sys.ptrace(Sys.PTRACE_CONT, t.pid(), 0, Sys.event(st) == 0 ? sig : 0, "CONT");
+      Sys.ptrace(Sys.PTRACE_CONT, t.pid(), 0, Sys.event(st) == 0 ? tracer.passOn(t, sig) : 0, "CONT");
     }
   }
 

@@ -2,6 +2,8 @@ package dev.ckpt.linux.internal;
 
 import dev.ckpt.CheckpointException;
 import dev.ckpt.linux.ProcessException;
+import com.sun.jna.LastErrorException;
+import dev.ckpt.linux.internal.jna.LibC;
 import dev.ckpt.linux.internal.jna.Sys;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -33,6 +35,11 @@ public final class Tracer implements AutoCloseable {
     volatile boolean groupStopped;
     /** The pages it writes, tracked after its first CONTINUE checkpoint; used on the tracer thread. */
     DirtyTracker tracker;
+    /** The siginfo of a SIGTERM held back ({@link #holdSigterm}), and when it is delivered after all. */
+    private byte[] heldTerm;
+    private long heldTermUntil;
+    /** The held SIGTERM was sent again: its next delivery gets the original siginfo and goes through. */
+    private boolean redeliveringTerm;
 
     Traced(int pid) {
       this.pid = pid;
@@ -47,6 +54,8 @@ public final class Tracer implements AutoCloseable {
     }
   }
 
+  /** How long a SIGTERM to a traced process is held before it is delivered; 0 when it is not held. */
+  private volatile long termHoldNanos;
   private final Thread thread;
   private final BlockingQueue<FutureTask<?>> tasks = new LinkedBlockingQueue<>();
   private final Map<Integer, Traced> traced = new ConcurrentHashMap<>();
@@ -80,6 +89,15 @@ public final class Tracer implements AutoCloseable {
         continue;
       }
       try {
+        if (t.heldTerm != null && !t.redeliveringTerm && System.nanoTime() - t.heldTermUntil > 0) {
+          // No vacate took the process in time: the SIGTERM was for it alone, and it gets it now.
+          t.redeliveringTerm = true;
+          try {
+            LibC.kill(t.pid, Sys.SIGTERM);
+          } catch (LastErrorException e) {
+            // Gone meanwhile: its exit is reaped below.
+          }
+        }
         int st = Sys.waitpid(t.pid, true);
         if (st == -1) {
           continue;
@@ -115,10 +133,59 @@ public final class Tracer implements AutoCloseable {
         if (sig == 4 || sig == 7 || sig == 8 || sig == 11) {
           logFault(t.pid, sig);
         }
+        sig = passOn(t, sig);
         Sys.ptrace(Sys.PTRACE_CONT, t.pid, 0, sig, "CONT(" + sig + ")");
       }
     }
   }
+
+  /**
+   * Holds back every SIGTERM sent to a traced process for {@code hold}, or (zero) stops doing so.
+   * A batch scheduler that evicts a job (Slurm's scancel, requeue and preemption) sends SIGTERM
+   * to every process of the job at once, the checkpointer's JVM and the checkpointed program
+   * alike: held, the program's is not taken before the checkpointer's vacate freezes it, and a
+   * vacate that commits kills the program as of before the signal. A SIGTERM no vacate took in
+   * time is delivered then, with its own siginfo.
+   */
+  public void holdSigterm(java.time.Duration hold) {
+    termHoldNanos = hold.toNanos();
+  }
+
+  /**
+   * The signal to let a process take at a signal-delivery-stop of {@code sig}: 0 for a SIGTERM it
+   * holds back ({@link #holdSigterm}), {@code sig} otherwise. On the tracer thread.
+   */
+  int passOn(Traced t, int sig) throws ProcessException {
+    if (sig != Sys.SIGTERM) {
+      return sig;
+    }
+    if (t.redeliveringTerm) {
+      t.redeliveringTerm = false;
+      if (t.heldTerm != null) {
+        try (com.sun.jna.Memory info = new com.sun.jna.Memory(SIGINFO_BYTES)) {
+          info.write(0, t.heldTerm, 0, SIGINFO_BYTES);
+          Sys.ptrace(Sys.PTRACE_SETSIGINFO, t.pid, 0, info, "SETSIGINFO");
+        }
+        t.heldTerm = null;
+      }
+      return sig;
+    }
+    long hold = termHoldNanos;
+    if (hold <= 0) {
+      return sig;
+    }
+    if (t.heldTerm == null) {
+      try (com.sun.jna.Memory info = new com.sun.jna.Memory(SIGINFO_BYTES)) {
+        Sys.ptrace(Sys.PTRACE_GETSIGINFO, t.pid, 0, info, "GETSIGINFO");
+        t.heldTerm = info.getByteArray(0, SIGINFO_BYTES);
+      }
+      t.heldTermUntil = System.nanoTime() + hold;
+      LOG.info("pid {}: SIGTERM held for {} ms, for a vacate to checkpoint the process before it", t.pid, hold / 1_000_000);
+    }
+    return 0; // a second SIGTERM meanwhile merges with the held one, as a pending one would
+  }
+
+  private static final int SIGINFO_BYTES = 128;
 
   /** A crash of a traced process is worth a line: where it faulted and on what address. */
   private static void logFault(int pid, int sig) {

@@ -201,6 +201,7 @@ public final class Sys {
   public static final int PTRACE_SETOPTIONS = 0x4200;
   public static final int PTRACE_GETEVENTMSG = 0x4201;
   public static final int PTRACE_GETSIGINFO = 0x4202;
+  public static final int PTRACE_SETSIGINFO = 0x4203;
   public static final int PTRACE_GETREGSET = 0x4204;
   public static final int PTRACE_SETREGSET = 0x4205;
   public static final int PTRACE_SEIZE = 0x4206;
@@ -225,6 +226,7 @@ public final class Sys {
   public static final int WNOHANG = 1;
 
   public static final int SIGKILL = 9;
+  public static final int SIGTERM = 15;
   public static final int SIGTRAP = 5;
   public static final int SIGSTOP = 19;
   public static final int SIGCONT = 18;
