@@ -30,8 +30,8 @@ import picocli.CommandLine.Model.CommandSpec;
     "SIGTERM or SIGTSTP to ckpt = vacate: checkpoint, then stop CMD and exit (with --vacate-exit-code).",
     "SIGUSR1 or SIGUSR2 = checkpoint now and go on (a batch scheduler's early warning); with --requeue, SIGUSR1 = vacate"
         + " and requeue.",
-    "A SIGTERM sent to CMD itself is held for up to --grace (at most 10s): a scheduler that evicts the job signals"
-        + " every process of it, and CMD is vacated before it takes the signal."})
+    "A SIGTERM sent to CMD itself by another process is held for up to --grace: a scheduler that evicts the job"
+        + " signals every process of it, and CMD is vacated before it takes the signal."})
 final class RunCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -100,7 +100,8 @@ final class RunCommand implements Callable<Integer> {
          RunLock lock = RunLock.acquire(s, job);
          NativeCheckpointer ckpt = NativeCheckpointer.builder().store(s).job(job)
              .fdPolicy(closeFds ? dev.ckpt.linux.FdPolicy.CLOSE : dev.ckpt.linux.FdPolicy.FAIL)
-             .holdSigterm(graceTime.compareTo(MAX_HOLD) < 0 ? graceTime : MAX_HOLD).build()) {
+             .holdSigterm(!canHandle("TERM") ? Duration.ZERO : graceTime.compareTo(Duration.ofMinutes(10)) > 0
+                 ? Duration.ofMinutes(10) : graceTime).build()) {
       TracedProcess p;
       java.util.Optional<CheckpointInfo> newest = fresh ? java.util.Optional.empty() : s.latest(job);
       if (newest.isPresent()) {
@@ -197,8 +198,18 @@ final class RunCommand implements Callable<Integer> {
     }
   }
 
-  /** The longest a SIGTERM to CMD waits for a vacate: a program killed on its own gets its signal soon after. */
-  private static final Duration MAX_HOLD = Duration.ofSeconds(10);
+  /**
+   * Whether this JVM lets ckpt handle {@code signal}: without a handler for SIGTERM there is no
+   * vacate for CMD's held SIGTERM to wait for, so it is not held.
+   */
+  private static boolean canHandle(String signal) {
+    try {
+      sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> { });
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
 
   /**
    * Asks Slurm to queue the job again if it is still running: the vacate was ckpt's own decision
@@ -232,13 +243,18 @@ final class RunCommand implements Callable<Integer> {
   private static Scontrol scontrol(String... args) throws java.io.IOException, InterruptedException {
     List<String> cmd = new java.util.ArrayList<>(List.of("scontrol"));
     cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
-    if (!p.waitFor(30, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      return new Scontrol(-1, "no answer in 30 s");
+    // Its output to a file, read once it has exited: a hung scontrol must not hold the vacate past 30 s.
+    Path out = java.nio.file.Files.createTempFile("ckpt-scontrol-", ".out");
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+      if (!p.waitFor(30, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return new Scontrol(-1, "no answer in 30 s");
+      }
+      return new Scontrol(p.exitValue(), java.nio.file.Files.readString(out).trim());
+    } finally {
+      java.nio.file.Files.deleteIfExists(out);
     }
-    return new Scontrol(p.exitValue(), out);
   }
 
   private static void handle(String signal, Runnable action, PrintWriter err) {

@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -92,6 +93,22 @@ class SlurmIT {
   static void stopCluster() throws Exception {
     if (dir != null) {
       run(List.of("bash", SCRIPT.toString(), "stop", dir.resolve("cluster").toString()), Map.of(), 60);
+      try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      }
+    }
+  }
+
+  /** A test that failed may leave its job queued or running, or a node drained: the next starts clean. */
+  @AfterEach
+  void cancelJobsAndResumeNodes() throws Exception {
+    if (ctl == null) {
+      return;
+    }
+    Map<String, String> env = Map.of("SLURM_CONF", dir.resolve("cluster/slurm.conf").toString());
+    run(List.of("ip", "netns", "exec", ctl, "scancel", "--user", "root"), env, 30);
+    for (String node : List.of("n1", "n2")) {
+      run(List.of("ip", "netns", "exec", ctl, "scontrol", "update", "NodeName=" + node, "State=RESUME"), env, 30);
     }
   }
 

@@ -368,8 +368,11 @@ public final class NativeCheckpointer implements AutoCloseable {
      * the application that vacates the process with {@link Mode#VACATE}, and to the process
      * itself, which would otherwise die before the vacate's checkpoint. A vacate that commits
      * within {@code hold} checkpoints the process as of before the signal and kills it; a
-     * SIGTERM that no vacate took in time is delivered then, with its original sender. Zero (the
-     * default) delivers SIGTERM at once, like any other signal.
+     * SIGTERM that no vacate took in time is delivered then, with its original sender (and one
+     * still held when the checkpointer closes is sent as it detaches the process). Only another
+     * process's kill() is held, never the process's own raise(); in a multi-threaded process,
+     * only one that its main thread takes. Zero (the default) delivers SIGTERM at once, like any
+     * other signal.
      *
      * @param hold how long a SIGTERM waits for a vacate, at most 10 minutes
      * @return this builder

@@ -126,8 +126,52 @@ class NativeLifecycleIT {
   }
 
   /**
+   * The freeze takes the mappings' flags from the census before it, and checks them against the
+   * snapshot's. A mapping whose fork advice flips every 20 ms (WIPEONFORK, KEEPONFORK) is caught
+   * changing in between: such a checkpoint fails naming it, nothing is committed, and every
+   * checkpoint that commits restores with the mapping's contents intact.
+   */
+  @Test
+  void adviceChangedBetweenCensusAndFreeze_failsTheCheckpoint_andNoCommittedOneIsWrong() throws Exception {
+    Path out = dir.resolve("flip.out");
+    List<CheckpointInfo> committed = new ArrayList<>();
+    int changed = 0;
+    try (NativeCheckpointer ckpt = checkpointer("flip")) {
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), Programs.path("madvflip"), "100000");
+      awaitOutput(out, "it 3\n");
+      for (int i = 0; i < 30 && (changed == 0 || committed.size() < 2); i++) {
+        try {
+          committed.add(ckpt.checkpoint(p, Mode.CONTINUE));
+        } catch (CheckpointException e) {
+          assertTrue(e.getMessage().contains("changed between the census and the freeze"), e.getMessage());
+          changed++;
+        }
+      }
+      p.kill();
+      p.waitFor(Duration.ofSeconds(10));
+      assertTrue(changed > 0, "the flags never changed in between in 30 checkpoints; " + committed.size() + " committed");
+      assertTrue(committed.size() >= 2, "only " + committed.size() + " of 30 checkpoints committed");
+      // The newest first: each restore finds the output at least as long as at its checkpoint.
+      for (CheckpointInfo c : List.of(committed.get(committed.size() - 1), committed.get(committed.size() - 2))) {
+        RestoredProcess r = ckpt.restore("flip", c.id(), Stdio.inherit());
+        int at = Files.readString(out).split("\n").length;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (Files.readString(out).split("\n").length < at + 10 && r.isAlive()) {
+          assertTrue(System.nanoTime() < deadline, "the restored process made no progress");
+          Thread.sleep(20);
+        }
+        r.kill();
+        r.waitFor(Duration.ofSeconds(10));
+        String text = Files.readString(out);
+        assertFalse(text.contains("CORRUPT"), "restored from " + c.id() + ":\n" + text.substring(Math.max(0, text.length() - 300)));
+      }
+    }
+  }
+
+  /**
    * With {@code holdSigterm}, a SIGTERM that no vacate takes reaches the process after the hold,
-   * with its own sender and code (si_pid of the kill command, SI_USER), not the checkpointer's.
+   * with its own sender and code (si_pid of the kill command, SI_USER), not the checkpointer's; a
+   * process's SIGTERM to itself is not held.
    */
   @Test
   void heldSigterm_reachesTheProcessAfterTheHold_fromItsOwnSender() throws Exception {
@@ -144,6 +188,11 @@ class NativeLifecycleIT {
       String text = Files.readString(out);
       assertTrue(text.contains("term from " + kill.pid() + " code 0 at tick"), text.substring(Math.max(0, text.length() - 200)));
       assertTrue(held >= TimeUnit.MILLISECONDS.toNanos(700), "delivered after " + held / 1_000_000 + " ms, not held");
+      // A process's SIGTERM to itself is not held: it means it now.
+      TracedProcess self = ckpt.launch(Stdio.files(DEV_NULL, out, null), "/bin/sh", "-c", "kill -TERM $$; sleep 5");
+      long start = System.nanoTime();
+      assertEquals(OptionalInt.of(128 + 15), self.waitFor(Duration.ofSeconds(10)));
+      assertTrue(System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(700), "its own SIGTERM was held");
     }
   }
 

@@ -236,20 +236,26 @@ public final class NativeEngine implements AutoCloseable {
    * pipe "held outside" by a child forked since the listing) is tried again on a new listing. The
    * census while frozen decides in the end.
    */
-  private void precheckTree(Tracer.Traced t, java.util.Set<Integer> running) throws CheckpointException {
+  private java.util.Map<Long, java.util.Set<String>> precheckTree(Tracer.Traced t, java.util.Set<Integer> running)
+      throws CheckpointException {
     for (int attempt = 1; ; attempt++) {
       PipeState.Outside outside = new PipeState.Outside(running);
+      java.util.Map<Long, java.util.Set<String>> rootFlags = null;
       try {
         for (int p : running) {
           try {
-            ProcessDumper.precheck(p, fdPolicy, outside, p == t.pid() ? t.tracker : null);
+            java.util.Map<Long, java.util.Set<String>> flags = ProcessDumper.precheck(p, fdPolicy, outside,
+                p == t.pid() ? t.tracker : null);
+            if (p == t.pid()) {
+              rootFlags = flags;
+            }
           } catch (ProcessException e) {
             if (p == t.pid() || ProcFs.alive(p)) {
               throw e;
             }
           }
         }
-        return;
+        return rootFlags;
       } catch (ProcessException e) {
         java.util.Set<Integer> now = ProcessTree.withDescendants(t.pid());
         if (attempt == PRECHECK_ATTEMPTS || now.equals(running)) {
@@ -289,7 +295,7 @@ public final class NativeEngine implements AutoCloseable {
         if (tracker != null && tracker.begin()) {
           tracking.tracker = tracker;
         }
-        precheckTree(t, running);
+        java.util.Map<Long, java.util.Set<String>> censusFlags = precheckTree(t, running);
         long baseId = tracking.tracker == null || !tracking.tracker.created() ? -1 : tracking.tracker.baseId(w.job());
         if (baseId > 0) {
           // Before the freeze: the base manifest from the store, and the written pages
@@ -309,7 +315,7 @@ public final class NativeEngine implements AutoCloseable {
           tracking.rearmed = true; // the capture may make and arm the tracker
         }
         Capture c = captureFrozen(members, w, mode == Mode.CONTINUE, t.tracker,
-            tracking.tracker != null && members.size() == 1 ? tracking : null);
+            tracking.tracker != null && members.size() == 1 ? tracking : null, censusFlags);
         tracking.rootVmas = () -> c.rootVmas;
         if (tracking.scanned) {
           org.slf4j.LoggerFactory.getLogger(NativeEngine.class).debug("pid {}: page tracking scan {} µs, {} mappings tracked",
@@ -452,12 +458,15 @@ public final class NativeEngine implements AutoCloseable {
    * descriptions the processes share (kcmp compares the frozen fd tables).
    */
   private Capture captureFrozen(List<ProcessTree.Member> members, ImageWriter w, boolean snapshot, DirtyTracker tracker,
-      ProcessDumper.Tracking tracking) throws CheckpointException {
+      ProcessDumper.Tracking tracking, java.util.Map<Long, java.util.Set<String>> censusFlags) throws CheckpointException {
     boolean tree = members.size() > 1;
     java.util.Set<Integer> hosts = new java.util.HashSet<>();
     members.forEach(m -> hosts.add(m.host()));
     ProcessDumper dumper = tree ? new ProcessDumper(identities, hosts) : new ProcessDumper(identities);
     dumper.track(tracker, tracking);
+    if (!tree) {
+      dumper.censusFlags(censusFlags); // a process alone: its flags from the census, checked against its snapshot
+    }
     List<ProcessTree.Member> live = members.stream().filter(m -> !m.zombie()).toList();
     if (tree) {
       ProcessTree.refuseSharedTables(members.get(0).host(), live);

@@ -122,6 +122,18 @@ final class ProcessDumper {
     return out;
   }
 
+  /**
+   * The mappings' flags as the census before the freeze read them, for a process dumped alone.
+   * Reading /proc/PID/smaps walks every page table entry (15 ms for 512 MiB resident), and the
+   * freeze needs only the flags: with a snapshot, the freeze uses these, and {@link #finish}
+   * checks them against the snapshot's own smaps, which has the flags of the fork's moment.
+   */
+  private Map<Long, Set<String>> censusFlags;
+
+  void censusFlags(Map<Long, Set<String>> flags) {
+    this.censusFlags = flags;
+  }
+
   /** Set by {@link #dumpFrozen}: capture makes a snapshot while its injected calls run. */
   private boolean snapshotWanted;
   private MemorySnapshot snapshotTaken;
@@ -176,6 +188,9 @@ final class ProcessDumper {
     state = ProcessTree.shareDescriptions(List.of(t.pid), List.of(state.thread().tid()), List.of(state)).get(0);
     Pending p = new Pending(t, state, snapshotTaken);
     snapshotTaken = null;
+    p.flagsToVerify = flagsToVerify;
+    p.frozenMaps = mapsUsed;
+    flagsToVerify = null;
     try {
       frozenMemory(p, t, w);
     } catch (CheckpointException | RuntimeException e) {
@@ -228,6 +243,9 @@ final class ProcessDumper {
     /** Dumped records in map order; null where a deferred mapping goes. */
     final List<VmaRecord> records = new ArrayList<>();
     final Set<String> files = new LinkedHashSet<>();
+    /** The census's flags the freeze used, to check against the snapshot's (see censusFlags); null: read while frozen. */
+    Map<Long, Set<String>> flagsToVerify;
+    List<Vma> frozenMaps;
     /** By mapping start, the pages written since the writer's base (DirtyTracker#rearm); null: read all. */
     Map<Long, long[]> written;
     DirtyTracker tracker;
@@ -245,6 +263,9 @@ final class ProcessDumper {
    */
   Dumped finish(Pending p, ImageWriter w) throws CheckpointException {
     int pid = p.process.pid;
+    if (p.flagsToVerify != null) {
+      verifyFlags(pid, p.flagsToVerify, p.frozenMaps, readFlags(p.snapshot.host()), true);
+    }
     ProcessImage state = p.state;
     List<VmaRecord> vmas = new ArrayList<>();
     int next = 0;
@@ -275,11 +296,57 @@ final class ProcessDumper {
     return new Dumped(image, p.memory.bytesRead());
   }
 
+  private Map<Long, Set<String>> flagsToVerify;
+  private List<Vma> mapsUsed;
+
+  /** Whether {@code flags} has an entry for every mapping of {@code maps}: none was made since they were read. */
+  private static boolean covers(Map<Long, Set<String>> flags, List<Vma> maps) {
+    for (Vma v : maps) {
+      if (!v.path().equals("[vsyscall]") && !flags.containsKey(v.start())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static Map<Long, Set<String>> readFlags(int pid) throws ProcessException {
+    try {
+      return ProcFs.vmFlags(pid);
+    } catch (IOException e) {
+      throw new ProcessException(pid, "reading /proc/" + pid + "/smaps failed (did it exit?): " + e, 0, e);
+    }
+  }
+
+  /**
+   * Checks that the flags the freeze used ({@code used}, read by the census before it) are those
+   * of the frozen process: {@code actual} is its smaps, or (with {@code ofFork}) its snapshot's,
+   * where MADV_DONTFORK mappings are absent and mlock and userfaultfd flags are cleared by the
+   * fork. A mapping advised in between (madvise, mprotect…) fails the checkpoint, before
+   * anything is committed: the next checkpoint reads them again.
+   */
+  static void verifyFlags(int pid, Map<Long, Set<String>> used, List<Vma> maps, Map<Long, Set<String>> actual, boolean ofFork)
+      throws ProcessException {
+    for (Vma v : maps) {
+      if (v.path().equals("[vsyscall]")) {
+        continue;
+      }
+      Set<String> before = used.getOrDefault(v.start(), Set.of());
+      Set<String> now = actual.get(v.start());
+      boolean gone = ofFork && before.contains("dc");
+      if (gone ? now != null : now == null || !VmaFlags.relevant(before).equals(VmaFlags.relevant(now))) {
+        throw new ProcessException(pid, "the flags of mapping " + v.name() + " changed between the census and the freeze ("
+            + VmaFlags.relevant(before) + " then " + (now == null ? "absent" : VmaFlags.relevant(now))
+            + "): nothing was committed; checkpoint it again");
+      }
+    }
+  }
+
   /**
    * The parts of the census that need no stop, run on the running process: /proc state, the fd
    * table and who else holds its pipes. A refusal here leaves the process untouched.
    */
-  static void precheck(int pid, FdPolicy policy, PipeState.Outside tree, DirtyTracker tracker) throws CheckpointException {
+  static Map<Long, Set<String>> precheck(int pid, FdPolicy policy, PipeState.Outside tree, DirtyTracker tracker)
+      throws CheckpointException {
     Map<String, String> status;
     String[] stat;
     List<Vma> maps;
@@ -298,6 +365,7 @@ final class ProcessDumper {
     List<ProcessImage.FdRecord> fds = FdDumper.dump(pid, policy, true);
     PipeState.checkPeers(pid, fds, policy, tree);
     UnixSockets.check(pid, fds, policy, tree);
+    return vmFlags;
   }
 
   /**
@@ -323,11 +391,16 @@ final class ProcessDumper {
       throw new ProcessException(pid, "reading /proc/" + pid + " failed (did it exit?): " + e, 0, e);
     }
     List<Vma> maps = t.maps();
-    Map<Long, Set<String>> vmFlags;
-    try {
-      vmFlags = ProcFs.vmFlags(pid);
-    } catch (IOException e) {
-      throw new ProcessException(pid, "reading /proc/" + pid + "/smaps failed (did it exit?): " + e, 0, e);
+    Map<Long, Set<String>> vmFlags = snapshotWanted && w != null && censusFlags != null && covers(censusFlags, maps)
+        ? censusFlags : null;
+    flagsToVerify = vmFlags;
+    mapsUsed = maps;
+    if (vmFlags == null) {
+      try {
+        vmFlags = ProcFs.vmFlags(pid);
+      } catch (IOException e) {
+        throw new ProcessException(pid, "reading /proc/" + pid + "/smaps failed (did it exit?): " + e, 0, e);
+      }
     }
     Census.check(pid, status, stat, maps, withoutTracker(pid, vmFlags, maps, tracker), tree(pid).size() > 1);
     int uid = Integer.parseInt(status.get("Uid").split("\\s+")[0]);
@@ -412,6 +485,11 @@ final class ProcessDumper {
       if (snapshotWanted && w != null) {
         // Last, after every other injected call, so the fork's copy of memory is the state read.
         snapshotTaken = MemorySnapshot.fork(t, scratch);
+      }
+      if (flagsToVerify != null && snapshotTaken == null) {
+        // No snapshot to check them against later: checked now, while frozen.
+        verifyFlags(pid, flagsToVerify, maps, readFlags(pid), false);
+        flagsToVerify = null;
       }
       t.call("munmap(scratch)", Sys.SYS_MUNMAP, scratch, SCRATCH);
     } catch (ProcessException | RuntimeException e) {

@@ -93,7 +93,8 @@ public final class Tracer implements AutoCloseable {
           // No vacate took the process in time: the SIGTERM was for it alone, and it gets it now.
           t.redeliveringTerm = true;
           try {
-            LibC.kill(t.pid, Sys.SIGTERM);
+            // To the main thread, the one traced: there the next delivery-stop gives it its own siginfo back.
+            LibC.syscall(Sys.SYS_TGKILL, t.pid, t.pid, Sys.SIGTERM, 0, 0, 0);
           } catch (LastErrorException e) {
             // Gone meanwhile: its exit is reaped below.
           }
@@ -145,7 +146,10 @@ public final class Tracer implements AutoCloseable {
    * to every process of the job at once, the checkpointer's JVM and the checkpointed program
    * alike: held, the program's is not taken before the checkpointer's vacate freezes it, and a
    * vacate that commits kills the program as of before the signal. A SIGTERM no vacate took in
-   * time is delivered then, with its own siginfo.
+   * time is delivered then, with its own siginfo, and one held when tracing ends is sent as the
+   * process is detached. Only another process's kill() is held, not the process's own raise(),
+   * and only when the main thread takes it: a thread-directed SIGTERM, or a process-directed one
+   * another thread takes, is delivered at once.
    */
   public void holdSigterm(java.time.Duration hold) {
     termHoldNanos = hold.toNanos();
@@ -175,10 +179,18 @@ public final class Tracer implements AutoCloseable {
       return sig;
     }
     if (t.heldTerm == null) {
+      byte[] siginfo;
       try (com.sun.jna.Memory info = new com.sun.jna.Memory(SIGINFO_BYTES)) {
         Sys.ptrace(Sys.PTRACE_GETSIGINFO, t.pid, 0, info, "GETSIGINFO");
-        t.heldTerm = info.getByteArray(0, SIGINFO_BYTES);
+        siginfo = info.getByteArray(0, SIGINFO_BYTES);
       }
+      java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(siginfo).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      if (b.getInt(SI_CODE) != SI_USER || b.getInt(SI_PID) == t.pid) {
+        // Not another process's kill(): raise(), a thread's tgkill, the kernel. The process
+        // means it for itself now, whatever a scheduler does.
+        return sig;
+      }
+      t.heldTerm = siginfo;
       t.heldTermUntil = System.nanoTime() + hold;
       LOG.info("pid {}: SIGTERM held for {} ms, for a vacate to checkpoint the process before it", t.pid, hold / 1_000_000);
     }
@@ -186,6 +198,10 @@ public final class Tracer implements AutoCloseable {
   }
 
   private static final int SIGINFO_BYTES = 128;
+  /** x86-64 siginfo_t: si_code at 8, and for kill() the sender's pid at 16. */
+  private static final int SI_CODE = 8;
+  private static final int SI_PID = 16;
+  private static final int SI_USER = 0;
 
   /** A crash of a traced process is worth a line: where it faulted and on what address. */
   private static void logFault(int pid, int sig) {
@@ -275,6 +291,14 @@ public final class Tracer implements AutoCloseable {
           int sig = Sys.event(st) == 0 ? Sys.stopSignal(st) : 0;
           if (Sys.event(st) == Sys.PTRACE_EVENT_STOP || sig != 0) {
             Sys.ptrace(Sys.PTRACE_DETACH, t.pid, 0, sig, "DETACH");
+            if (t.heldTerm != null && !t.redeliveringTerm) {
+              // Held for a vacate that did not come: the process gets it now, untraced.
+              try {
+                LibC.kill(t.pid, Sys.SIGTERM);
+              } catch (LastErrorException e) {
+                // Gone meanwhile.
+              }
+            }
             t.exit.completeExceptionally(new IllegalStateException("pid " + t.pid + " was detached when its checkpointer closed"));
             break;
           }

@@ -63,6 +63,31 @@ final class VmaFlags {
     return out;
   }
 
+  /**
+   * The flags an image depends on: the advice and mapping flags restore sets again and those the
+   * census refuses, without the ones a fork clears in the child (mlock, userfaultfd).
+   */
+  static Set<String> relevant(Set<String> flags) {
+    Set<String> out = new java.util.TreeSet<>();
+    for (String f : flags) {
+      if (RELEVANT.contains(f)) {
+        out.add(f);
+      }
+    }
+    return out;
+  }
+
+  private static final Set<String> RELEVANT = relevantSet();
+
+  private static Set<String> relevantSet() {
+    Set<String> s = new java.util.HashSet<>(List.of(ADVISED));
+    s.add("nr");
+    s.add("mw");
+    s.addAll(REFUSED.keySet());
+    s.removeAll(List.of("um", "uw", "ui"));
+    return Set.copyOf(s);
+  }
+
   /** What of {@code flags} no restore reproduces, or null. */
   static String refused(Set<String> flags) {
     for (Map.Entry<String, String> e : REFUSED.entrySet()) {
