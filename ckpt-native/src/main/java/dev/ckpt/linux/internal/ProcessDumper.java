@@ -264,7 +264,8 @@ final class ProcessDumper {
   Dumped finish(Pending p, ImageWriter w) throws CheckpointException {
     int pid = p.process.pid;
     if (p.flagsToVerify != null) {
-      verifyFlags(pid, p.flagsToVerify, p.frozenMaps, readFlags(p.snapshot.host()), true);
+      int child = p.snapshot.host();
+      verifyFlags(pid, p.flagsToVerify, p.frozenMaps, readFlags(child), p.snapshot.tracee().maps(), true);
     }
     ProcessImage state = p.state;
     List<VmaRecord> vmas = new ArrayList<>();
@@ -299,14 +300,46 @@ final class ProcessDumper {
   private Map<Long, Set<String>> flagsToVerify;
   private List<Vma> mapsUsed;
 
-  /** Whether {@code flags} has an entry for every mapping of {@code maps}: none was made since they were read. */
+  /**
+   * Whether {@code flags} can stand for the frozen process's: it has an entry for every mapping of
+   * {@code maps} (none was made since it was read), and none is MADV_DONTFORK (the snapshot lacks
+   * those, so their other flags could not be checked against it).
+   */
   private static boolean covers(Map<Long, Set<String>> flags, List<Vma> maps) {
     for (Vma v : maps) {
-      if (!v.path().equals("[vsyscall]") && !flags.containsKey(v.start())) {
+      if (v.path().equals("[vsyscall]")) {
+        continue;
+      }
+      Set<String> f = flags.get(v.start());
+      if (f == null || f.contains("dc")) {
         return false;
       }
     }
     return true;
+  }
+
+  /**
+   * Whether the frozen process holds no userfaultfd. With one, a range it registered after the
+   * census would not show in the snapshot (the fork clears the registrations) and, with
+   * UFFD_FEATURE_EVENT_FORK, the snapshot's fork would wait for its frozen reader: its flags are
+   * read while frozen, and the census refuses it there as before.
+   */
+  private static boolean noUserfaultfd(int pid) throws ProcessException {
+    Path fds = ProcFs.dir(pid).resolve("fd");
+    try (java.util.stream.Stream<Path> list = Files.list(fds)) {
+      for (Path fd : (Iterable<Path>) list::iterator) {
+        try {
+          if (Files.readSymbolicLink(fd).toString().equals("anon_inode:[userfaultfd]")) {
+            return false;
+          }
+        } catch (IOException closed) {
+          // Closed while listed: the process is frozen, so it was ckpt's own scratch descriptor.
+        }
+      }
+      return true;
+    } catch (IOException e) {
+      throw new ProcessException(pid, "listing /proc/" + pid + "/fd failed (did it exit?): " + e, 0, e);
+    }
   }
 
   private static Map<Long, Set<String>> readFlags(int pid) throws ProcessException {
@@ -319,24 +352,30 @@ final class ProcessDumper {
 
   /**
    * Checks that the flags the freeze used ({@code used}, read by the census before it) are those
-   * of the frozen process: {@code actual} is its smaps, or (with {@code ofFork}) its snapshot's,
-   * where MADV_DONTFORK mappings are absent and mlock and userfaultfd flags are cleared by the
-   * fork. A mapping advised in between (madvise, mprotect…) fails the checkpoint, before
-   * anything is committed: the next checkpoint reads them again.
+   * of the frozen process: {@code actual} (by mapping start) and {@code actualMaps} are its smaps
+   * and maps, or (with {@code ofFork}) its snapshot's, where mlock and userfaultfd flags are
+   * cleared by the fork. Each mapping is looked up in the mapping that contains it, which may
+   * have merged with a neighbour of the same flags (ckpt's scratch mapping, say). A mapping
+   * advised in between (madvise, mprotect…) fails the checkpoint, before anything is committed:
+   * the next checkpoint reads them again.
    */
-  static void verifyFlags(int pid, Map<Long, Set<String>> used, List<Vma> maps, Map<Long, Set<String>> actual, boolean ofFork)
-      throws ProcessException {
+  static void verifyFlags(int pid, Map<Long, Set<String>> used, List<Vma> maps, Map<Long, Set<String>> actual,
+      List<Vma> actualMaps, boolean ofFork) throws ProcessException {
+    java.util.TreeMap<Long, Vma> byStart = new java.util.TreeMap<>();
+    for (Vma a : actualMaps) {
+      byStart.put(a.start(), a);
+    }
     for (Vma v : maps) {
       if (v.path().equals("[vsyscall]")) {
         continue;
       }
       Set<String> before = used.getOrDefault(v.start(), Set.of());
-      Set<String> now = actual.get(v.start());
-      boolean gone = ofFork && before.contains("dc");
-      if (gone ? now != null : now == null || !VmaFlags.relevant(before).equals(VmaFlags.relevant(now))) {
+      Map.Entry<Long, Vma> holder = byStart.floorEntry(v.start());
+      Set<String> now = holder == null || holder.getValue().end() < v.end() ? null : actual.get(holder.getKey());
+      if (now == null || !VmaFlags.relevant(before).equals(VmaFlags.relevant(now))) {
         throw new ProcessException(pid, "the flags of mapping " + v.name() + " changed between the census and the freeze ("
             + VmaFlags.relevant(before) + " then " + (now == null ? "absent" : VmaFlags.relevant(now))
-            + "): nothing was committed; checkpoint it again");
+            + (ofFork ? ", in its snapshot" : "") + "): nothing was committed; checkpoint it again");
       }
     }
   }
@@ -392,7 +431,7 @@ final class ProcessDumper {
     }
     List<Vma> maps = t.maps();
     Map<Long, Set<String>> vmFlags = snapshotWanted && w != null && censusFlags != null && covers(censusFlags, maps)
-        ? censusFlags : null;
+        && noUserfaultfd(pid) ? censusFlags : null;
     flagsToVerify = vmFlags;
     mapsUsed = maps;
     if (vmFlags == null) {
@@ -486,12 +525,15 @@ final class ProcessDumper {
         // Last, after every other injected call, so the fork's copy of memory is the state read.
         snapshotTaken = MemorySnapshot.fork(t, scratch);
       }
+      t.call("munmap(scratch)", Sys.SYS_MUNMAP, scratch, SCRATCH);
       if (flagsToVerify != null && snapshotTaken == null) {
-        // No snapshot to check them against later: checked now, while frozen.
-        verifyFlags(pid, flagsToVerify, maps, readFlags(pid), false);
+        // No snapshot to check them against later: checked now, while frozen, with the census
+        // run again on them (a userfaultfd registered in between is refused as before).
+        Map<Long, Set<String>> actual = readFlags(pid);
+        Census.check(pid, status, stat, maps, withoutTracker(pid, actual, maps, tracker), tree(pid).size() > 1);
+        verifyFlags(pid, flagsToVerify, maps, actual, maps, false);
         flagsToVerify = null;
       }
-      t.call("munmap(scratch)", Sys.SYS_MUNMAP, scratch, SCRATCH);
     } catch (ProcessException | RuntimeException e) {
       if (snapshotTaken != null) {
         snapshotTaken.end();
