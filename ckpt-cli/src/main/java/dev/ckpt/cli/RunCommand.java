@@ -204,7 +204,9 @@ final class RunCommand implements Callable<Integer> {
    */
   private static boolean canHandle(String signal) {
     try {
-      sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> { });
+      // Put back at once: until ckpt's own handler is set, the signal acts as it did, not ignored.
+      sun.misc.Signal sig = new sun.misc.Signal(signal);
+      sun.misc.Signal.handle(sig, sun.misc.Signal.handle(sig, s -> { }));
       return true;
     } catch (IllegalArgumentException e) {
       return false;

@@ -863,11 +863,7 @@ final class ImageWriterImpl implements ImageWriter {
       bufSlots = null;
       fill = 0;
       slotted = 0;
-      if (slots.isEmpty()) {
-        buffers.add(b);
-      } else {
-        submit(slots, b, true);
-      }
+      submit(slots, b, true);
     }
 
     @Override
