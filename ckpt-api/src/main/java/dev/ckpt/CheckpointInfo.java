@@ -75,6 +75,18 @@ public record CheckpointInfo(
    * kernel copied for it. Absent when memory was read while the process was frozen.
    */
   public static final String SNAPSHOT_BYTES = "snapshot.bytes";
+  /** The attribute the store reports an encrypted checkpoint's key id in ({@link #keyId()}). */
+  public static final String KEY_ID = "key.id";
+
+  /**
+   * The id of the key that sealed this checkpoint and authenticates its manifest, if it is
+   * encrypted ({@link Encryption}).
+   *
+   * @return the key id, or empty for an unencrypted checkpoint
+   */
+  public java.util.Optional<String> keyId() {
+    return java.util.Optional.ofNullable(attributes.get(KEY_ID));
+  }
 
   /**
    * How long the checkpointed process was stopped: from the freeze to the moment it ran on (or,

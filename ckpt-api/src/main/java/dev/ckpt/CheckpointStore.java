@@ -179,8 +179,22 @@ public interface CheckpointStore extends AutoCloseable {
     private Duration gcGracePeriod = Duration.ofHours(1);
     private ClassLoader classLoader;
     private ProgressListener progress = ProgressListener.NONE;
+    private Encryption encryption;
 
     private Builder() {}
+
+    /**
+     * Seals new checkpoints with the current key and opens only images these keys authenticate
+     * (docs/SECURITY.md). A store URI may instead name a key file with {@code keyFile=PATH}; not
+     * both. Without keys, images are stored unencrypted and encrypted ones cannot be opened.
+     *
+     * @param encryption the keys
+     * @return this builder
+     */
+    public Builder encryption(Encryption encryption) {
+      this.encryption = Objects.requireNonNull(encryption, "encryption");
+      return this;
+    }
 
     /**
      * The store, found by URI scheme among the {@link dev.ckpt.spi.StoreProvider}s.
@@ -335,7 +349,7 @@ public interface CheckpointStore extends AutoCloseable {
         throw new IllegalStateException("pack size " + packSize + " must hold at least two chunks of " + chunkSize);
       }
       return DefaultCheckpointStore.create(uri, blobStore, executor, parallelism, clock, compression, chunkSize,
-          packSize, gcGracePeriod, classLoader, progress);
+          packSize, gcGracePeriod, classLoader, progress, encryption);
     }
   }
 }

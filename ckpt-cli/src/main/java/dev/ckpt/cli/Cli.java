@@ -24,16 +24,34 @@ final class Cli {
     @Option(names = "--debug", description = "Print a stack trace on errors.")
     boolean debug;
 
+    @Option(names = "--key-file", paramLabel = "PATH",
+        description = "Encrypt new checkpoints and open only those these keys authenticate: one ID:BASE64 line per 32-byte key,"
+            + " the current key first, mode 600 (docs/SECURITY.md). Default: $CKPT_KEY_FILE.")
+    Path keyFile;
+
+    @Option(names = "--allow-unencrypted", description = "With keys, still restore and verify checkpoints that are not encrypted.")
+    boolean allowUnencrypted;
+
     URI uri() {
       return resolve(store, System.getenv());
     }
 
     CheckpointStore open() throws CheckpointException {
-      return CheckpointStore.open(uri());
+      return open(dev.ckpt.ProgressListener.NONE);
     }
 
     CheckpointStore open(dev.ckpt.ProgressListener progress) throws CheckpointException {
-      return CheckpointStore.builder().uri(uri()).progress(progress).build();
+      CheckpointStore.Builder b = CheckpointStore.builder().uri(uri()).progress(progress);
+      java.util.Optional<dev.ckpt.Encryption> keys = keyFile != null
+          ? java.util.Optional.of(dev.ckpt.Encryption.fromKeyFile(keyFile))
+          : dev.ckpt.Encryption.fromEnvironment(System.getenv());
+      if (keys.isPresent()) {
+        b.encryption(allowUnencrypted ? keys.get().allowingUnencrypted() : keys.get());
+      } else if (allowUnencrypted) {
+        throw new IllegalArgumentException("--allow-unencrypted needs keys (--key-file or $CKPT_KEY_FILE); without keys,"
+            + " unencrypted checkpoints are read anyway");
+      }
+      return b.build();
     }
   }
 
@@ -159,6 +177,7 @@ final class Cli {
     m.put("frozenMillis", c.frozen().toNanos() / 1e6);
     m.put("changeTracking", c.changeTracking());
     m.put("durationMillis", c.duration().toNanos() / 1e6);
+    m.put("keyId", c.keyId().orElse(null));
     return m;
   }
 }

@@ -60,10 +60,10 @@ final class InspectCommand implements Callable<Integer> {
           out.println(Cli.json(m));
           return 0;
         }
-        out.printf("%s  %s  %s of state, %s stored (%s new)%s%n", c.ref(), c.created(), Cli.size(c.logicalBytes()),
+        out.printf("%s  %s  %s of state, %s stored (%s new)%s; %s%n", c.ref(), c.created(), Cli.size(c.logicalBytes()),
             Cli.size(c.referencedBytes()), Cli.size(c.newStoredBytes()), c.attributes().containsKey(CheckpointInfo.FROZEN_NANOS)
                 ? String.format("; %s read, frozen %.1f ms, changes by %s", Cli.size(c.bytesRead()), c.frozen().toNanos() / 1e6,
-                    c.changeTracking()) : "");
+                    c.changeTracking()) : "", c.keyId().map(k -> "encrypted with key " + k).orElse("not encrypted"));
         for (Map.Entry<String, Object> e : m.entrySet()) {
           if (e.getValue() instanceof List<?> l && !e.getKey().equals("parts")) {
             out.println(e.getKey() + ":");

@@ -144,6 +144,35 @@ class CliIT {
   }
 
   @Test
+  void encryptedDump_restoresOnlyWithItsKeyFile_andInspectNamesTheKey() throws Exception {
+    Path keys = dir.resolve("keys");
+    byte[] key = new byte[32];
+    new java.util.Random(11).nextBytes(key);
+    Files.writeString(keys, "k1:" + java.util.Base64.getEncoder().encodeToString(key) + "\n");
+    Files.setPosixFilePermissions(keys, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    Path out = dir.resolve("e.out");
+    int pid = start(out, counter.toString(), "600");
+    Thread.sleep(300);
+    Result d = ckpt("dump", Integer.toString(pid), "--store", store, "--name", "ejob", "--kill", "--key-file", keys.toString());
+    assertEquals(0, d.code(), d.err());
+    waitGone(pid);
+
+    Result inspect = ckpt("inspect", "ejob@1", "--store", store, "--key-file", keys.toString());
+    assertEquals(0, inspect.code(), inspect.err());
+    assertTrue(inspect.out().contains("encrypted with key k1"), inspect.out());
+    Result noKey = ckpt("restore", "ejob", "--store", store);
+    assertEquals(1, noKey.code(), noKey.out() + noKey.err());
+    assertTrue(noKey.err().contains("encrypted with key 'k1', which is not configured"), noKey.err());
+    assertEquals(1, noKey.err().strip().lines().count(), "one line: " + noKey.err());
+    Result verify = ckpt("verify", "ejob@1", "--store", store, "--key-file", keys.toString());
+    assertEquals(0, verify.code(), verify.err());
+
+    Result restore = ckpt("restore", "ejob", "--store", store, "--key-file", keys.toString());
+    assertEquals(0, restore.code(), restore.err());
+    assertEquals(expectedCount(600), Files.readString(out));
+  }
+
+  @Test
   void dumpAndRestore_throughTheNfsStoreInMountedMode() throws Exception {
     Path out = dir.resolve("n.out");
     int pid = start(out, counter.toString(), "600");

@@ -257,6 +257,39 @@ class NativeLifecycleIT {
   }
 
   /**
+   * With encryption, a tracked checkpoint takes slices of its base's sealed chunks: both
+   * checkpoints restore to the uninterrupted run's output, and the second still stores only
+   * about the pages written.
+   */
+  @Test
+  void encryptedTrackedCheckpoints_sliceSealedChunks_andRestoreExactly() throws Exception {
+    String prog = Programs.path("scatter");
+    Path out = dir.resolve("sealed.out");
+    String flag = dir.resolve("sealed").toString();
+    byte[] key = new byte[32];
+    new java.util.Random(5).nextBytes(key);
+    try (dev.ckpt.CheckpointStore store = dev.ckpt.CheckpointStore.builder().uri(store())
+            .encryption(dev.ckpt.Encryption.withKey("k1", key)).build();
+        NativeCheckpointer ckpt = NativeCheckpointer.builder().store(store).job("sealed").build()) {
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, flag);
+      awaitOutput(out, "ready");
+      CheckpointInfo first = ckpt.checkpoint(p, Mode.CONTINUE);
+      Files.createFile(Path.of(flag + ".go"));
+      awaitOutput(out, "written");
+      CheckpointInfo second = ckpt.checkpoint(p, Mode.CONTINUE);
+      Files.createFile(Path.of(flag + ".end"));
+      assertEquals(OptionalInt.of(0), p.waitFor(Duration.ofSeconds(30)));
+      byte[] expected = Files.readAllBytes(out);
+      assertEquals("k1", second.keyId().orElseThrow());
+      assertEquals("userfaultfd-wp", second.changeTracking());
+      assertTrue(second.newRawBytes() < 1024 * 4096L + (1 << 20), "stored " + second.newRawBytes() + " bytes");
+      for (CheckpointInfo c : List.of(second, first)) {
+        endsAsUninterrupted(ckpt.restore("sealed", c.id(), Stdio.inherit()), c.id(), expected, out);
+      }
+    }
+  }
+
+  /**
    * A program that execs itself half way has new memory at the same addresses: the checkpoint
    * after the exec hashes everything (the userfaultfd watched the old memory), later ones track
    * again, and restores from before and after the exec end as the uninterrupted run.

@@ -50,7 +50,11 @@ final class ChunkFetcher {
 
   private final ProgressListener progress;
 
-  ChunkFetcher(BlobStore blobs, Executor executor, int parallelism, PackFormat format, ProgressListener progress) {
+  private final KeyRing keys;
+
+  ChunkFetcher(BlobStore blobs, Executor executor, int parallelism, PackFormat format, ProgressListener progress,
+      KeyRing keys) {
+    this.keys = keys;
     this.progress = progress;
     this.blobs = blobs;
     this.executor = executor;
@@ -304,6 +308,8 @@ final class ChunkFetcher {
           + " bytes at offset " + r.start());
     }
     MessageDigest digest = digests.get();
+    // The manifest was decoded with this ring, so its key is here.
+    Sealing sealing = keys.forId(m.keyId(), "checkpoint " + m.job() + "@" + m.id());
     byte[] raw = rawBuffers.get();
     if (raw == null || raw.length < m.chunkSize()) {
       raw = new byte[m.chunkSize()];
@@ -312,10 +318,10 @@ final class ChunkFetcher {
     for (Want w : r.wants()) {
       Manifest.Chunk c = m.chunks().get(w.chunk());
       PartSink sink = w.sink();
-      ByteBuffer target = sink != null && w.wholeOnce(c.rawLength()) && c.codec() == PackFormat.CODEC_LZ4
+      ByteBuffer target = sink != null && w.wholeOnce(c.rawLength()) && (c.codec() & ~PackFormat.SEALED) == PackFormat.CODEC_LZ4
           ? sink.view(w.positions()[0], c.rawLength()) : null;
       ByteBuffer chunk = format.decode(data, (int) (c.offset() - r.start()), c.loc(m.packs()), c.hash(), digest, raw,
-          sink == null, target);
+          sink == null, target, sealing);
       if (chunk == null) {
         progress.bytes(c.rawLength()); // decompressed in place
         continue;

@@ -1,6 +1,7 @@
 package dev.ckpt.internal.image;
 
 import dev.ckpt.CheckpointException;
+import dev.ckpt.Encryption;
 import dev.ckpt.CheckpointInfo;
 import dev.ckpt.CheckpointNotFoundException;
 import dev.ckpt.CheckpointStore;
@@ -77,10 +78,12 @@ public final class DefaultCheckpointStore implements CheckpointStore {
   private final ChunkFetcher fetcher;
   private final Map<String, JobIndex> indexes = new HashMap<>();
   private final ProgressListener progress;
+  private final KeyRing keys;
 
   private DefaultCheckpointStore(BlobStore blobs, boolean ownsBlobs, ExecutorService executor, boolean ownsExecutor,
       int parallelism, Clock clock, Compression compression, int chunkSize, int packSize, Duration gcGrace,
-      ProgressListener progress) {
+      ProgressListener progress, KeyRing keys) {
+    this.keys = keys;
     this.blobs = blobs;
     this.ownsBlobs = ownsBlobs;
     this.executor = executor;
@@ -92,12 +95,41 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     this.packSize = packSize;
     this.gcGrace = gcGrace;
     this.progress = progress;
-    this.fetcher = new ChunkFetcher(blobs, executor, parallelism, format, progress);
+    this.fetcher = new ChunkFetcher(blobs, executor, parallelism, format, progress, keys);
   }
+
+  /** The query parameter of a store URI that names a key file; taken out before the provider sees the URI. */
+  public static final String KEY_FILE_PARAM = "keyFile";
 
   public static CheckpointStore create(URI uri, BlobStore blobStore, ExecutorService executor, int parallelism,
       Clock clock, Compression compression, int chunkSize, int packSize, Duration gcGrace, ClassLoader loader,
-      ProgressListener progress) throws CheckpointException {
+      ProgressListener progress, Encryption encryption) throws CheckpointException {
+    if (uri != null && uri.getRawQuery() != null) {
+      List<String> kept = new ArrayList<>();
+      String keyFile = null;
+      for (String kv : uri.getRawQuery().split("&")) {
+        if (kv.startsWith(KEY_FILE_PARAM + "=")) {
+          keyFile = java.net.URLDecoder.decode(kv.substring(KEY_FILE_PARAM.length() + 1), StandardCharsets.UTF_8);
+        } else if (!kv.isEmpty()) {
+          kept.add(kv);
+        }
+      }
+      if (keyFile != null) {
+        if (encryption != null) {
+          throw new dev.ckpt.StoreConfigurationException("the store URI (" + uri.getScheme() + ":) names a key file, and"
+              + " keys were also given to the builder; give them once");
+        }
+        encryption = Encryption.fromKeyFile(java.nio.file.Path.of(keyFile));
+        try {
+          uri = new URI(uri.getScheme(), uri.getRawAuthority(), uri.getRawPath(), null, uri.getRawFragment());
+          if (!kept.isEmpty()) {
+            uri = URI.create(uri + "?" + String.join("&", kept));
+          }
+        } catch (java.net.URISyntaxException e) {
+          throw new dev.ckpt.StoreConfigurationException("the store URI (" + uri.getScheme() + ":) is invalid: " + e.getMessage());
+        }
+      }
+    }
     boolean ownsBlobs = blobStore == null;
     BlobStore blobs = ownsBlobs
         ? StoreProviders.open(uri, loader != null ? loader : Thread.currentThread().getContextClassLoader())
@@ -105,7 +137,7 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     boolean ownsExecutor = executor == null;
     ExecutorService exec = ownsExecutor ? Executors.newFixedThreadPool(parallelism, namedThreads()) : executor;
     return new DefaultCheckpointStore(blobs, ownsBlobs, exec, ownsExecutor, parallelism, clock, compression,
-        chunkSize, packSize, gcGrace, progress);
+        chunkSize, packSize, gcGrace, progress, KeyRing.of(encryption));
   }
 
   /** The one job-name check, for the public entry points. */
@@ -166,18 +198,27 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     } catch (IOException e) {
       throw new CheckpointException("reading manifest " + key + " from " + blobs.uri() + " failed: " + e.getMessage(), e);
     }
-    Manifest m = ManifestCodec.decode(key, data);
+    Manifest m = ManifestCodec.decode(key, data, keys);
     if (!m.job().equals(job) || m.id() != id) {
       throw new CorruptImageException("manifest " + key + " claims to be " + m.job() + "@" + m.id());
     }
     return m;
   }
 
+  private static Map<String, String> withKeyId(Manifest m) {
+    if (m.keyId() == null) {
+      return m.attributes();
+    }
+    Map<String, String> attrs = new LinkedHashMap<>(m.attributes());
+    attrs.put(CheckpointInfo.KEY_ID, m.keyId());
+    return attrs;
+  }
+
   private static CheckpointInfo info(Manifest m) {
     Manifest.Stats s = m.stats();
     return new CheckpointInfo(m.job(), m.id(), m.parentId(), m.created(), m.logicalBytes(), s.bytesScanned(),
         s.newRawBytes(), s.newStoredBytes(), m.referencedBytes(), s.newChunks(), s.reusedChunks(),
-        Duration.ofNanos(s.durationNanos()), m.attributes());
+        Duration.ofNanos(s.durationNanos()), withKeyId(m));
   }
 
   @Override
@@ -221,7 +262,7 @@ public final class DefaultCheckpointStore implements CheckpointStore {
         known = indexes.get(job).snapshot(unusable);
       }
       return new ImageWriterImpl(this, job, known, executor, parallelism, chunkSize, packSize, compression, format,
-          clock.instant(), progress, lock);
+          clock.instant(), progress, lock, keys.current());
     } catch (CheckpointException | RuntimeException e) {
       try {
         lock.close();
@@ -245,7 +286,13 @@ public final class DefaultCheckpointStore implements CheckpointStore {
       for (long id : present) {
         if (!index.manifests().contains(id)) {
           try {
-            index.add(readManifest(job, id));
+            Manifest m = readManifest(job, id);
+            if (java.util.Objects.equals(m.keyId(), keys.current().keyId())) {
+              index.add(m);
+            } else {
+              // Ids under another key (or none) name other contents: nothing to share.
+              index.addUnshared(id);
+            }
           } catch (CheckpointNotFoundException raced) {
             // Deleted by retention since the listing: nothing to deduplicate against.
           } catch (CheckpointException damaged) {
@@ -316,9 +363,9 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     Manifest.Stats d = draft.stats();
     // The manifest's own size counts as stored; encode once to learn it, then with it.
     Manifest m = withHeader(draft, id, parent, now, d, storedSoFar, writer.started());
-    byte[] bytes = ManifestCodec.encode(m);
+    byte[] bytes = ManifestCodec.encode(m, keys.current());
     m = withHeader(draft, id, parent, now, d, storedSoFar + bytes.length, writer.started());
-    bytes = ManifestCodec.encode(m);
+    bytes = ManifestCodec.encode(m, keys.current());
     String key = Layout.manifestKey(job, id);
     writer.manifestSent();
     boolean created;
@@ -412,13 +459,14 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     Manifest.Stats stats = new Manifest.Stats(d.bytesScanned(), d.newRawBytes(), stored, d.newChunks(),
         d.reusedChunks(), ImageWriterImpl.between(started, now).toNanos());
     return new Manifest(draft.job(), id, parent, now, draft.chunkSize(), draft.attributes(), draft.packs(),
-        draft.chunks(), draft.parts(), stats);
+        draft.chunks(), draft.parts(), stats, draft.keyId());
   }
 
   @Override
   public ImageReader open(String job, long id) throws CheckpointException {
     Layout.checkJob(job);
     Manifest m = readManifest(job, id);
+    keys.checkEncrypted(m.keyId(), "checkpoint " + job + "@" + id);
     return new ImageReaderImpl(fetcher, m, info(m));
   }
 
@@ -436,6 +484,7 @@ public final class DefaultCheckpointStore implements CheckpointStore {
   public VerifyResult verify(String job, long id) throws CheckpointException {
     Layout.checkJob(job);
     Manifest m = readManifest(job, id);
+    keys.checkEncrypted(m.keyId(), "checkpoint " + job + "@" + id);
     // One line per missing pack: reading its chunks would report it once per range read.
     Set<String> missing = missingPacks(job, m.packs());
     Set<String> problems = new LinkedHashSet<>();

@@ -138,10 +138,13 @@ final class ImageWriterImpl implements ImageWriter {
 
   /** The job's writer lock, given up at commit or abort. */
   private final JobLock lock;
+  /** Ids and records under the store's current key, or none. */
+  private final Sealing sealing;
 
   ImageWriterImpl(DefaultCheckpointStore store, String job, Map<Hash256, ChunkLoc> known, Executor executor,
       int parallelism, int chunkSize, int packSize, Compression compression, PackFormat format, Instant started,
-      ProgressListener progress, JobLock lock) {
+      ProgressListener progress, JobLock lock, Sealing sealing) {
+    this.sealing = sealing;
     this.lock = lock;
     this.progress = progress;
     this.store = store;
@@ -223,6 +226,9 @@ final class ImageWriterImpl implements ImageWriter {
       Manifest m = store.readManifest(job, id);
       if (m.chunkSize() != chunkSize) {
         return false; // chunks of another size do not line up with this image's
+      }
+      if (!Objects.equals(m.keyId(), sealing.keyId())) {
+        return false; // its chunks are sealed with another key (or none), and its ids are not this image's
       }
       Map<String, Manifest.Part> byName = new HashMap<>();
       for (Manifest.Part p : m.parts()) {
@@ -401,14 +407,14 @@ final class ImageWriterImpl implements ImageWriter {
       return; // zero chunk: slot.hash stays null
     }
     bytesScanned.add(length);
-    Hash256 hash = Hash256.of(digest, buf, offset, length);
+    Hash256 hash = sealing.id(digest, buf, offset, length);
     slot.hash = hash;
     if (known.containsKey(hash) || claimed.putIfAbsent(hash, Boolean.TRUE) != null) {
       reusedChunks.increment();
       return;
     }
     byte[] record = records.get();
-    int recordLength = format.encode(buf, offset, length, hash, compress, record);
+    int recordLength = format.encode(buf, offset, length, hash, compress, record, sealing);
     append(hash, record, recordLength, length, PackFormat.payloadHash(record, recordLength, hash, digest));
     newChunks.increment();
     newRawBytes.add(length);
@@ -606,7 +612,7 @@ final class ImageWriterImpl implements ImageWriter {
     }
     Manifest.Stats stats = new Manifest.Stats(bytesScanned.sum(), newRawBytes.sum(), newStoredBytes.sum(),
         (int) newChunks.sum(), (int) reusedChunks.sum(), 0);
-    return new Manifest(job, 0, 0, started, chunkSize, Map.copyOf(attributes), packs, chunks, outParts, stats);
+    return new Manifest(job, 0, 0, started, chunkSize, Map.copyOf(attributes), packs, chunks, outParts, stats, sealing.keyId());
   }
 
   Instant started() {

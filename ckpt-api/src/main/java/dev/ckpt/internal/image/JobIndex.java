@@ -70,6 +70,11 @@ final class JobIndex {
     byManifest.put(m.id(), new Indexed(hashes, locs, List.copyOf(m.packs())));
   }
 
+  /** Notes manifest {@code id} as read, without sharing its chunks (they are under another key). */
+  void addUnshared(long id) {
+    byManifest.putIfAbsent(id, new Indexed(new Hash256[0], new ChunkLoc[0], List.of()));
+  }
+
   void remove(long id) {
     Indexed gone = byManifest.remove(id);
     if (gone == null) {

@@ -4,7 +4,10 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
-/** The decoded manifest of one checkpoint (docs/FORMAT.md, "Manifest"). */
+/**
+ * The decoded manifest of one checkpoint (docs/FORMAT.md, "Manifest"). {@code keyId} names the
+ * key that sealed its chunks and authenticates it, or is null for an unencrypted image.
+ */
 record Manifest(
     String job,
     long id,
@@ -15,7 +18,14 @@ record Manifest(
     List<String> packs,
     List<Chunk> chunks,
     List<Part> parts,
-    Stats stats) {
+    Stats stats,
+    String keyId) {
+
+  /** An unencrypted manifest. */
+  Manifest(String job, long id, long parentId, Instant created, int chunkSize, Map<String, String> attributes,
+      List<String> packs, List<Chunk> chunks, List<Part> parts, Stats stats) {
+    this(job, id, parentId, created, chunkSize, attributes, packs, chunks, parts, stats, null);
+  }
 
   /**
    * One distinct chunk the image references. {@code payloadHash} is the SHA-256 of the stored

@@ -1,6 +1,7 @@
 package dev.ckpt.internal.image;
 
 import dev.ckpt.CorruptImageException;
+import dev.ckpt.ImageKeyException;
 import dev.ckpt.UnsupportedFormatException;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
@@ -20,7 +21,7 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * Writes manifests of format version 2, or 3 when a part has a chunk slice, and reads versions 1
+ * Writes manifests of format version 2, 3 when a part has a chunk slice, 4 when sealed, and reads versions 1
  * to 3 (docs/FORMAT.md). Big-endian; strings are a u16 length and UTF-8 bytes; the last 32 bytes
  * are the SHA-256 of everything before them. Version 2 adds, per compressed chunk, the SHA-256 of
  * its stored LZ4 block; version 3 adds extents that take part of a chunk. A manifest without
@@ -28,7 +29,10 @@ import java.util.regex.Pattern;
  */
 final class ManifestCodec {
   static final byte[] MAGIC = {'C', 'K', 'M', 'F'};
-  static final int VERSION = 3;
+  static final int VERSION = 4;
+  /** The version of a sealed manifest: a key id after the header, an HMAC instead of the SHA-256. */
+  private static final int VERSION_SEALED = 4;
+  private static final int VERSION_WITH_SLICES = 3;
   /** The version written when no part has a slice. */
   private static final int VERSION_WITHOUT_SLICES = 2;
   private static final int OLDEST_VERSION = 1;
@@ -41,11 +45,22 @@ final class ManifestCodec {
   private ManifestCodec() {}
 
   static byte[] encode(Manifest m) {
+    return encode(m, Sealing.NONE);
+  }
+
+  /** Encodes {@code m}; sealed (version 4, authenticated with {@code sealing}) when it has a key id. */
+  static byte[] encode(Manifest m, Sealing sealing) {
+    if (!java.util.Objects.equals(m.keyId(), sealing.keyId())) {
+      throw new IllegalArgumentException("manifest of key " + m.keyId() + " encoded with key " + sealing.keyId());
+    }
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(4096 + m.chunks().size() * 53);
     try (DataOutputStream out = new DataOutputStream(bytes)) {
       out.write(MAGIC);
-      out.writeShort(hasSlices(m) ? VERSION : VERSION_WITHOUT_SLICES);
+      out.writeShort(sealing.sealed() ? VERSION_SEALED : hasSlices(m) ? VERSION_WITH_SLICES : VERSION_WITHOUT_SLICES);
       out.writeShort(0);
+      if (sealing.sealed()) {
+        writeString(out, sealing.keyId());
+      }
       writeString(out, m.job());
       out.writeLong(m.id());
       out.writeLong(m.parentId());
@@ -105,9 +120,14 @@ final class ManifestCodec {
       out.writeInt(s.reusedChunks());
       out.writeLong(s.durationNanos());
       out.flush();
-      MessageDigest digest = Hash256.newDigest();
-      digest.update(bytes.toByteArray());
-      out.write(digest.digest());
+      byte[] body = bytes.toByteArray();
+      if (sealing.sealed()) {
+        out.write(sealing.mac(body, body.length));
+      } else {
+        MessageDigest digest = Hash256.newDigest();
+        digest.update(body);
+        out.write(digest.digest());
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("writing to memory cannot fail", e);
     }
@@ -129,7 +149,17 @@ final class ManifestCodec {
    * Decodes and fully validates a manifest read from {@code key}. The version is checked before
    * the checksum so that a newer format is reported as such, not as damage.
    */
-  static Manifest decode(String key, byte[] data) throws CorruptImageException, UnsupportedFormatException {
+  static Manifest decode(String key, byte[] data) throws CorruptImageException, UnsupportedFormatException,
+      ImageKeyException {
+    return decode(key, data, KeyRing.NONE);
+  }
+
+  /**
+   * Decodes as {@link #decode(String, byte[])}; a sealed manifest (version 4) is authenticated with
+   * the key it names, which {@code keys} must hold.
+   */
+  static Manifest decode(String key, byte[] data, KeyRing keys) throws CorruptImageException,
+      UnsupportedFormatException, ImageKeyException {
     if (data.length < 8 + Hash256.BYTES) {
       throw new CorruptImageException("manifest " + key + " is truncated: " + data.length + " bytes");
     }
@@ -141,20 +171,39 @@ final class ManifestCodec {
       throw new UnsupportedFormatException("manifest " + key + " has format version " + version
           + "; this ckpt reads versions " + OLDEST_VERSION + " to " + VERSION);
     }
-    MessageDigest digest = Hash256.newDigest();
-    digest.update(data, 0, data.length - Hash256.BYTES);
-    if (!Arrays.equals(digest.digest(), 0, Hash256.BYTES, data, data.length - Hash256.BYTES, data.length)) {
-      throw new CorruptImageException("manifest " + key + " fails its SHA-256 checksum (truncated or damaged)");
+    int bodyStart = 8;
+    String keyId = null;
+    if (version == VERSION_SEALED) {
+      // The key id comes before the trailer can be checked: it says which key checks it.
+      int n = ((data[8] & 0xff) << 8) | (data[9] & 0xff);
+      if (n == 0 || n > 64 || 10 + n > data.length - Hash256.BYTES) {
+        throw new CorruptImageException("manifest " + key + " has a key id of " + n + " bytes");
+      }
+      keyId = new String(data, 10, n, StandardCharsets.UTF_8);
+      bodyStart = 10 + n;
+      Sealing sealing = keys.forId(keyId, "manifest " + key);
+      byte[] mac = sealing.mac(data, data.length - Hash256.BYTES);
+      if (!MessageDigest.isEqual(mac, Arrays.copyOfRange(data, data.length - Hash256.BYTES, data.length))) {
+        throw new ImageKeyException("manifest " + key + " does not authenticate with key '" + keyId + "': altered,"
+            + " truncated, or made with another key of that id");
+      }
+    } else {
+      MessageDigest digest = Hash256.newDigest();
+      digest.update(data, 0, data.length - Hash256.BYTES);
+      if (!Arrays.equals(digest.digest(), 0, Hash256.BYTES, data, data.length - Hash256.BYTES, data.length)) {
+        throw new CorruptImageException("manifest " + key + " fails its SHA-256 checksum (truncated or damaged)");
+      }
     }
-    ByteBuffer in = ByteBuffer.wrap(data, 8, data.length - 8 - Hash256.BYTES);
+    ByteBuffer in = ByteBuffer.wrap(data, bodyStart, data.length - bodyStart - Hash256.BYTES);
     try {
-      return decodeBody(key, in, version);
+      return decodeBody(key, in, version, keyId);
     } catch (BufferUnderflowException | IllegalArgumentException e) {
       throw new CorruptImageException("manifest " + key + " is malformed: " + e, e);
     }
   }
 
-  private static Manifest decodeBody(String key, ByteBuffer in, int version) throws CorruptImageException {
+  private static Manifest decodeBody(String key, ByteBuffer in, int version, String keyId) throws CorruptImageException {
+    boolean sealed = keyId != null;
     String job = readString(in);
     long id = in.getLong();
     long parent = in.getLong();
@@ -178,15 +227,18 @@ final class ManifestCodec {
       long off = in.getLong();
       int recLen = in.getInt();
       int rawLen = in.getInt();
-      byte codec = in.get();
+      byte codecByte = in.get();
+      byte codec = sealed ? (byte) (codecByte ^ PackFormat.SEALED) : codecByte;
       byte check = version == 1 ? CHECK_RAW : in.get();
+      // A sealed manifest has only sealed chunks, checked by their tags; an unencrypted one none.
       if (pack < 0 || pack >= packCount || off < PackFormat.HEADER_BYTES || rawLen <= 0 || rawLen > chunkSize
           || recLen < PackFormat.RECORD_HEADER_BYTES || (codec != PackFormat.CODEC_RAW && codec != PackFormat.CODEC_LZ4)
-          || (check != CHECK_RAW && check != CHECK_PAYLOAD) || (check == CHECK_PAYLOAD && codec == PackFormat.CODEC_RAW)) {
+          || (check != CHECK_RAW && check != CHECK_PAYLOAD) || (check == CHECK_PAYLOAD && (codec == PackFormat.CODEC_RAW
+          || sealed))) {
         throw new CorruptImageException("manifest " + key + ": chunk entry " + i + " is out of range");
       }
-      Hash256 payload = check == CHECK_PAYLOAD ? Hash256.read(in) : codec == PackFormat.CODEC_RAW ? h : null;
-      chunks.add(new Manifest.Chunk(h, pack, off, recLen, rawLen, codec, payload));
+      Hash256 payload = check == CHECK_PAYLOAD ? Hash256.read(in) : codec == PackFormat.CODEC_RAW && !sealed ? h : null;
+      chunks.add(new Manifest.Chunk(h, pack, off, recLen, rawLen, codecByte, payload));
     }
     int partCount = count(in, 16);
     List<Manifest.Part> parts = new ArrayList<>(partCount);
@@ -241,7 +293,7 @@ final class ManifestCodec {
       throw new CorruptImageException("manifest " + key + " has " + in.remaining() + " trailing bytes");
     }
     return new Manifest(job, id, parent, created, chunkSize, attrs, Collections.unmodifiableList(packs),
-        Collections.unmodifiableList(chunks), Collections.unmodifiableList(parts), stats);
+        Collections.unmodifiableList(chunks), Collections.unmodifiableList(parts), stats, keyId);
   }
 
   /** {@code covered + more}, refused once it would pass the part's size (or overflow). */

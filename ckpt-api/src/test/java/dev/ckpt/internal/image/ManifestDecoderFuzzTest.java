@@ -1,6 +1,8 @@
 package dev.ckpt.internal.image;
 
 import dev.ckpt.CorruptImageException;
+import dev.ckpt.Encryption;
+import dev.ckpt.ImageKeyException;
 import dev.ckpt.UnsupportedFormatException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -59,9 +61,13 @@ class ManifestDecoderFuzzTest {
   }
 
   static void decodeOnlyFailsAsDamage(byte[] data, long seed) {
+    decodeOnlyFailsAsDamage(data, seed, KeyRing.NONE);
+  }
+
+  static void decodeOnlyFailsAsDamage(byte[] data, long seed, KeyRing keys) {
     try {
-      ManifestCodec.decode("fuzz", data);
-    } catch (CorruptImageException | UnsupportedFormatException expected) {
+      ManifestCodec.decode("fuzz", data, keys);
+    } catch (CorruptImageException | UnsupportedFormatException | ImageKeyException expected) {
       // A refusal by name is the right answer to damage.
     } catch (RuntimeException | OutOfMemoryError e) {
       throw new AssertionError("seed " + seed + ": decoding " + data.length + " bytes threw " + e
@@ -106,6 +112,65 @@ class ManifestDecoderFuzzTest {
     byte[] v = valid();
     for (int keep = 8; keep < v.length; keep++) {
       decodeOnlyFailsAsDamage(resealed(Arrays.copyOf(v, keep)), 0);
+    }
+  }
+
+  private static final KeyRing KEYS = KeyRing.of(Encryption.withKey("k1", new byte[32]));
+
+  /** {@link #valid()} sealed with key k1: version 4, its chunks sealed, an HMAC for a trailer. */
+  static byte[] validSealed() throws Exception {
+    Manifest plain = ManifestCodec.decode("valid", valid());
+    List<Manifest.Chunk> chunks = plain.chunks().stream().map(c -> new Manifest.Chunk(c.hash(), c.pack(), c.offset(),
+        c.recordLength(), c.rawLength(), (byte) (c.codec() | PackFormat.SEALED), null)).toList();
+    Manifest m = new Manifest(plain.job(), plain.id(), plain.parentId(), plain.created(), plain.chunkSize(),
+        plain.attributes(), plain.packs(), chunks, plain.parts(), plain.stats(), "k1");
+    return ManifestCodec.encode(m, KEYS.current());
+  }
+
+  /** Replaces the trailing HMAC with the right one for key k1, as only the key's holder could. */
+  static byte[] resealedWithKey(byte[] data) {
+    if (data.length < Hash256.BYTES) {
+      return data;
+    }
+    byte[] mac = KEYS.current().mac(data, data.length - Hash256.BYTES);
+    System.arraycopy(mac, 0, data, data.length - Hash256.BYTES, Hash256.BYTES);
+    return data;
+  }
+
+  @Test
+  void theSealedManifest_decodesWithItsKey_andIsRefusedByNameWithoutIt() throws Exception {
+    byte[] data = validSealed();
+    org.junit.jupiter.api.Assertions.assertEquals(4, data[5], "a sealed manifest is format version 4");
+    Manifest m = ManifestCodec.decode("valid", data, KEYS);
+    org.junit.jupiter.api.Assertions.assertEquals("k1", m.keyId());
+    org.junit.jupiter.api.Assertions.assertEquals(3, m.chunks().size());
+    ImageKeyException e = org.junit.jupiter.api.Assertions.assertThrows(ImageKeyException.class,
+        () -> ManifestCodec.decode("jobs/x/1", data));
+    org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("key 'k1'") && e.getMessage().contains("jobs/x/1"),
+        e.getMessage());
+    KeyRing other = KeyRing.of(Encryption.withKey("k1", new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32}));
+    e = org.junit.jupiter.api.Assertions.assertThrows(ImageKeyException.class, () -> ManifestCodec.decode("jobs/x/1", data, other));
+    org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("does not authenticate"), e.getMessage());
+  }
+
+  @Test
+  void aSealedManifestAlteredAnywhere_isRefused_andOneForgedWithTheKey_decodesOrIsNamedDamage() throws Exception {
+    long seed = System.nanoTime();
+    Random r = new Random(seed);
+    byte[] base = validSealed();
+    for (int i = 0; i < 1000; i++) {
+      byte[] forged = Mutations.of(base, 8, base.length - Hash256.BYTES, r);
+      if (Arrays.equals(forged, base)) {
+        continue; // a byte overwritten with its own value
+      }
+      try {
+        ManifestCodec.decode("fuzz", forged, KEYS);
+        throw new AssertionError("seed " + seed + ": an altered sealed manifest decoded");
+      } catch (CorruptImageException | ImageKeyException expected) {
+        // refused
+      }
+      decodeOnlyFailsAsDamage(resealedWithKey(forged), seed, KEYS);
     }
   }
 
