@@ -6,6 +6,7 @@ module dev.ckpt.store.s3 {
   requires dev.ckpt;
   requires org.slf4j;
   requires software.amazon.awssdk.services.s3;
+  requires software.amazon.awssdk.services.kms;
   requires software.amazon.awssdk.core;
   requires software.amazon.awssdk.awscore;
   requires software.amazon.awssdk.auth;

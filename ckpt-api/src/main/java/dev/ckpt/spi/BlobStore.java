@@ -1,5 +1,7 @@
 package dev.ckpt.spi;
 
+import dev.ckpt.CheckpointException;
+import dev.ckpt.Encryption;
 import dev.ckpt.NoSuchKeyException;
 import dev.ckpt.StoreException;
 import java.io.ByteArrayInputStream;
@@ -213,4 +215,18 @@ public interface BlobStore extends AutoCloseable {
   /** Releases connections and threads; a closed store must not be used. */
   @Override
   void close();
+
+  /**
+   * Keys for encryption at rest that the store itself supplies, used only when the store's user
+   * gave none: envelope encryption, where data keys are kept in the store wrapped by a key
+   * service (the S3 store's {@code envelopeKey} option, with AWS KMS). Called once, when the image
+   * engine opens the store. The default supplies none.
+   *
+   * @return the keys, or empty
+   * @throws CheckpointException if the store is configured for keys it cannot obtain (the key
+   *     service refuses, or is unreachable); the message names the key
+   */
+  default Optional<Encryption> encryption() throws CheckpointException {
+    return Optional.empty();
+  }
 }

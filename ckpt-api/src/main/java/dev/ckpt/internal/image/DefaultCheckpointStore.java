@@ -134,6 +134,16 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     BlobStore blobs = ownsBlobs
         ? StoreProviders.open(uri, loader != null ? loader : Thread.currentThread().getContextClassLoader())
         : blobStore;
+    if (encryption == null) {
+      try {
+        encryption = blobs.encryption().orElse(null);
+      } catch (CheckpointException | RuntimeException e) {
+        if (ownsBlobs) {
+          blobs.close();
+        }
+        throw e;
+      }
+    }
     boolean ownsExecutor = executor == null;
     ExecutorService exec = ownsExecutor ? Executors.newFixedThreadPool(parallelism, namedThreads()) : executor;
     return new DefaultCheckpointStore(blobs, ownsBlobs, exec, ownsExecutor, parallelism, clock, compression,

@@ -25,6 +25,8 @@ import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.http.apache5.Apache5HttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
+import software.amazon.awssdk.services.kms.KmsClient;
+import software.amazon.awssdk.services.kms.KmsClientBuilder;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
 
@@ -108,7 +110,22 @@ public final class S3StoreProvider implements StoreProvider {
       S3Client client = client(config);
       boolean owns = partExecutor == null;
       ExecutorService parts = owns ? Executors.newFixedThreadPool(config.uploadThreads(), threads()) : partExecutor;
-      S3BlobStore store = new S3BlobStore(config, client, parts, owns);
+      KmsClient kms = null;
+      if (config.envelopeKey().isPresent()) {
+        KmsClientBuilder k = KmsClient.builder()
+            .region(region(config))
+            .credentialsProvider(credentials != null ? credentials : credentialsFor(config))
+            .httpClientBuilder(Apache5HttpClient.builder().useIdleConnectionReaper(false));
+        config.kmsEndpoint().ifPresent(k::endpointOverride);
+        try {
+          kms = k.build();
+        } catch (SdkClientException e) {
+          client.close();
+          throw new StoreConfigurationException("store URI '" + config.redacted() + "': cannot set up the KMS client: "
+              + e.getMessage(), e);
+        }
+      }
+      S3BlobStore store = new S3BlobStore(config, client, parts, owns, kms);
       try {
         store.checkBucket();
       } catch (CheckpointException | RuntimeException e) {

@@ -75,6 +75,11 @@ public class ForwardingBlobStore implements BlobStore {
   }
 
   @Override
+  public Optional<dev.ckpt.Encryption> encryption() throws dev.ckpt.CheckpointException {
+    return delegate.encryption();
+  }
+
+  @Override
   public int preferredReadSize() {
     return delegate.preferredReadSize();
   }

@@ -60,7 +60,16 @@ public final class S3BlobStore implements BlobStore {
   private final boolean ownsParts;
   private final String name;
 
+  /** Unwraps envelope-encryption data keys; null unless the URI names an envelopeKey. */
+  private final software.amazon.awssdk.services.kms.KmsClient kms;
+
   public S3BlobStore(S3Config config, S3Client s3, ExecutorService parts, boolean ownsParts) {
+    this(config, s3, parts, ownsParts, null);
+  }
+
+  public S3BlobStore(S3Config config, S3Client s3, ExecutorService parts, boolean ownsParts,
+      software.amazon.awssdk.services.kms.KmsClient kms) {
+    this.kms = kms;
     this.config = config;
     this.s3 = s3;
     this.parts = parts;
@@ -515,6 +524,18 @@ public final class S3BlobStore implements BlobStore {
       parts.shutdownNow();
     }
     s3.close();
+    if (kms != null) {
+      kms.close();
+    }
+  }
+
+  /** With {@code envelopeKey}, the data keys kept in this store, unwrapped by KMS ({@link KmsEnvelope}). */
+  @Override
+  public java.util.Optional<dev.ckpt.Encryption> encryption() throws dev.ckpt.CheckpointException {
+    if (kms == null) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(new KmsEnvelope(kms, config.envelopeKey().orElseThrow(), name).load(this));
   }
 
   @Override

@@ -30,6 +30,10 @@ public record S3Config(
     int uploadThreads,
     int maxAttempts,
     boolean create,
+    /** A KMS key (id, ARN or alias/NAME) that wraps the data keys of envelope encryption. */
+    Optional<String> envelopeKey,
+    /** Where KMS is reached, if not AWS's endpoint for the region. */
+    Optional<URI> kmsEndpoint,
     /** The URI with any secret key blanked, for messages and logs. */
     String redacted) {
 
@@ -42,7 +46,8 @@ public record S3Config(
   public static final int DEFAULT_MAX_ATTEMPTS = 8;
 
   static final Set<String> OPTIONS = Set.of("region", "endpoint", "pathStyle", "profile", "accessKey", "secretKey",
-      "sse", "kmsKeyId", "storageClass", "partSize", "uploadThreads", "maxAttempts", "create");
+      "sse", "kmsKeyId", "storageClass", "partSize", "uploadThreads", "maxAttempts", "create",
+      "envelopeKey", "kmsEndpoint");
 
   private static final Pattern BUCKET = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
   private static final Pattern PREFIX_SEGMENT = Pattern.compile("[A-Za-z0-9._-]+");
@@ -117,11 +122,26 @@ public record S3Config(
     if (partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
       throw q.error("partSize " + partSize + " is outside [5 MiB, 512 MiB]");
     }
+    Optional<URI> kmsEndpoint = Optional.empty();
+    if (q.has("kmsEndpoint")) {
+      URI e = parseEndpoint(q.string("kmsEndpoint").orElseThrow());
+      if (e == null) {
+        throw q.error("kmsEndpoint '" + q.string("kmsEndpoint").orElseThrow() + "' is not an http:// or https:// URL");
+      }
+      kmsEndpoint = Optional.of(e);
+    }
+    Optional<String> envelopeKey = q.string("envelopeKey");
+    if (kmsEndpoint.isPresent() && envelopeKey.isEmpty()) {
+      throw q.error("kmsEndpoint needs envelopeKey (the KMS key that wraps the data keys)");
+    }
+    if (envelopeKey.isPresent() && envelopeKey.get().isBlank()) {
+      throw q.error("envelopeKey is empty; give a KMS key id, ARN or alias/NAME");
+    }
     int threads = q.integer("uploadThreads", DEFAULT_UPLOAD_THREADS, 1, 64);
     int attempts = q.integer("maxAttempts", DEFAULT_MAX_ATTEMPTS, 1, 20);
     return new S3Config(uri, bucket, prefix, q.string("region"), endpoint, q.bool("pathStyle"), q.string("profile"),
         accessKey, secretKey, sse, kmsKeyId, storageClass, partSize, threads, attempts, q.bool("create"),
-        q.redacted());
+        envelopeKey, kmsEndpoint, q.redacted());
   }
 
   private static URI parseEndpoint(String e) {
