@@ -30,8 +30,8 @@ import java.util.regex.Pattern;
  * }</pre>
  *
  * <p>A key file holds one key per line, {@code ID:BASE64} of 32 bytes, the current key first;
- * blank lines and lines starting with {@code #} are ignored. It must not be readable by group or
- * others. Immutable; holds the key bytes until it is unreachable.
+ * blank lines and lines starting with {@code #} are ignored. It must belong to the user (or root)
+ * and be closed to group and others. Immutable; holds the key bytes until it is unreachable.
  */
 public final class Encryption {
   /** The environment variable naming a key file, read by {@link #fromEnvironment}. */
@@ -98,16 +98,26 @@ public final class Encryption {
    *
    * @param file the key file, readable by its owner only
    * @return the settings
-   * @throws StoreConfigurationException if the file cannot be read, is readable by group or
-   *     others, holds no key, or a line is malformed (the message names the file and line)
+   * @throws StoreConfigurationException if the file cannot be read, is open to group or others,
+   *     belongs to another user, holds no key, or a line is malformed (the message names the file
+   *     and line)
    */
   public static Encryption fromKeyFile(Path file) throws StoreConfigurationException {
     List<String> lines;
     try {
+      // Whoever may write it can put in a key they know; whoever may read it can read every image.
       Set<PosixFilePermission> mode = Files.getPosixFilePermissions(file);
-      if (mode.contains(PosixFilePermission.GROUP_READ) || mode.contains(PosixFilePermission.OTHERS_READ)) {
-        throw new StoreConfigurationException("key file " + file + " is readable by group or others (mode "
-            + java.nio.file.attribute.PosixFilePermissions.toString(mode) + "); chmod 600 it");
+      for (PosixFilePermission p : mode) {
+        if (p.name().startsWith("GROUP_") || p.name().startsWith("OTHERS_")) {
+          throw new StoreConfigurationException("key file " + file + " is open to group or others (mode "
+              + java.nio.file.attribute.PosixFilePermissions.toString(mode) + "); chmod 600 it");
+        }
+      }
+      String owner = Files.getOwner(file).getName();
+      String user = System.getProperty("user.name");
+      if (!owner.equals(user) && !owner.equals("root")) {
+        throw new StoreConfigurationException("key file " + file + " belongs to " + owner + ", not to " + user
+            + " (or root); whoever owns it can change the keys");
       }
       lines = Files.readAllLines(file, StandardCharsets.US_ASCII);
     } catch (IOException | UnsupportedOperationException e) {

@@ -242,6 +242,34 @@ class EncryptionIT {
   }
 
   @Test
+  void anUnencryptedCheckpointAfterEncryptionBegan_isRefusedEvenWithUnencryptedAllowed() throws Exception {
+    try (CheckpointStore store = open(null)) {
+      write(store, content);
+    }
+    try (CheckpointStore store = open(K1)) {
+      write(store, content);
+    }
+    // What anyone who can write the store could add: an unencrypted newest checkpoint.
+    try (CheckpointStore store = open(null)) {
+      assertEquals(3, write(store, new byte[] {6, 6, 6}).id());
+    }
+    try (CheckpointStore store = open(K1.allowingUnencrypted())) {
+      assertArrayEquals(content, read(store, 1), "from before encryption began");
+      assertArrayEquals(content, read(store, 2));
+      ImageKeyException e = assertThrows(ImageKeyException.class, () -> read(store, 3));
+      assertTrue(e.getMessage().contains("job@3 is not encrypted but comes after job@2"), e.getMessage());
+    }
+  }
+
+  @Test
+  void aKeyIdAttribute_cannotMakeAnImageLookEncrypted() throws Exception {
+    try (CheckpointStore store = open(null); ImageWriter w = store.newImage("job")) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> w.attribute(CheckpointInfo.KEY_ID, "k1"));
+      assertTrue(e.getMessage().contains("reserved"), e.getMessage());
+    }
+  }
+
+  @Test
   void rotation_newCheckpointsUseTheNewKey_andOlderOnesStillOpenWithTheOldKey() throws Exception {
     try (CheckpointStore store = open(K1)) {
       write(store, content);
@@ -278,11 +306,23 @@ class EncryptionIT {
     try (CheckpointStore store = open(K2)) {
       assertArrayEquals(content, read(store, 1));
     }
+    // The rest of the URI is kept as written: an escaped space stays a space, other options stay.
+    Path spaced = dir.resolve("my ckpt");
+    try (CheckpointStore store = CheckpointStore.builder()
+        .uri(java.net.URI.create(spaced.toUri() + "?keyFile=" + keys + "&create=true")).build()) {
+      write(store, content);
+    }
+    assertTrue(Files.isDirectory(spaced.resolve("job/manifests")), "checkpoints went to " + spaced);
+    StoreConfigurationException twice = assertThrows(StoreConfigurationException.class, () -> CheckpointStore.builder()
+        .uri(java.net.URI.create(root.toUri() + "?keyFile=" + keys + "&keyFile=" + keys)).build());
+    assertTrue(twice.getMessage().contains("keyFile twice"), twice.getMessage());
 
-    Files.setPosixFilePermissions(keys, PosixFilePermissions.fromString("rw-r--r--"));
-    StoreConfigurationException open = assertThrows(StoreConfigurationException.class, () -> Encryption.fromKeyFile(keys));
-    assertTrue(open.getMessage().contains("readable by group or others") && open.getMessage().contains(keys.toString()),
-        open.getMessage());
+    for (String mode : List.of("rw-r--r--", "rw--w----", "rw-----w-")) {
+      Files.setPosixFilePermissions(keys, PosixFilePermissions.fromString(mode));
+      StoreConfigurationException open = assertThrows(StoreConfigurationException.class, () -> Encryption.fromKeyFile(keys));
+      assertTrue(open.getMessage().contains("open to group or others") && open.getMessage().contains(keys.toString()),
+          open.getMessage());
+    }
     Files.setPosixFilePermissions(keys, PosixFilePermissions.fromString("rw-------"));
     Files.writeString(keys, "k1:" + Base64.getEncoder().encodeToString(new byte[16]) + "\n");
     StoreConfigurationException shortKey = assertThrows(StoreConfigurationException.class, () -> Encryption.fromKeyFile(keys));

@@ -109,7 +109,13 @@ public final class DefaultCheckpointStore implements CheckpointStore {
       String keyFile = null;
       for (String kv : uri.getRawQuery().split("&")) {
         if (kv.startsWith(KEY_FILE_PARAM + "=")) {
-          keyFile = java.net.URLDecoder.decode(kv.substring(KEY_FILE_PARAM.length() + 1), StandardCharsets.UTF_8);
+          if (keyFile != null) {
+            throw new dev.ckpt.StoreConfigurationException("the store URI (" + uri.getScheme() + ":) names " + KEY_FILE_PARAM
+                + " twice");
+          }
+          // Percent-escapes only: a '+' in a path is a '+'.
+          keyFile = java.net.URLDecoder.decode(kv.substring(KEY_FILE_PARAM.length() + 1).replace("+", "%2B"),
+              StandardCharsets.UTF_8);
         } else if (!kv.isEmpty()) {
           kept.add(kv);
         }
@@ -120,14 +126,7 @@ public final class DefaultCheckpointStore implements CheckpointStore {
               + " keys were also given to the builder; give them once");
         }
         encryption = Encryption.fromKeyFile(java.nio.file.Path.of(keyFile));
-        try {
-          uri = new URI(uri.getScheme(), uri.getRawAuthority(), uri.getRawPath(), null, uri.getRawFragment());
-          if (!kept.isEmpty()) {
-            uri = URI.create(uri + "?" + String.join("&", kept));
-          }
-        } catch (java.net.URISyntaxException e) {
-          throw new dev.ckpt.StoreConfigurationException("the store URI (" + uri.getScheme() + ":) is invalid: " + e.getMessage());
-        }
+        uri = withoutKeyFile(uri, kept);
       }
     }
     boolean ownsBlobs = blobStore == null;
@@ -148,6 +147,18 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     ExecutorService exec = ownsExecutor ? Executors.newFixedThreadPool(parallelism, namedThreads()) : executor;
     return new DefaultCheckpointStore(blobs, ownsBlobs, exec, ownsExecutor, parallelism, clock, compression,
         chunkSize, packSize, gcGrace, progress, KeyRing.of(encryption));
+  }
+
+  /**
+   * {@code uri} with only the {@code kept} query parameters, and everything else exactly as it was
+   * written: the text before the first '?' (which cannot occur unescaped before the query) and the
+   * fragment.
+   */
+  static URI withoutKeyFile(URI uri, List<String> kept) {
+    String s = uri.toString();
+    int q = s.indexOf('?');
+    int f = s.indexOf('#', q);
+    return URI.create(s.substring(0, q) + (kept.isEmpty() ? "" : "?" + String.join("&", kept)) + (f < 0 ? "" : s.substring(f)));
   }
 
   /** The one job-name check, for the public entry points. */
@@ -215,13 +226,48 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     return m;
   }
 
+  /** The manifest's attributes with the key id as the manifest's header says, never as an attribute claims. */
   private static Map<String, String> withKeyId(Manifest m) {
-    if (m.keyId() == null) {
+    if (m.keyId() == null && !m.attributes().containsKey(CheckpointInfo.KEY_ID)) {
       return m.attributes();
     }
     Map<String, String> attrs = new LinkedHashMap<>(m.attributes());
-    attrs.put(CheckpointInfo.KEY_ID, m.keyId());
+    attrs.remove(CheckpointInfo.KEY_ID);
+    if (m.keyId() != null) {
+      attrs.put(CheckpointInfo.KEY_ID, m.keyId());
+    }
     return attrs;
+  }
+
+  /**
+   * Refuses an unencrypted checkpoint where keys are required. Allowed unencrypted images are
+   * accepted only if no checkpoint of the job before them is sealed: one numbered after
+   * encryption began could have been put there by anyone who can write the store.
+   */
+  private void checkEncrypted(String job, Manifest m) throws CheckpointException {
+    if (m.keyId() != null || !keys.current().sealed()) {
+      return;
+    }
+    String what = "checkpoint " + job + "@" + m.id();
+    keys.checkEncrypted(null, what);
+    for (long id : manifestIds(job)) {
+      if (id >= m.id()) {
+        break;
+      }
+      boolean sealed;
+      try {
+        sealed = readManifest(job, id).keyId() != null;
+      } catch (dev.ckpt.ImageKeyException e) {
+        sealed = true; // version 4 under a key not configured, or not authenticating: sealed all the same
+      } catch (CheckpointException gone) {
+        continue;
+      }
+      if (sealed) {
+        throw new dev.ckpt.ImageKeyException(what + " is not encrypted but comes after " + job + "@" + id + ", which is;"
+            + " unencrypted images are allowed only from before encryption began (anyone who can write the store could have"
+            + " put this one there)");
+      }
+    }
   }
 
   private static CheckpointInfo info(Manifest m) {
@@ -476,7 +522,7 @@ public final class DefaultCheckpointStore implements CheckpointStore {
   public ImageReader open(String job, long id) throws CheckpointException {
     Layout.checkJob(job);
     Manifest m = readManifest(job, id);
-    keys.checkEncrypted(m.keyId(), "checkpoint " + job + "@" + id);
+    checkEncrypted(job, m);
     return new ImageReaderImpl(fetcher, m, info(m));
   }
 
@@ -494,7 +540,7 @@ public final class DefaultCheckpointStore implements CheckpointStore {
   public VerifyResult verify(String job, long id) throws CheckpointException {
     Layout.checkJob(job);
     Manifest m = readManifest(job, id);
-    keys.checkEncrypted(m.keyId(), "checkpoint " + job + "@" + id);
+    checkEncrypted(job, m);
     // One line per missing pack: reading its chunks would report it once per range read.
     Set<String> missing = missingPacks(job, m.packs());
     Set<String> problems = new LinkedHashSet<>();

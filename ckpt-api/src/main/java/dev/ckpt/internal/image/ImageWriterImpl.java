@@ -312,6 +312,10 @@ final class ImageWriterImpl implements ImageWriter {
 
   @Override
   public ImageWriter attribute(String key, String value) {
+    if (dev.ckpt.CheckpointInfo.KEY_ID.equals(key)) {
+      throw new IllegalArgumentException("attribute " + key + " is reserved: the store reports a checkpoint's key id from its"
+          + " authenticated header");
+    }
     checkOpen();
     attributes.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
     return this;

@@ -41,6 +41,8 @@ final class ManifestCodec {
   private static final byte CHECK_PAYLOAD = 1;
   private static final Pattern PACK_NAME = Pattern.compile("[0-9a-f]{32}");
   private static final int MAX_STRING = 4096;
+  /** As {@link dev.ckpt.Encryption} accepts them; anything else in a manifest is damage, and never printed. */
+  private static final Pattern KEY_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
 
   private ManifestCodec() {}
 
@@ -180,6 +182,9 @@ final class ManifestCodec {
         throw new CorruptImageException("manifest " + key + " has a key id of " + n + " bytes");
       }
       keyId = new String(data, 10, n, StandardCharsets.UTF_8);
+      if (!KEY_ID.matcher(keyId).matches()) {
+        throw new CorruptImageException("manifest " + key + " has a key id outside [A-Za-z0-9_.-]");
+      }
       bodyStart = 10 + n;
       Sealing sealing = keys.forId(keyId, "manifest " + key);
       byte[] mac = sealing.mac(data, data.length - Hash256.BYTES);

@@ -17,8 +17,8 @@ import javax.crypto.spec.SecretKeySpec;
  * each with its own subkey derived as HMAC-SHA256(key, label), so that no two uses share a key.
  * {@link #NONE} is no encryption: plain SHA-256 ids, records stored as they are.
  *
- * <p>A chunk's id is SHA-256 of a secret 64-byte block followed by the content: a store sees ids
- * but cannot test a guess of the content, and equal contents under two keys have unrelated ids.
+ * <p>A chunk's id is HMAC-SHA256 of its content under the id subkey: a store sees ids but cannot
+ * test a guess of the content, and equal contents under two keys have unrelated ids.
  * What proves a chunk genuine is its AES-256-GCM tag, whose associated data is the record header
  * (codec, lengths and id), so a record cannot be moved to another chunk.
  */
@@ -30,7 +30,7 @@ final class Sealing {
   static final int OVERHEAD = NONCE_BYTES + TAG_BYTES;
 
   private final String keyId;
-  private final byte[] idBlock;
+  private final ThreadLocal<Mac> idMacs;
   private final SecretKeySpec sealKey;
   private final SecretKeySpec macKey;
   private final SecureRandom random;
@@ -38,7 +38,7 @@ final class Sealing {
 
   private Sealing() {
     this.keyId = null;
-    this.idBlock = null;
+    this.idMacs = null;
     this.sealKey = null;
     this.macKey = null;
     this.random = null;
@@ -47,9 +47,16 @@ final class Sealing {
 
   Sealing(String keyId, byte[] key) {
     this.keyId = keyId;
-    byte[] id = derive(key, "ckpt chunk id v1");
-    this.idBlock = new byte[64];
-    System.arraycopy(id, 0, idBlock, 0, id.length);
+    SecretKeySpec idKey = new SecretKeySpec(derive(key, "ckpt chunk id v1"), "HmacSHA256");
+    this.idMacs = ThreadLocal.withInitial(() -> {
+      try {
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(idKey);
+        return mac;
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException("every Java platform provides HmacSHA256", e);
+      }
+    });
     this.sealKey = new SecretKeySpec(derive(key, "ckpt chunk seal v1"), "AES");
     this.macKey = new SecretKeySpec(derive(key, "ckpt manifest mac v1"), "HmacSHA256");
     this.random = new SecureRandom();
@@ -81,22 +88,26 @@ final class Sealing {
     return keyId;
   }
 
-  /** The id of {@code data[off..off+len)}. */
+  /** The id of {@code data[off..off+len)}: its SHA-256 with {@code digest}, or its HMAC under a key. */
   Hash256 id(MessageDigest digest, byte[] data, int off, int len) {
-    digest.reset();
-    if (idBlock != null) {
-      digest.update(idBlock);
+    if (idMacs != null) {
+      Mac mac = idMacs.get(); // doFinal leaves it ready for the next chunk
+      mac.update(data, off, len);
+      return Hash256.read(ByteBuffer.wrap(mac.doFinal()));
     }
+    digest.reset();
     digest.update(data, off, len);
     return Hash256.read(ByteBuffer.wrap(digest.digest()));
   }
 
   /** The id of the bytes remaining in {@code data}, which it consumes. */
   Hash256 id(MessageDigest digest, ByteBuffer data) {
-    digest.reset();
-    if (idBlock != null) {
-      digest.update(idBlock);
+    if (idMacs != null) {
+      Mac mac = idMacs.get();
+      mac.update(data);
+      return Hash256.read(ByteBuffer.wrap(mac.doFinal()));
     }
+    digest.reset();
     digest.update(data);
     return Hash256.read(ByteBuffer.wrap(digest.digest()));
   }
