@@ -84,6 +84,20 @@ public final class Encryption {
   }
 
   /**
+   * These settings plus every key of {@code older} as an older key (opening only), and its
+   * acceptance of unencrypted images: how a store's own keys (the S3 store's KMS envelope) and
+   * keys given by the user combine, the store's sealing.
+   *
+   * @param older keys that open older checkpoints
+   * @return new settings
+   */
+  public Encryption withOlderKeys(Encryption older) {
+    Map<String, byte[]> more = new LinkedHashMap<>(keys);
+    older.keys.forEach((id, k) -> more.putIfAbsent(id, k.clone()));
+    return new Encryption(more, current, allowUnencrypted || older.allowUnencrypted);
+  }
+
+  /**
    * These settings, but restore and verify also accept images that are not encrypted (written
    * before encryption was turned on). They are still refused by default.
    *
@@ -113,14 +127,15 @@ public final class Encryption {
               + java.nio.file.attribute.PosixFilePermissions.toString(mode) + "); chmod 600 it");
         }
       }
-      String owner = Files.getOwner(file).getName();
-      String user = System.getProperty("user.name");
-      if (!owner.equals(user) && !owner.equals("root")) {
-        throw new StoreConfigurationException("key file " + file + " belongs to " + owner + ", not to " + user
-            + " (or root); whoever owns it can change the keys");
+      // Numeric uids: user.name can be set on the command line. /proc/self belongs to this process's uid.
+      int owner = (Integer) Files.getAttribute(file, "unix:uid");
+      int self = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+      if (owner != self && owner != 0) {
+        throw new StoreConfigurationException("key file " + file + " belongs to uid " + owner + ", not to this process's uid "
+            + self + " (or root); whoever owns it can change the keys");
       }
       lines = Files.readAllLines(file, StandardCharsets.US_ASCII);
-    } catch (IOException | UnsupportedOperationException e) {
+    } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
       throw new StoreConfigurationException("key file " + file + " cannot be read: " + e, e);
     }
     Encryption e = null;

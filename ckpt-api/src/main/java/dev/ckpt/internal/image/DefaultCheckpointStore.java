@@ -113,9 +113,18 @@ public final class DefaultCheckpointStore implements CheckpointStore {
             throw new dev.ckpt.StoreConfigurationException("the store URI (" + uri.getScheme() + ":) names " + KEY_FILE_PARAM
                 + " twice");
           }
-          // Percent-escapes only: a '+' in a path is a '+'.
-          keyFile = java.net.URLDecoder.decode(kv.substring(KEY_FILE_PARAM.length() + 1).replace("+", "%2B"),
-              StandardCharsets.UTF_8);
+          try {
+            // Percent-escapes only: a '+' in a path is a '+'.
+            keyFile = java.net.URLDecoder.decode(kv.substring(KEY_FILE_PARAM.length() + 1).replace("+", "%2B"),
+                StandardCharsets.UTF_8);
+          } catch (IllegalArgumentException e) {
+            throw new dev.ckpt.StoreConfigurationException("the store URI (" + uri.getScheme() + ":) has a malformed "
+                + KEY_FILE_PARAM + ": " + e.getMessage());
+          }
+          if (keyFile.isEmpty()) {
+            throw new dev.ckpt.StoreConfigurationException("the store URI (" + uri.getScheme() + ":) has an empty "
+                + KEY_FILE_PARAM);
+          }
         } else if (!kv.isEmpty()) {
           kept.add(kv);
         }
@@ -133,15 +142,17 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     BlobStore blobs = ownsBlobs
         ? StoreProviders.open(uri, loader != null ? loader : Thread.currentThread().getContextClassLoader())
         : blobStore;
-    if (encryption == null) {
-      try {
-        encryption = blobs.encryption().orElse(null);
-      } catch (CheckpointException | RuntimeException e) {
-        if (ownsBlobs) {
-          blobs.close();
-        }
-        throw e;
+    try {
+      // The store's own keys (a KMS envelope) seal; keys given as well open older checkpoints.
+      java.util.Optional<Encryption> own = blobs.encryption();
+      if (own.isPresent()) {
+        encryption = encryption == null ? own.get() : own.get().withOlderKeys(encryption);
       }
+    } catch (CheckpointException | RuntimeException e) {
+      if (ownsBlobs) {
+        blobs.close();
+      }
+      throw e;
     }
     boolean ownsExecutor = executor == null;
     ExecutorService exec = ownsExecutor ? Executors.newFixedThreadPool(parallelism, namedThreads()) : executor;
@@ -257,10 +268,12 @@ public final class DefaultCheckpointStore implements CheckpointStore {
       boolean sealed;
       try {
         sealed = readManifest(job, id).keyId() != null;
-      } catch (dev.ckpt.ImageKeyException e) {
-        sealed = true; // version 4 under a key not configured, or not authenticating: sealed all the same
-      } catch (CheckpointException gone) {
+      } catch (CheckpointNotFoundException gone) {
         continue;
+      } catch (CheckpointException e) {
+        // A key not configured, a manifest that does not authenticate or is damaged: counted as
+        // sealed, so that damaging the earlier manifests does not admit a planted one.
+        sealed = true;
       }
       if (sealed) {
         throw new dev.ckpt.ImageKeyException(what + " is not encrypted but comes after " + job + "@" + id + ", which is;"

@@ -41,7 +41,7 @@ final class ImageReaderImpl implements ImageReader {
 
   @Override
   public Map<String, String> attributes() {
-    return manifest.attributes();
+    return info.attributes(); // the key id from the authenticated header, never from an attribute
   }
 
   private Manifest.Part find(String name) throws CheckpointNotFoundException {

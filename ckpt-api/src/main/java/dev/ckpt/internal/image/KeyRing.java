@@ -45,8 +45,9 @@ final class KeyRing {
     Sealing s = byId.get(id);
     if (s == null) {
       throw new ImageKeyException(what + " is encrypted with key '" + id + "', which is not configured ("
-          + (byId.isEmpty() ? "no keys: give its key file with --key-file, CKPT_KEY_FILE or CheckpointStore.Builder.encryption"
-              : "keys: " + byId.keySet()) + ")");
+          + (byId.isEmpty() ? "no keys" : "keys: " + byId.keySet()) + "; " + (id.startsWith("kms-")
+              ? "a KMS envelope key: give the store URI the envelopeKey (or envelopeOlderKeys) that wraps it"
+              : "give its key file with --key-file, CKPT_KEY_FILE or CheckpointStore.Builder.encryption") + ")");
     }
     return s;
   }

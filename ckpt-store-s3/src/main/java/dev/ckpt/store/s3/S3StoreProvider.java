@@ -111,21 +111,31 @@ public final class S3StoreProvider implements StoreProvider {
       boolean owns = partExecutor == null;
       ExecutorService parts = owns ? Executors.newFixedThreadPool(config.uploadThreads(), threads()) : partExecutor;
       KmsClient kms = null;
-      if (config.envelopeKey().isPresent()) {
-        KmsClientBuilder k = KmsClient.builder()
-            .region(region(config))
-            .credentialsProvider(credentials != null ? credentials : credentialsFor(config))
-            .httpClientBuilder(Apache5HttpClient.builder().useIdleConnectionReaper(false));
-        config.kmsEndpoint().ifPresent(k::endpointOverride);
-        try {
+      S3BlobStore store;
+      try {
+        if (config.envelopeKey().isPresent()) {
+          String key = config.envelopeKey().get();
+          // A key ARN says its region (arn:aws:kms:REGION:ACCOUNT:key/ID); else the store's.
+          String[] arn = key.split(":");
+          KmsClientBuilder k = KmsClient.builder()
+              .region(key.startsWith("arn:") && arn.length > 4 && !arn[3].isEmpty() ? Region.of(arn[3]) : region(config))
+              .credentialsProvider(credentials != null ? credentials : credentialsFor(config))
+              .httpClientBuilder(Apache5HttpClient.builder().useIdleConnectionReaper(false));
+          config.kmsEndpoint().ifPresent(k::endpointOverride);
           kms = k.build();
-        } catch (SdkClientException e) {
-          client.close();
-          throw new StoreConfigurationException("store URI '" + config.redacted() + "': cannot set up the KMS client: "
-              + e.getMessage(), e);
         }
+        store = new S3BlobStore(config, client, parts, owns, kms);
+      } catch (StoreConfigurationException | RuntimeException e) {
+        client.close();
+        if (owns) {
+          parts.shutdownNow();
+        }
+        if (e instanceof StoreConfigurationException c) {
+          throw c;
+        }
+        throw new StoreConfigurationException("store URI '" + config.redacted() + "': cannot set up the KMS client: "
+            + e.getMessage(), e);
       }
-      S3BlobStore store = new S3BlobStore(config, client, parts, owns, kms);
       try {
         store.checkBucket();
       } catch (CheckpointException | RuntimeException e) {

@@ -92,7 +92,12 @@ class KmsEnvelopeIT {
     assertEquals(1, wrapped.size(), wrapped.toString());
     assertTrue(wrapped.get(0).endsWith("/" + keyId), wrapped + " names " + keyId);
     byte[] blob = S3.admin().getObjectAsBytes(b -> b.bucket(BUCKET).key(wrapped.get(0))).asByteArray();
-    byte[] dataKey = KMS.admin().decrypt(b -> b.ciphertextBlob(SdkBytes.fromByteArray(blob))).plaintext().asByteArray();
+    // Bound to this store: KMS unwraps it only with the store's encryption context.
+    Map<String, String> context = Map.of("ckpt-store", BUCKET + plain.getPath() + "/");
+    assertThrows(software.amazon.awssdk.services.kms.model.InvalidCiphertextException.class,
+        () -> KMS.admin().decrypt(b -> b.ciphertextBlob(SdkBytes.fromByteArray(blob))));
+    byte[] dataKey = KMS.admin().decrypt(b -> b.ciphertextBlob(SdkBytes.fromByteArray(blob)).encryptionContext(context))
+        .plaintext().asByteArray();
     assertEquals(32, dataKey.length);
     assertFalse(Arrays.equals(blob, dataKey), "the data key is stored wrapped, not as it is");
 
@@ -126,10 +131,19 @@ class KmsEnvelopeIT {
     try (CheckpointStore store = CheckpointStore.open(rotated)) {
       underSecond = write(store, b);
       assertNotEquals(underFirst.keyId(), underSecond.keyId(), "a new data key under the new KMS key");
-      assertArrayEquals(a, read(store, underFirst.id()), "older checkpoints still open");
       assertArrayEquals(b, read(store, underSecond.id()));
+      // A data key wrapped by a KMS key this store was not given is not taken, even if KMS would unwrap it.
+      ImageKeyException e = assertThrows(ImageKeyException.class, () -> read(store, underFirst.id()));
+      assertTrue(e.getMessage().contains("key '" + underFirst.keyId().orElseThrow() + "', which is not configured")
+          && e.getMessage().contains("envelopeOlderKeys"), e.getMessage());
     }
     assertEquals(2, wrappedKeys(plain).size());
+    URI rotatedWithOlder = with(rotated, "envelopeOlderKeys=" + first);
+    try (CheckpointStore store = CheckpointStore.open(rotatedWithOlder)) {
+      assertArrayEquals(a, read(store, underFirst.id()), "older checkpoints open with envelopeOlderKeys");
+      assertArrayEquals(b, read(store, underSecond.id()));
+      assertEquals(underSecond.keyId(), write(store, b).keyId(), "the new KMS key's data key seals");
+    }
 
     // A wrapped data key KMS cannot unwrap (damaged here; in production a key disabled, deleted,
     // or one this caller may not use; moto does not enforce those on Decrypt).
@@ -137,7 +151,7 @@ class KmsEnvelopeIT {
         .findFirst().orElseThrow();
     S3.admin().putObject(p -> p.bucket(BUCKET).key(firstWrapped),
         software.amazon.awssdk.core.sync.RequestBody.fromBytes(new byte[] {1, 2, 3}));
-    try (CheckpointStore store = CheckpointStore.open(rotated)) {
+    try (CheckpointStore store = CheckpointStore.open(rotatedWithOlder)) {
       assertArrayEquals(b, read(store, underSecond.id()));
       ImageKeyException e = assertThrows(ImageKeyException.class, () -> read(store, underFirst.id()));
       assertTrue(e.getMessage().contains("key '" + underFirst.keyId().orElseThrow() + "', which is not configured"),

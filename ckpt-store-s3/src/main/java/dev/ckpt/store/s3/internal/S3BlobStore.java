@@ -535,7 +535,8 @@ public final class S3BlobStore implements BlobStore {
     if (kms == null) {
       return java.util.Optional.empty();
     }
-    return java.util.Optional.of(new KmsEnvelope(kms, config.envelopeKey().orElseThrow(), name).load(this));
+    return java.util.Optional.of(new KmsEnvelope(kms, config.envelopeKey().orElseThrow(), config.envelopeOlderKeys(),
+        config.bucket() + "/" + config.prefix(), name).load(this));
   }
 
   @Override

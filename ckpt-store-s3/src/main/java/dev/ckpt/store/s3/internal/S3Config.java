@@ -32,6 +32,8 @@ public record S3Config(
     boolean create,
     /** A KMS key (id, ARN or alias/NAME) that wraps the data keys of envelope encryption. */
     Optional<String> envelopeKey,
+    /** KMS keys whose data keys still open older checkpoints (a rotation's former envelopeKeys). */
+    java.util.List<String> envelopeOlderKeys,
     /** Where KMS is reached, if not AWS's endpoint for the region. */
     Optional<URI> kmsEndpoint,
     /** The URI with any secret key blanked, for messages and logs. */
@@ -47,7 +49,7 @@ public record S3Config(
 
   static final Set<String> OPTIONS = Set.of("region", "endpoint", "pathStyle", "profile", "accessKey", "secretKey",
       "sse", "kmsKeyId", "storageClass", "partSize", "uploadThreads", "maxAttempts", "create",
-      "envelopeKey", "kmsEndpoint");
+      "envelopeKey", "envelopeOlderKeys", "kmsEndpoint");
 
   private static final Pattern BUCKET = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
   private static final Pattern PREFIX_SEGMENT = Pattern.compile("[A-Za-z0-9._-]+");
@@ -137,11 +139,16 @@ public record S3Config(
     if (envelopeKey.isPresent() && envelopeKey.get().isBlank()) {
       throw q.error("envelopeKey is empty; give a KMS key id, ARN or alias/NAME");
     }
+    java.util.List<String> olderKeys = q.string("envelopeOlderKeys").map(v -> java.util.Arrays.stream(v.split(","))
+        .map(String::strip).filter(k -> !k.isEmpty()).toList()).orElse(java.util.List.of());
+    if (!olderKeys.isEmpty() && envelopeKey.isEmpty()) {
+      throw q.error("envelopeOlderKeys needs envelopeKey (the KMS key whose data key seals new checkpoints)");
+    }
     int threads = q.integer("uploadThreads", DEFAULT_UPLOAD_THREADS, 1, 64);
     int attempts = q.integer("maxAttempts", DEFAULT_MAX_ATTEMPTS, 1, 20);
     return new S3Config(uri, bucket, prefix, q.string("region"), endpoint, q.bool("pathStyle"), q.string("profile"),
         accessKey, secretKey, sse, kmsKeyId, storageClass, partSize, threads, attempts, q.bool("create"),
-        envelopeKey, kmsEndpoint, q.redacted());
+        envelopeKey, olderKeys, kmsEndpoint, q.redacted());
   }
 
   private static URI parseEndpoint(String e) {
