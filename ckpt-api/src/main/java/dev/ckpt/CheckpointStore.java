@@ -135,6 +135,18 @@ public interface CheckpointStore extends AutoCloseable {
   VerifyResult verify(String job, long id) throws CheckpointException;
 
   /**
+   * Checks {@code job}'s part of the store without reading chunks: every manifest decodes (and
+   * authenticates, with keys), and every pack a checkpoint references exists. What gc will clean
+   * (packs no checkpoint references, stale condemnation markers) is reported as notes, not
+   * problems. With {@link #verify} of each checkpoint, this is {@code ckpt verify --all}.
+   *
+   * @param job the job's name
+   * @return what was found
+   * @throws CheckpointException if the store cannot be listed or read
+   */
+  ConsistencyResult checkConsistency(String job) throws CheckpointException;
+
+  /**
    * Deletes the checkpoints {@code retention} does not keep, then runs {@link #gc(String)}.
    *
    * @param job the job's name

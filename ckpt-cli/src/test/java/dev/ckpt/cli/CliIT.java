@@ -172,6 +172,75 @@ class CliIT {
     assertEquals(expectedCount(600), Files.readString(out));
   }
 
+  /** Writes a checkpoint of {@code bytes} to {@code job} through the API. */
+  private void writeImage(String job, byte[] bytes) throws Exception {
+    try (dev.ckpt.CheckpointStore s = dev.ckpt.CheckpointStore.open(Path.of(store).toUri());
+        dev.ckpt.ImageWriter w = s.newImage(job)) {
+      try (dev.ckpt.PartOutput out = w.part("data", java.util.Map.of())) {
+        out.write(bytes, 0, bytes.length);
+      }
+      w.commit();
+    }
+  }
+
+  private List<Path> packs(String job) throws Exception {
+    try (java.util.stream.Stream<Path> s = Files.list(Path.of(store, job, "packs"))) {
+      return s.sorted().toList();
+    }
+  }
+
+  @Test
+  void verifyAll_checksEveryCheckpointAndTheStore_notesWhatGcCleans_andNamesEveryFault() throws Exception {
+    java.util.Random r = new java.util.Random(9);
+    byte[] a1 = new byte[300_000];
+    byte[] a2 = new byte[300_000];
+    byte[] b1 = new byte[300_000];
+    r.nextBytes(a1);
+    r.nextBytes(a2);
+    r.nextBytes(b1);
+    writeImage("a", a1);
+    writeImage("a", a2);
+    writeImage("b", b1);
+    Result ok = ckpt("verify", "--all", "--store", store);
+    assertEquals(0, ok.code(), ok.err());
+    assertTrue(ok.out().contains("a@1: ok") && ok.out().contains("a@2: ok") && ok.out().contains("b@1: ok"), ok.out());
+    assertTrue(ok.out().contains("verified 3 checkpoints of 2 jobs and the store's consistency: all ok"), ok.out());
+
+    // A pack no checkpoint references (a writer that stopped) is a note, not a fault.
+    Files.copy(packs("b").get(0), Path.of(store, "b", "packs", "0123456789abcdef0123456789abcdef"));
+    Result note = ckpt("verify", "--all", "--store", store);
+    assertEquals(0, note.code(), note.err());
+    assertTrue(note.out().contains("note: b: 1 packs") && note.out().contains("gc deletes them"), note.out());
+
+    // A byte flipped in a pack of a, b's referenced pack deleted, and neither named only once.
+    Path aPack = packs("a").get(0);
+    byte[] bytes = Files.readAllBytes(aPack);
+    bytes[bytes.length - 100] ^= 1;
+    Files.write(aPack, bytes);
+    for (Path p : packs("b")) {
+      if (!p.getFileName().toString().equals("0123456789abcdef0123456789abcdef")) {
+        Files.delete(p);
+      }
+    }
+    Result bad = ckpt("verify", "--all", "--store", store);
+    assertEquals(1, bad.code(), bad.out() + bad.err());
+    assertTrue(bad.err().contains("checkpoint b@1 references pack b/packs/") && bad.err().contains("which does not exist"),
+        bad.err());
+    assertTrue(bad.err().contains("a@"), "the damaged chunk of a is named: " + bad.err());
+    assertTrue(bad.err().matches("(?s).*ckpt verify: \\d+ problems in 3 checkpoints of 2 jobs.*"), bad.err());
+
+    // A manifest cut short: a problem of its own, and the other checkpoints are still verified.
+    Path m = Path.of(store, "a", "manifests", String.format("%020d", 2));
+    Files.write(m, java.util.Arrays.copyOf(Files.readAllBytes(m), 40));
+    Result cut = ckpt("verify", "--all", "--store", store);
+    assertEquals(1, cut.code());
+    assertTrue(cut.err().contains("checkpoint a@2: manifest") && cut.err().contains("truncated"), cut.err());
+
+    Result neither = ckpt("verify", "--store", store);
+    assertEquals(2, neither.code(), neither.err());
+    assertTrue(neither.err().contains("give either JOB[@ID] or --all"), neither.err());
+  }
+
   @Test
   void dumpAndRestore_throughTheNfsStoreInMountedMode() throws Exception {
     Path out = dir.resolve("n.out");

@@ -571,6 +571,73 @@ public final class DefaultCheckpointStore implements CheckpointStore {
     return new VerifyResult(info(m), n, new ArrayList<>(problems));
   }
 
+  @Override
+  public dev.ckpt.ConsistencyResult checkConsistency(String job) throws CheckpointException {
+    Layout.checkJob(job);
+    List<String> problems = new ArrayList<>();
+    List<String> notes = new ArrayList<>();
+    Map<Long, List<String>> packsOf = new TreeMap<>();
+    Set<String> referenced = new HashSet<>();
+    List<CheckpointInfo> checkpoints = new ArrayList<>();
+    for (long id : manifestIds(job)) {
+      try {
+        Manifest m = readManifest(job, id);
+        checkpoints.add(info(m));
+        packsOf.put(id, m.packs());
+        referenced.addAll(m.packs());
+      } catch (CheckpointNotFoundException raced) {
+        // Deleted by retention since the listing.
+      } catch (CheckpointException e) {
+        problems.add("checkpoint " + job + "@" + id + ": " + e.getMessage());
+      }
+    }
+    Set<String> present = new HashSet<>();
+    int unreferenced = 0;
+    long unreferencedBytes = 0;
+    for (BlobInfo b : blobs.list(Layout.packPrefix(job))) {
+      String pack = Layout.packName(job, b.key());
+      if (pack == null) {
+        continue;
+      }
+      present.add(pack);
+      if (!referenced.contains(pack)) {
+        unreferenced++;
+        unreferencedBytes += b.size();
+      }
+    }
+    Map<String, Boolean> exists = new HashMap<>();
+    for (Map.Entry<Long, List<String>> e : packsOf.entrySet()) {
+      for (String pack : e.getValue()) {
+        // A listing can miss a file that exists (NFS attribute caches): only a stat says it is gone.
+        if (present.contains(pack)) {
+          continue;
+        }
+        Boolean there = exists.get(pack);
+        if (there == null) {
+          there = blobs.stat(Layout.packKey(job, pack)).isPresent();
+          exists.put(pack, there);
+        }
+        if (!there) {
+          problems.add("checkpoint " + job + "@" + e.getKey() + " references pack " + Layout.packKey(job, pack)
+              + ", which does not exist");
+        }
+      }
+    }
+    if (unreferenced > 0) {
+      notes.add(job + ": " + unreferenced + " packs (" + unreferencedBytes + " bytes) are referenced by no checkpoint (a"
+          + " checkpoint being written, or one that stopped); gc deletes them after its grace period");
+    }
+    for (String pack : condemnedPacks(job)) {
+      if (!present.contains(pack)) {
+        notes.add(job + ": condemnation marker of pack " + pack + ", which is gone; gc removes it");
+      } else if (referenced.contains(pack)) {
+        notes.add(job + ": pack " + pack + " is condemned but referenced again by a checkpoint; gc keeps it and removes"
+            + " the marker");
+      }
+    }
+    return new dev.ckpt.ConsistencyResult(job, checkpoints, present.size(), problems, notes);
+  }
+
   /**
    * Keeps what {@code retention} says, counting only checkpoints whose packs all exist towards
    * {@code keepLast}: a checkpoint is kept if fewer than {@code keepLast} intact ones are newer.
