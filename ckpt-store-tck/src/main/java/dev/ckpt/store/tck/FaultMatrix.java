@@ -1,0 +1,173 @@
+package dev.ckpt.store.tck;
+
+import dev.ckpt.CheckpointException;
+import dev.ckpt.CheckpointInfo;
+import dev.ckpt.CheckpointStore;
+import dev.ckpt.CommitUnknownException;
+import dev.ckpt.ConsistencyResult;
+import dev.ckpt.ImageReader;
+import dev.ckpt.ImageWriter;
+import dev.ckpt.PartOutput;
+import dev.ckpt.VerifyResult;
+import dev.ckpt.spi.BlobStore;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The fault matrix's store rows, for any store: a bounded loop of checkpoints under injected
+ * faults, after which every checkpoint is verified with the faults gone and the store checked for
+ * consistency ({@code ckpt verify --all}). Each row counts what a user would: checkpoints
+ * committed, checkpoints that failed cleanly (an exception, and no checkpoint), and checkpoints
+ * lost (reported committed, then missing or damaged), which must be 0.
+ */
+public final class FaultMatrix {
+  private FaultMatrix() {}
+
+  /**
+   * One cell of the matrix.
+   *
+   * @param committed checkpoints whose commit returned, or that exist and verify after an unclear one
+   * @param failedCleanly checkpoints that failed with an exception and left no checkpoint
+   * @param lost checkpoints reported committed that are missing or damaged afterwards
+   * @param faults faults injected, by kind
+   * @param problems everything wrong found afterwards: lost checkpoints, damaged or unexpected ones,
+   *     an inconsistent store
+   */
+  public record Cell(int committed, int failedCleanly, int lost, Map<RandomFaultBlobStore.Kind, Integer> faults,
+      List<String> problems) {
+    /**
+     * Copies the collections.
+     *
+     * @param committed checkpoints committed
+     * @param failedCleanly checkpoints that failed cleanly
+     * @param lost checkpoints lost
+     * @param faults faults injected, by kind
+     * @param problems what was found wrong
+     */
+    public Cell {
+      faults = Map.copyOf(faults);
+      problems = List.copyOf(problems);
+    }
+
+    @Override
+    public String toString() {
+      return committed + " committed, " + failedCleanly + " failed cleanly, " + lost + " lost (faults injected: " + faults + ")";
+    }
+  }
+
+  /**
+   * Writes {@code checkpoints} checkpoints of one job through {@code store} while a share
+   * {@code rate} of its operations fail before acting, lose their answer after acting, answer
+   * wrongly, or answer slowly; runs gc (with no grace period) every 20 checkpoints under the same
+   * faults. Then, with the faults healed, verifies every checkpoint, checks that each committed
+   * one holds what was written, that no other checkpoint appeared damaged, and that the store is
+   * consistent; gc runs once more and everything is verified again.
+   *
+   * @param store the store under test, empty for {@code job}; it is not closed
+   * @param job the job name to use
+   * @param checkpoints how many checkpoints to attempt
+   * @param rate the share of operations that misbehave
+   * @param seed the seed of the faults and of the content
+   * @return the cell
+   * @throws Exception if the store cannot be read once healed
+   */
+  public static Cell injectedFaults(BlobStore store, String job, int checkpoints, double rate, long seed) throws Exception {
+    RandomFaultBlobStore faulty = new RandomFaultBlobStore(new Unclosed(store), rate, seed, Duration.ofMillis(50));
+    Random random = new Random(seed);
+    // 64 chunks of 16 KiB; about a tenth of them change each time, so later checkpoints reuse packs.
+    byte[] content = new byte[1 << 20];
+    random.nextBytes(content);
+    Map<Long, String> reported = new HashMap<>(); // id -> digest of what was written
+    Map<String, Integer> unclear = new HashMap<>(); // digest -> count
+    int failed = 0;
+    try (CheckpointStore cs = CheckpointStore.builder().blobStore(faulty).parallelism(2).chunkSize(16 * 1024)
+        .packSize(1 << 20).gcGracePeriod(Duration.ZERO).build()) {
+      for (int i = 0; i < checkpoints; i++) {
+        for (int k = 0; k < 6; k++) {
+          content[random.nextInt(content.length)] = (byte) random.nextInt();
+        }
+        String digest = digest(content);
+        try (ImageWriter w = cs.newImage(job)) {
+          try (PartOutput out = w.part("data", Map.of())) {
+            out.write(content, 0, content.length);
+          }
+          CheckpointInfo c = w.commit();
+          reported.put(c.id(), digest);
+        } catch (CommitUnknownException e) {
+          unclear.merge(digest, 1, Integer::sum);
+        } catch (CheckpointException e) {
+          failed++;
+        }
+        if (i % 20 == 19) {
+          try {
+            cs.gc(job);
+          } catch (CheckpointException e) {
+            // gc under faults may stop; it must never delete what a checkpoint needs
+          }
+        }
+      }
+    }
+    faulty.heal();
+    List<String> problems = new ArrayList<>();
+    int committed = reported.size();
+    java.util.Set<Long> lost = new java.util.TreeSet<>();
+    try (CheckpointStore cs = CheckpointStore.builder().blobStore(new Unclosed(store)).gcGracePeriod(Duration.ZERO).build()) {
+      for (int pass = 0; pass < 2; pass++) {
+        Map<Long, String> found = new HashMap<>();
+        ConsistencyResult consistency = cs.checkConsistency(job);
+        problems.addAll(consistency.problems());
+        for (CheckpointInfo c : consistency.checkpoints()) {
+          // verify once; after the gc, reading (which checks every stored byte) says enough
+          VerifyResult v = pass == 0 ? cs.verify(job, c.id()) : null;
+          if (v != null && !v.ok()) {
+            problems.add(job + "@" + c.id() + " is damaged: " + v.problems());
+            continue;
+          }
+          try (ImageReader r = cs.open(job, c.id())) {
+            found.put(c.id(), digest(r.readBytes("data")));
+          }
+        }
+        for (Map.Entry<Long, String> e : reported.entrySet()) {
+          if (!e.getValue().equals(found.get(e.getKey())) && lost.add(e.getKey())) {
+            problems.add(job + "@" + e.getKey() + " was reported committed and is " + (found.containsKey(e.getKey())
+                ? "not what was written" : "missing") + (pass == 1 ? " after a gc" : ""));
+          }
+        }
+        if (pass == 0) {
+          // Checkpoints whose commit was unclear, or threw though it landed: committed if intact.
+          for (Map.Entry<Long, String> e : found.entrySet()) {
+            if (!reported.containsKey(e.getKey())) {
+              committed++;
+              if (unclear.merge(e.getValue(), -1, Integer::sum) < 0) {
+                failed--; // it threw, and it is there: the store holds it, intact
+              }
+            }
+          }
+          failed += unclear.values().stream().mapToInt(n -> Math.max(0, n)).sum();
+          cs.gc(job);
+        }
+      }
+    }
+    return new Cell(committed, failed, lost.size(), faulty.injected(), problems);
+  }
+
+  private static String digest(byte[] b) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+  }
+
+  /** The caller's store, which the matrix's CheckpointStores must not close. */
+  private static final class Unclosed extends ForwardingBlobStore {
+    Unclosed(BlobStore delegate) {
+      super(delegate);
+    }
+
+    @Override
+    public void close() {}
+  }
+}
