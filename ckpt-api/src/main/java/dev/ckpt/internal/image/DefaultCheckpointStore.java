@@ -605,22 +605,10 @@ public final class DefaultCheckpointStore implements CheckpointStore {
         unreferencedBytes += b.size();
       }
     }
-    Map<String, Boolean> exists = new HashMap<>();
-    for (Map.Entry<Long, List<String>> e : packsOf.entrySet()) {
+    for (Map.Entry<Long, List<String>> e : missingPacks(job, packsOf, present).entrySet()) {
       for (String pack : e.getValue()) {
-        // A listing can miss a file that exists (NFS attribute caches): only a stat says it is gone.
-        if (present.contains(pack)) {
-          continue;
-        }
-        Boolean there = exists.get(pack);
-        if (there == null) {
-          there = blobs.stat(Layout.packKey(job, pack)).isPresent();
-          exists.put(pack, there);
-        }
-        if (!there) {
-          problems.add("checkpoint " + job + "@" + e.getKey() + " references pack " + Layout.packKey(job, pack)
-              + ", which does not exist");
-        }
+        problems.add("checkpoint " + job + "@" + e.getKey() + " references pack " + Layout.packKey(job, pack)
+            + ", which does not exist");
       }
     }
     if (unreferenced > 0) {
@@ -741,13 +729,14 @@ public final class DefaultCheckpointStore implements CheckpointStore {
   }
 
   /**
-   * The checkpoints that reference a pack not in {@code listed} and not found by a stat either.
-   * They cannot be restored; GC names them and leaves them: deleting a manifest is retention's
-   * decision, and the rest of such a checkpoint may still be worth reading.
+   * For each checkpoint of {@code packsOf} that references packs not in {@code listed} and not
+   * found by a stat either, those packs; a listing can miss a file that exists (NFS attribute
+   * caches), so only a stat says it is gone.
    */
-  private List<Long> broken(String job, Map<Long, List<String>> packsOf, Set<String> listed) throws StoreException {
+  private Map<Long, List<String>> missingPacks(String job, Map<Long, List<String>> packsOf, Set<String> listed)
+      throws StoreException {
     Map<String, Boolean> exists = new HashMap<>();
-    List<Long> broken = new ArrayList<>();
+    Map<Long, List<String>> missing = new TreeMap<>();
     for (Map.Entry<Long, List<String>> e : packsOf.entrySet()) {
       for (String pack : e.getValue()) {
         if (listed.contains(pack)) {
@@ -755,16 +744,24 @@ public final class DefaultCheckpointStore implements CheckpointStore {
         }
         Boolean there = exists.get(pack);
         if (there == null) {
-          // A listing can miss a file that exists (NFS attribute caches): only a stat says it is gone.
           there = blobs.stat(Layout.packKey(job, pack)).isPresent();
           exists.put(pack, there);
         }
         if (!there) {
-          broken.add(e.getKey());
-          break;
+          missing.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(pack);
         }
       }
     }
+    return missing;
+  }
+
+  /**
+   * The checkpoints that reference a pack not in {@code listed} and not found by a stat either.
+   * They cannot be restored; GC names them and leaves them: deleting a manifest is retention's
+   * decision, and the rest of such a checkpoint may still be worth reading.
+   */
+  private List<Long> broken(String job, Map<Long, List<String>> packsOf, Set<String> listed) throws StoreException {
+    List<Long> broken = new ArrayList<>(missingPacks(job, packsOf, listed).keySet());
     if (!broken.isEmpty()) {
       LOG.warn("gc of job {}: checkpoints {} reference packs that do not exist and cannot be restored; they are"
           + " kept, run verify on them for details", job, broken);

@@ -157,6 +157,24 @@ public final class FaultMatrix {
     return new Cell(committed, failed, lost.size(), faulty.injected(), problems);
   }
 
+  /**
+   * Prints {@code cell} as a row of the matrix and checks it: nothing lost, nothing found wrong,
+   * every attempt counted once, and faults that both failed and spared checkpoints.
+   *
+   * @param row the fault, as the README's table names it
+   * @param store the store, as the table's column names it
+   * @param cell the outcome
+   * @param attempted checkpoints attempted
+   */
+  public static void assertNothingLost(String row, String store, Cell cell, int attempted) {
+    System.out.println("FAULT MATRIX | " + row + " | " + store + " | " + cell);
+    org.junit.jupiter.api.Assertions.assertEquals(0, cell.lost(), cell.problems().toString());
+    org.junit.jupiter.api.Assertions.assertTrue(cell.problems().isEmpty(), cell.problems().toString());
+    org.junit.jupiter.api.Assertions.assertEquals(attempted, cell.committed() + cell.failedCleanly(), cell.toString());
+    org.junit.jupiter.api.Assertions.assertTrue(cell.committed() > 0 && cell.failedCleanly() > 0,
+        "faults must both fail and spare checkpoints: " + cell);
+  }
+
   private static String digest(byte[] b) throws Exception {
     return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
   }
