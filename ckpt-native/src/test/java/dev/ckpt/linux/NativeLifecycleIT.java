@@ -229,31 +229,41 @@ class NativeLifecycleIT {
    */
   @Test
   void scatteredWrites_costThePagesWritten_notTheirChunks() throws Exception {
-    String prog = Programs.path("scatter");
-    Path out = dir.resolve("scatter.out");
-    String flag = dir.resolve("scatter").toString();
     try (NativeCheckpointer ckpt = checkpointer("scatter")) {
-      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, flag);
-      awaitOutput(out, "ready");
-      CheckpointInfo first = ckpt.checkpoint(p, Mode.CONTINUE);
-      Files.createFile(Path.of(flag + ".go"));
-      awaitOutput(out, "written");
-      CheckpointInfo second = ckpt.checkpoint(p, Mode.CONTINUE);
-      Files.createFile(Path.of(flag + ".end"));
-      assertEquals(OptionalInt.of(0), p.waitFor(Duration.ofSeconds(30)));
-      byte[] expected = Files.readAllBytes(out);
-      assertTrue(new String(expected).contains("digest "), new String(expected));
-      assertEquals("userfaultfd-wp", second.changeTracking());
+      CheckpointInfo[] both = scatterTwiceAndRestore(ckpt, "scatter");
+      CheckpointInfo first = both[0];
+      CheckpointInfo second = both[1];
       long pages = 1024 * 4096L;
       long slack = 1 << 20; // the stack, libc's data, the process record
       assertTrue(second.bytesRead() < pages + slack, "read " + second.bytesRead() + " bytes for 1024 written pages");
       assertTrue(second.bytesScanned() < pages + slack, "hashed " + second.bytesScanned() + " bytes for 1024 written pages");
       assertTrue(second.newRawBytes() < pages + slack, "stored " + second.newRawBytes() + " bytes for 1024 written pages");
       assertTrue(first.newRawBytes() > 16 * pages, "the first checkpoint stored only " + first.newRawBytes());
-      for (CheckpointInfo c : List.of(second, first)) {
-        endsAsUninterrupted(ckpt.restore("scatter", c.id(), Stdio.inherit()), c.id(), expected, out);
-      }
     }
+  }
+
+  /**
+   * Runs scatter.c with a checkpoint before and a tracked one after its scattered writes, lets it
+   * end, and restores from both: each ends as the uninterrupted run did. Returns both checkpoints.
+   */
+  private CheckpointInfo[] scatterTwiceAndRestore(NativeCheckpointer ckpt, String job) throws Exception {
+    Path out = dir.resolve(job + ".out");
+    String flag = dir.resolve(job).toString();
+    TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), Programs.path("scatter"), flag);
+    awaitOutput(out, "ready");
+    CheckpointInfo first = ckpt.checkpoint(p, Mode.CONTINUE);
+    Files.createFile(Path.of(flag + ".go"));
+    awaitOutput(out, "written");
+    CheckpointInfo second = ckpt.checkpoint(p, Mode.CONTINUE);
+    Files.createFile(Path.of(flag + ".end"));
+    assertEquals(OptionalInt.of(0), p.waitFor(Duration.ofSeconds(30)));
+    byte[] expected = Files.readAllBytes(out);
+    assertTrue(new String(expected).contains("digest "), new String(expected));
+    assertEquals("userfaultfd-wp", second.changeTracking());
+    for (CheckpointInfo c : List.of(second, first)) {
+      endsAsUninterrupted(ckpt.restore(job, c.id(), Stdio.inherit()), c.id(), expected, out);
+    }
+    return new CheckpointInfo[] {first, second};
   }
 
   /**
@@ -263,29 +273,14 @@ class NativeLifecycleIT {
    */
   @Test
   void encryptedTrackedCheckpoints_sliceSealedChunks_andRestoreExactly() throws Exception {
-    String prog = Programs.path("scatter");
-    Path out = dir.resolve("sealed.out");
-    String flag = dir.resolve("sealed").toString();
     byte[] key = new byte[32];
     new java.util.Random(5).nextBytes(key);
     try (dev.ckpt.CheckpointStore store = dev.ckpt.CheckpointStore.builder().uri(store())
             .encryption(dev.ckpt.Encryption.withKey("k1", key)).build();
         NativeCheckpointer ckpt = NativeCheckpointer.builder().store(store).job("sealed").build()) {
-      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), prog, flag);
-      awaitOutput(out, "ready");
-      CheckpointInfo first = ckpt.checkpoint(p, Mode.CONTINUE);
-      Files.createFile(Path.of(flag + ".go"));
-      awaitOutput(out, "written");
-      CheckpointInfo second = ckpt.checkpoint(p, Mode.CONTINUE);
-      Files.createFile(Path.of(flag + ".end"));
-      assertEquals(OptionalInt.of(0), p.waitFor(Duration.ofSeconds(30)));
-      byte[] expected = Files.readAllBytes(out);
+      CheckpointInfo second = scatterTwiceAndRestore(ckpt, "sealed")[1];
       assertEquals("k1", second.keyId().orElseThrow());
-      assertEquals("userfaultfd-wp", second.changeTracking());
       assertTrue(second.newRawBytes() < 1024 * 4096L + (1 << 20), "stored " + second.newRawBytes() + " bytes");
-      for (CheckpointInfo c : List.of(second, first)) {
-        endsAsUninterrupted(ckpt.restore("sealed", c.id(), Stdio.inherit()), c.id(), expected, out);
-      }
     }
   }
 
