@@ -56,7 +56,14 @@ final class VerifyCommand implements Callable<Integer> {
       int problems = 0;
       for (String job : s.jobs()) {
         jobs++;
-        ConsistencyResult cr = s.checkConsistency(job);
+        ConsistencyResult cr;
+        try {
+          cr = s.checkConsistency(job);
+        } catch (dev.ckpt.CheckpointException e) {
+          err.println("ckpt verify: job " + job + ": " + e.getMessage());
+          problems++;
+          continue;
+        }
         for (String n : cr.notes()) {
           out.println("note: " + n);
         }

@@ -611,9 +611,12 @@ public final class DefaultCheckpointStore implements CheckpointStore {
             + ", which does not exist");
       }
     }
-    if (unreferenced > 0) {
+    if (unreferenced > 0 && problems.isEmpty()) {
       notes.add(job + ": " + unreferenced + " packs (" + unreferencedBytes + " bytes) are referenced by no checkpoint (a"
           + " checkpoint being written, or one that stopped); gc deletes them after its grace period");
+    } else if (unreferenced > 0) {
+      notes.add(job + ": " + unreferenced + " packs (" + unreferencedBytes + " bytes) are referenced by no readable"
+          + " checkpoint; they may be an unreadable one's, and gc of this job stops until its manifests all read");
     }
     for (String pack : condemnedPacks(job)) {
       if (!present.contains(pack)) {

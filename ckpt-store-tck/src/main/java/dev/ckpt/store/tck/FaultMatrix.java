@@ -85,6 +85,7 @@ public final class FaultMatrix {
     random.nextBytes(content);
     Map<Long, String> reported = new HashMap<>(); // id -> digest of what was written
     Map<String, Integer> unclear = new HashMap<>(); // digest -> count
+    Map<String, String> failedWith = new HashMap<>(); // digest -> the exception of a commit that failed
     int failed = 0;
     try (CheckpointStore cs = CheckpointStore.builder().blobStore(faulty).parallelism(2).chunkSize(16 * 1024)
         .packSize(1 << 20).gcGracePeriod(Duration.ZERO).build()) {
@@ -103,6 +104,7 @@ public final class FaultMatrix {
           unclear.merge(digest, 1, Integer::sum);
         } catch (CheckpointException e) {
           failed++;
+          failedWith.put(digest, e.getClass().getSimpleName() + ": " + e.getMessage());
         }
         if (i % 20 == 19) {
           try {
@@ -115,46 +117,64 @@ public final class FaultMatrix {
     }
     faulty.heal();
     List<String> problems = new ArrayList<>();
-    int committed = reported.size();
+    // What must be in the store: every checkpoint reported committed, then the unclear ones found intact.
+    Map<Long, String> expected = new HashMap<>(reported);
     java.util.Set<Long> lost = new java.util.TreeSet<>();
     try (CheckpointStore cs = CheckpointStore.builder().blobStore(new Unclosed(store)).gcGracePeriod(Duration.ZERO).build()) {
       for (int pass = 0; pass < 2; pass++) {
+        String when = pass == 0 ? "" : " after a gc";
         Map<Long, String> found = new HashMap<>();
         ConsistencyResult consistency = cs.checkConsistency(job);
-        problems.addAll(consistency.problems());
-        for (CheckpointInfo c : consistency.checkpoints()) {
-          // verify once; after the gc, reading (which checks every stored byte) says enough
-          VerifyResult v = pass == 0 ? cs.verify(job, c.id()) : null;
-          if (v != null && !v.ok()) {
-            problems.add(job + "@" + c.id() + " is damaged: " + v.problems());
-            continue;
-          }
-          try (ImageReader r = cs.open(job, c.id())) {
-            found.put(c.id(), digest(r.readBytes("data")));
-          }
+        for (String p : consistency.problems()) {
+          problems.add(p + when);
         }
-        for (Map.Entry<Long, String> e : reported.entrySet()) {
-          if (!e.getValue().equals(found.get(e.getKey())) && lost.add(e.getKey())) {
-            problems.add(job + "@" + e.getKey() + " was reported committed and is " + (found.containsKey(e.getKey())
-                ? "not what was written" : "missing") + (pass == 1 ? " after a gc" : ""));
+        if (pass == 1 && !consistency.notes().isEmpty()) {
+          problems.add("a gc with no grace period left " + consistency.notes());
+        }
+        for (CheckpointInfo c : consistency.checkpoints()) {
+          try {
+            VerifyResult v = cs.verify(job, c.id());
+            if (!v.ok()) {
+              problems.add(job + "@" + c.id() + " is damaged" + when + ": " + v.problems());
+              continue;
+            }
+            try (ImageReader r = cs.open(job, c.id())) {
+              found.put(c.id(), digest(r.readBytes("data")));
+            }
+          } catch (CheckpointException e) {
+            problems.add(job + "@" + c.id() + " cannot be read" + when + ": " + e.getMessage());
           }
         }
         if (pass == 0) {
-          // Checkpoints whose commit was unclear, or threw though it landed: committed if intact.
           for (Map.Entry<Long, String> e : found.entrySet()) {
-            if (!reported.containsKey(e.getKey())) {
-              committed++;
-              if (unclear.merge(e.getValue(), -1, Integer::sum) < 0) {
-                failed--; // it threw, and it is there: the store holds it, intact
-              }
+            if (reported.containsKey(e.getKey())) {
+              continue;
+            }
+            if (unclear.getOrDefault(e.getValue(), 0) > 0) {
+              unclear.merge(e.getValue(), -1, Integer::sum); // an unclear commit that landed: committed
+              expected.put(e.getKey(), e.getValue());
+            } else if (failedWith.containsKey(e.getValue())) {
+              problems.add(job + "@" + e.getKey() + " exists although its commit failed with " + failedWith.get(e.getValue())
+                  + ": that failure was not clean");
+            } else {
+              problems.add(job + "@" + e.getKey() + " holds nothing any attempt wrote");
             }
           }
-          failed += unclear.values().stream().mapToInt(n -> Math.max(0, n)).sum();
+          failed += unclear.values().stream().mapToInt(Integer::intValue).sum();
+        }
+        for (Map.Entry<Long, String> e : expected.entrySet()) {
+          String got = found.get(e.getKey());
+          if (!e.getValue().equals(got) && lost.add(e.getKey())) {
+            problems.add(job + "@" + e.getKey() + " was committed and is " + (got != null ? "not what was written"
+                : consistency.checkpoints().stream().anyMatch(c -> c.id() == e.getKey()) ? "damaged" : "missing") + when);
+          }
+        }
+        if (pass == 0) {
           cs.gc(job);
         }
       }
     }
-    return new Cell(committed, failed, lost.size(), faulty.injected(), problems);
+    return new Cell(expected.size(), failed, lost.size(), faulty.injected(), problems);
   }
 
   /**

@@ -16,8 +16,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A store that misbehaves at random, as a flaky network and server do: each operation, with
  * probability {@code rate}, fails before it acts (a 5xx), acts and then loses its answer (a reset
- * after the server acted), acts and answers wrongly (a store that retried its own write), or
- * answers slowly. Seeded, so a failing run can be replayed; {@link #heal()} stops the faults.
+ * after the server acted), acts and answers wrongly (as a store that retried its own write, or
+ * delete, and met the first attempt's result), or answers slowly. Seeded; with calls from one
+ * thread the sequence of faults is the same every run. {@link #heal()} stops the faults. Not
+ * faulted: job locks, and streams that fail part way through.
  */
 public class RandomFaultBlobStore extends ForwardingBlobStore {
 
@@ -27,7 +29,7 @@ public class RandomFaultBlobStore extends ForwardingBlobStore {
     FAIL_BEFORE,
     /** Acts, then fails: a connection reset after the server acted (a lost answer). */
     LOST_ANSWER,
-    /** Acts, then answers the opposite ({@code putIfAbsent}, {@code delete}). */
+    /** Acts, then says it did nothing: a {@code putIfAbsent} that created, or a {@code delete} that removed. */
     WRONG_ANSWER,
     /** Acts, after a delay: a slow response. */
     SLOW
@@ -144,7 +146,8 @@ public class RandomFaultBlobStore extends ForwardingBlobStore {
     Kind k = before("PUT_IF_ABSENT", key, true, true);
     boolean created = super.putIfAbsent(key, data);
     after(k, "PUT_IF_ABSENT", key, uri().toString());
-    return k == Kind.WRONG_ANSWER ? !created : created;
+    // Wrong only as a store that retried its own write is: "exists" for a write that created it.
+    return k == Kind.WRONG_ANSWER ? false : created;
   }
 
   @Override
@@ -152,7 +155,8 @@ public class RandomFaultBlobStore extends ForwardingBlobStore {
     Kind k = before("DELETE", key, true, true);
     boolean deleted = super.delete(key);
     after(k, "DELETE", key, uri().toString());
-    return k == Kind.WRONG_ANSWER ? !deleted : deleted;
+    // Wrong only as a retried delete is: "not there" for a delete that removed it.
+    return k == Kind.WRONG_ANSWER ? false : deleted;
   }
 
   @Override
