@@ -5,8 +5,11 @@ import dev.ckpt.store.tck.FaultMatrix;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The fault matrix's injected-faults row for the S3 store against S3Proxy (README, "Failures"). */
+/** The fault matrix's rows for the S3 store against S3Proxy (README, "Failures"). */
 class S3FaultMatrixIT {
+  @org.junit.jupiter.api.io.TempDir
+  java.nio.file.Path dir;
+
   @RegisterExtension
   static final S3ProxyServer S3 = new S3ProxyServer();
 
@@ -17,5 +20,12 @@ class S3FaultMatrixIT {
       FaultMatrix.Cell cell = FaultMatrix.injectedFaults(store, "matrix", 200, 0.10, 20261203L);
       FaultMatrix.assertNothingLost("10% injected faults over 200 checkpoints", "S3 (S3Proxy)", cell, 200);
     }
+  }
+
+  @Test
+  void sigkillOfTheCheckpointingJvmAtTenRandomMoments_losesNoCommittedCheckpoint() throws Exception {
+    S3.createBucket("killed");
+    FaultMatrix.KillCell cell = FaultMatrix.sigkillLoop(S3.uri("killed"), "matrix", 10, 20261203L, dir);
+    FaultMatrix.assertNothingLost("SIGKILL of the checkpointing JVM at random moments", "S3 (S3Proxy)", cell);
   }
 }

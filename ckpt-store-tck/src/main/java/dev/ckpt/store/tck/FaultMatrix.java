@@ -178,6 +178,169 @@ public final class FaultMatrix {
   }
 
   /**
+   * One cell of the SIGKILL row.
+   *
+   * @param kills JVMs killed
+   * @param committed checkpoints the killed JVMs reported committed, all rounds together
+   * @param lost rounds after which the newest checkpoint reported committed was missing or damaged
+   * @param problems everything wrong found after a kill
+   */
+  public record KillCell(int kills, int committed, int lost, List<String> problems) {
+    /**
+     * Copies the list.
+     *
+     * @param kills JVMs killed
+     * @param committed checkpoints reported committed
+     * @param lost rounds that lost the newest committed checkpoint
+     * @param problems what was found wrong
+     */
+    public KillCell {
+      problems = List.copyOf(problems);
+    }
+
+    @Override
+    public String toString() {
+      return kills + " kills, " + committed + " committed, " + lost + " lost";
+    }
+  }
+
+  /**
+   * SIGKILLs {@code kills} JVMs that write checkpoints of {@code job} to {@code store} back to
+   * back (retention keeping 3, so gc runs too), each at a random moment after its first commit,
+   * every fifth during its start instead. After each kill: the newest checkpoint any JVM reported
+   * committed must be in the store and hold what was written, every checkpoint in the store must
+   * verify, and the store must be consistent (unreferenced packs of the killed writer are allowed:
+   * gc's to clean).
+   *
+   * @param store the store's URI, which child JVMs open
+   * @param job the job name to use
+   * @param kills how many JVMs to kill
+   * @param seed the seed of the moments
+   * @param work a directory for the children's output
+   * @return the cell
+   * @throws Exception if a child cannot be started or the store cannot be read
+   */
+  public static KillCell sigkillLoop(java.net.URI store, String job, int kills, long seed, java.nio.file.Path work)
+      throws Exception {
+    Random random = new Random(seed);
+    List<String> problems = new ArrayList<>();
+    Map<Long, String> newest = new HashMap<>(); // the newest reported checkpoint, id -> digest
+    int committed = 0;
+    int lost = 0;
+    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    for (int round = 0; round < kills; round++) {
+      java.nio.file.Path out = work.resolve("writer-" + round + ".log");
+      Process child = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", cp, FaultMatrix.class.getName(), store.toString(), job,
+          Long.toString(seed + round)).redirectErrorStream(true).redirectOutput(out.toFile())
+          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+      try {
+        if (round % 5 != 4) {
+          long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+          while (child.isAlive() && !java.nio.file.Files.readString(out).contains("committed ")) {
+            if (System.nanoTime() > deadline) {
+              throw new AssertionError("round " + round + ": no commit in 60 s:\n" + java.nio.file.Files.readString(out));
+            }
+            Thread.sleep(10);
+          }
+        }
+        if (child.waitFor(round % 5 != 4 ? random.nextInt(1200) : 200 + random.nextInt(800),
+            java.util.concurrent.TimeUnit.MILLISECONDS)) {
+          throw new AssertionError("round " + round + ": the writer exited by itself:\n" + java.nio.file.Files.readString(out));
+        }
+      } finally {
+        child.destroyForcibly(); // SIGKILL
+        child.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+      }
+      for (String line : java.nio.file.Files.readAllLines(out)) {
+        String[] f = line.split(" ");
+        if (f.length == 3 && f[0].equals("committed")) {
+          committed++;
+          newest.clear();
+          newest.put(Long.parseLong(f[1]), f[2]);
+        } else if (line.contains("Exception")) {
+          problems.add("round " + round + ": the writer failed: " + line);
+        }
+      }
+      try (CheckpointStore cs = CheckpointStore.open(store)) {
+        ConsistencyResult c = cs.checkConsistency(job);
+        for (String p : c.problems()) {
+          problems.add("after kill " + round + ": " + p);
+        }
+        for (CheckpointInfo info : c.checkpoints()) {
+          VerifyResult v = cs.verify(job, info.id());
+          if (!v.ok()) {
+            problems.add("after kill " + round + ": " + job + "@" + info.id() + " is damaged: " + v.problems());
+          }
+        }
+        for (Map.Entry<Long, String> e : newest.entrySet()) {
+          String got = null;
+          try (ImageReader r = cs.open(job, e.getKey())) {
+            got = digest(r.readBytes("data"));
+          } catch (CheckpointException gone) {
+            // counted below
+          }
+          if (!e.getValue().equals(got)) {
+            lost++;
+            problems.add("after kill " + round + ": the newest committed checkpoint " + job + "@" + e.getKey() + " is "
+                + (got == null ? "missing or unreadable" : "not what was written"));
+          }
+        }
+      }
+    }
+    return new KillCell(kills, committed, lost, problems);
+  }
+
+  /**
+   * The child of {@link #sigkillLoop}: writes checkpoints of job {@code args[1]} to the store at
+   * {@code args[0]} back to back until it is killed, keeping the newest 3, and prints
+   * "committed ID DIGEST" after each commit returns.
+   *
+   * @param args the store URI, the job, a seed
+   * @throws Exception whatever stops it (the parent reads it from the output)
+   */
+  public static void main(String[] args) throws Exception {
+    Random random = new Random(Long.parseLong(args[2]));
+    byte[] content = new byte[1 << 20];
+    random.nextBytes(content);
+    try (CheckpointStore cs = CheckpointStore.builder().uri(java.net.URI.create(args[0])).parallelism(2)
+        .chunkSize(16 * 1024).packSize(1 << 20).gcGracePeriod(Duration.ZERO).build()) {
+      for (int i = 0; ; i++) {
+        for (int k = 0; k < 6; k++) {
+          content[random.nextInt(content.length)] = (byte) random.nextInt();
+        }
+        String digest = digest(content);
+        try (ImageWriter w = cs.newImage(args[1])) {
+          try (PartOutput out = w.part("data", Map.of())) {
+            out.write(content, 0, content.length);
+          }
+          CheckpointInfo c = w.commit();
+          System.out.println("committed " + c.id() + " " + digest);
+          System.out.flush();
+        }
+        if (i % 5 == 4) {
+          cs.retain(args[1], dev.ckpt.Retention.keepLast(3));
+        }
+      }
+    }
+  }
+
+  /**
+   * As {@link #assertNothingLost(String, String, Cell, int)}, for the SIGKILL row: prints the
+   * row, and checks nothing lost or wrong and that the writers got past a commit in most rounds.
+   *
+   * @param row the fault
+   * @param store the store
+   * @param cell the outcome
+   */
+  public static void assertNothingLost(String row, String store, KillCell cell) {
+    System.out.println("FAULT MATRIX | " + row + " | " + store + " | " + cell);
+    org.junit.jupiter.api.Assertions.assertEquals(0, cell.lost(), cell.problems().toString());
+    org.junit.jupiter.api.Assertions.assertTrue(cell.problems().isEmpty(), cell.problems().toString());
+    org.junit.jupiter.api.Assertions.assertTrue(cell.committed() >= cell.kills() / 2, "too few commits between kills: " + cell);
+  }
+
+  /**
    * Prints {@code cell} as a row of the matrix and checks it: nothing lost, nothing found wrong,
    * every attempt counted once, and faults that both failed and spared checkpoints.
    *
