@@ -61,6 +61,35 @@ class ProcessImageFuzzTest {
     assertEquals(3, img.attributes().size());
   }
 
+  /**
+   * The committed seed corpus (src/test/resources/fuzz/process-record): records written by an
+   * earlier build decode as written (a reader that stops reading them fails here), and a few
+   * hundred mutations of each are a record or named damage.
+   */
+  @Test
+  void theCommittedCorpus_decodesAsWritten_andMutatedIsARecordOrNamedDamage() throws Exception {
+    java.nio.file.Path dir = java.nio.file.Path.of(ProcessImageFuzzTest.class.getResource("/fuzz/process-record").toURI());
+    List<java.nio.file.Path> seeds;
+    try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.list(dir)) {
+      seeds = files.filter(f -> f.toString().endsWith(".bin")).sorted().toList();
+    }
+    assertEquals(1, seeds.size(), seeds.toString());
+    long seed = System.nanoTime();
+    Random r = new Random(seed);
+    for (java.nio.file.Path f : seeds) {
+      byte[] base = java.nio.file.Files.readAllBytes(f);
+      ProcessImage img = ProcessImage.decode(f.getFileName() + "@1", base);
+      assertEquals(2, img.vmas().size(), f.toString());
+      for (int i = 0; i < 500; i++) {
+        byte[] b = base.clone();
+        for (int n = 1 + r.nextInt(6); n > 0; n--) {
+          b[r.nextInt(b.length)] = (byte) r.nextInt(256);
+        }
+        decodeOnlyFailsAsDamage(r.nextInt(4) == 0 ? Arrays.copyOf(b, r.nextInt(b.length)) : b, seed);
+      }
+    }
+  }
+
   @Test
   void anyBytes_areARecordOrNamedDamage() {
     long seed = System.nanoTime();
