@@ -160,16 +160,7 @@ final class PackFormat {
         }
         int n = sealing.open(rec, start, payload, RECORD_HEADER_BYTES, block, where(expected, loc));
         boolean direct = target != null && !deep;
-        ByteBuffer into = direct ? target : ByteBuffer.wrap(raw);
-        int got;
-        try {
-          got = decompressor.decompress(ByteBuffer.wrap(block), 0, n, into, 0, rawLength);
-        } catch (LZ4Exception e) {
-          throw new CorruptImageException(where(expected, loc) + ": LZ4 data is damaged", e);
-        }
-        if (got != rawLength) {
-          throw new CorruptImageException(where(expected, loc) + ": decompressed to " + got + " bytes, expected " + rawLength);
-        }
+        decompress(ByteBuffer.wrap(block), 0, n, direct ? target : ByteBuffer.wrap(raw), rawLength, expected, loc);
         if (direct) {
           return null;
         }
@@ -190,16 +181,7 @@ final class PackFormat {
         throw new CorruptImageException(where(expected, loc) + ": stored LZ4 block does not match its SHA-256");
       }
       boolean direct = target != null && !deep && loc.payloadHash() != null;
-      ByteBuffer into = direct ? target : ByteBuffer.wrap(raw);
-      int n;
-      try {
-        n = decompressor.decompress(rec, start, payload, into, 0, rawLength);
-      } catch (LZ4Exception e) {
-        throw new CorruptImageException(where(expected, loc) + ": LZ4 data is damaged", e);
-      }
-      if (n != rawLength) {
-        throw new CorruptImageException(where(expected, loc) + ": decompressed to " + n + " bytes, expected " + rawLength);
-      }
+      decompress(rec, start, payload, direct ? target : ByteBuffer.wrap(raw), rawLength, expected, loc);
       if (direct) {
         return null;
       }
@@ -211,6 +193,20 @@ final class PackFormat {
       throw new CorruptImageException(where(expected, loc) + ": content does not match its SHA-256");
     }
     return data;
+  }
+
+  /** Decompresses the LZ4 block {@code src[off..off+len)} into {@code into} at 0: exactly {@code rawLength} bytes, or damage. */
+  private void decompress(ByteBuffer src, int off, int len, ByteBuffer into, int rawLength, Hash256 expected, ChunkLoc loc)
+      throws CorruptImageException {
+    int n;
+    try {
+      n = decompressor.decompress(src, off, len, into, 0, rawLength);
+    } catch (LZ4Exception e) {
+      throw new CorruptImageException(where(expected, loc) + ": LZ4 data is damaged", e);
+    }
+    if (n != rawLength) {
+      throw new CorruptImageException(where(expected, loc) + ": decompressed to " + n + " bytes, expected " + rawLength);
+    }
   }
 
   private static Hash256 hash(MessageDigest digest, ByteBuffer bytes) {
