@@ -40,6 +40,22 @@ public final class GaneshaServer implements BeforeAllCallback, AfterAllCallback 
   private Path dir;
   private Path export;
   private Process process;
+  /** The size of a second export on a tmpfs of its own (for a full disk), or 0 for none. */
+  private final int smallExportMib;
+  private dev.ckpt.store.tck.SmallFileSystem small;
+
+  public GaneshaServer() {
+    this(0);
+  }
+
+  private GaneshaServer(int smallExportMib) {
+    this.smallExportMib = smallExportMib;
+  }
+
+  /** A server that also exports {@code /small}: a tmpfs of {@code mib} MiB, which fills up. */
+  public static GaneshaServer withSmallExport(int mib) {
+    return new GaneshaServer(mib);
+  }
 
   @Override
   public void beforeAll(ExtensionContext context) throws Exception {
@@ -62,14 +78,34 @@ public final class GaneshaServer implements BeforeAllCallback, AfterAllCallback 
     dir = Files.createTempDirectory(base, "ganesha-");
     export = Files.createDirectories(dir.resolve("export"));
     Files.createDirectories(dir.resolve("recovery"));
-    Files.writeString(dir.resolve("ganesha.conf"), CONFIG.replace("@EXPORT@", export.toString())
-        .replace("@RECOVERY@", dir.resolve("recovery").toString()));
+    String config = CONFIG.replace("@EXPORT@", export.toString()).replace("@RECOVERY@", dir.resolve("recovery").toString());
+    if (smallExportMib > 0) {
+      small = dev.ckpt.store.tck.SmallFileSystem.mount(dir.resolve("small"), smallExportMib);
+      config += String.join("\n", "EXPORT {",
+          "  Export_Id = 2; Path = " + small.dir() + "; Pseudo = /small; Protocols = 3, 4; Transports = TCP;",
+          "  Access_Type = RW; Squash = No_Root_Squash; FSAL { Name = VFS; }",
+          "}", "");
+    }
+    Files.writeString(dir.resolve("ganesha.conf"), config);
     start();
   }
 
   @Override
-  public void afterAll(ExtensionContext context) {
+  public void afterAll(ExtensionContext context) throws Exception {
     stop();
+    if (small != null) {
+      small.close();
+      small = null;
+    }
+  }
+
+  /** A direct-mode store URI on a fresh directory of the small export ({@link #withSmallExport}). */
+  public URI freshSmallUri(String... options) {
+    StringBuilder s = new StringBuilder("nfs://127.0.0.1/small/s" + stores.incrementAndGet() + "?create=true");
+    for (String o : options) {
+      s.append('&').append(o);
+    }
+    return URI.create(s.toString());
   }
 
   /** Starts the server and waits until a client can mount the export. */

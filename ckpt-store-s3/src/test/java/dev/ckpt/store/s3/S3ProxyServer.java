@@ -49,6 +49,14 @@ public final class S3ProxyServer implements BeforeAllCallback, AfterAllCallback 
   }
 
   public void start() throws Exception {
+    start(null);
+  }
+
+  /**
+   * Starts the server with its objects under {@code data} (a small file system, say), or under
+   * a fresh temporary directory when null.
+   */
+  public void start(Path data) throws Exception {
     String jarProperty = System.getProperty("ckpt.s3proxyJar");
     if (jarProperty == null || !Files.isRegularFile(Paths.get(jarProperty))) {
       fail("S3Proxy is missing: expected its jar at system property ckpt.s3proxyJar (" + jarProperty
@@ -56,7 +64,9 @@ public final class S3ProxyServer implements BeforeAllCallback, AfterAllCallback 
           + "to ckpt-store-s3/target/s3proxy/s3proxy.jar");
     }
     dir = Files.createTempDirectory("ckpt-s3proxy-");
-    Path data = Files.createDirectories(dir.resolve("data"));
+    if (data == null) {
+      data = Files.createDirectories(dir.resolve("data"));
+    }
     try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       port = s.getLocalPort();
     }
@@ -70,10 +80,19 @@ public final class S3ProxyServer implements BeforeAllCallback, AfterAllCallback 
         "jclouds.filesystem.basedir=" + data,
         "s3proxy.ignore-unknown-headers=true",
         ""));
+    this.props = props;
+    launch();
+    admin = client(endpoint());
+  }
+
+  private Path props;
+
+  /** Starts the server process on the port and properties chosen, and waits until it answers. */
+  private void launch() throws Exception {
     Path log = dir.resolve("s3proxy.log");
     process = new ProcessBuilder(Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx1g", "-jar", jarProperty, "--properties", props.toString())
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        "-Xmx1g", "-jar", System.getProperty("ckpt.s3proxyJar"), "--properties", props.toString())
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (true) {
       if (!process.isAlive()) {
@@ -94,7 +113,15 @@ public final class S3ProxyServer implements BeforeAllCallback, AfterAllCallback 
         Thread.sleep(100);
       }
     }
-    admin = client(endpoint());
+  }
+
+  /**
+   * Kills the server (SIGKILL: what a crash or a host's restart does to it) and starts it again on
+   * the same port with the same objects; returns once it answers.
+   */
+  public void restart() throws Exception {
+    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    launch();
   }
 
   public String endpoint() {

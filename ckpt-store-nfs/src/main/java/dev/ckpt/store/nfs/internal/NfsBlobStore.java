@@ -165,16 +165,28 @@ public final class NfsBlobStore implements BlobStore {
     put(key, ByteBuffer.wrap(data));
   }
 
-  /** Writes a replayable buffer to a fresh temporary name, starting over on a transient failure. */
+  /**
+   * Writes a replayable buffer to a fresh temporary name, starting over on a transient failure.
+   * A write that fails for good removes what it wrote: on a full disk, a temporary file left
+   * behind (hidden from listings) would keep the space, and every later write would fail too.
+   */
   private String writeTemp(String key, ByteBuffer data) throws StoreException {
     String[] tmp = {null};
-    run("write", key, () -> {
-      discardQuietly(tmp[0]);
-      tmp[0] = temp(key);
-      files.writeNew(tmp[0], data);
-      return null;
-    });
-    return tmp[0];
+    boolean written = false;
+    try {
+      run("write", key, () -> {
+        discardQuietly(tmp[0]);
+        tmp[0] = temp(key);
+        files.writeNew(tmp[0], data);
+        return null;
+      });
+      written = true;
+      return tmp[0];
+    } finally {
+      if (!written) {
+        discard(tmp[0]);
+      }
+    }
   }
 
   private void publish(String key, String tmp) throws StoreException {
