@@ -337,6 +337,7 @@ public final class NativeEngine implements AutoCloseable {
         } else {
           bytesRead = c.complete(w);
         }
+        requireStillFrozen(members);
         w.attribute(CheckpointInfo.FROZEN_NANOS, Long.toString(System.nanoTime() - stopAt))
             .attribute(CheckpointInfo.READ_BYTES, Long.toString(bytesRead))
             .attribute(CheckpointInfo.CHANGE_TRACKING, "content-hash");
@@ -344,6 +345,9 @@ public final class NativeEngine implements AutoCloseable {
         return null;
       } catch (LastErrorException e) {
         throw Sys.error("checkpoint", t.pid(), e);
+      } catch (ProcessEndedException e) {
+        ended(t, e);
+        throw e;
       } finally {
         if (!keepFrozen) {
           // CONTINUE: every byte is out of the process; it runs on while chunks are stored and
@@ -418,6 +422,38 @@ public final class NativeEngine implements AutoCloseable {
     return info;
   }
 
+  /** The traced process ended during a checkpoint's wait, which took its status: the tracer gets it. */
+  private void ended(Tracer.Traced t, ProcessEndedException e) {
+    if (e.pid() == t.pid()) {
+      try {
+        tracer.handle(t, e.status());
+      } catch (ProcessException impossible) {
+        // an exit status needs no ptrace call
+      }
+    }
+  }
+
+  /**
+   * Fails unless every live process of the capture is still in its ptrace stop. A SIGKILL ends
+   * the stop at once, and a dying process's /proc files read empty (no mappings, no fds): what
+   * was read may be a silently partial image, so it must not commit. The kernel refuses ptrace
+   * requests to a stopped task with a fatal signal pending, so a request that succeeds after the
+   * last read proves the process was stopped throughout.
+   */
+  private static void requireStillFrozen(List<ProcessTree.Member> members) throws ProcessException {
+    for (ProcessTree.Member m : members) {
+      if (m.zombie()) {
+        continue;
+      }
+      try (com.sun.jna.Memory regs = new com.sun.jna.Memory(27 * 8)) {
+        Sys.ptrace(Sys.PTRACE_GETREGS, m.host(), 0, regs, "GETREGS(after the capture)");
+      } catch (ProcessException e) {
+        throw new ProcessException(m.host(), "was killed (or exited) while it was being checkpointed ("
+            + Errno.name(e.errno()) + " after its state was read): nothing was committed", e.errno(), e);
+      }
+    }
+  }
+
   /** The process's page tracker, made at its first tracked checkpoint and closed when it ends. */
   private static DirtyTracker trackerOf(Tracer.Traced t) {
     if (t.tracker == null) {
@@ -441,6 +477,8 @@ public final class NativeEngine implements AutoCloseable {
     try (Tracee process = new Tracee(t.pid())) {
       stop(t);
       s.reapIn(process, process.findVdsoSyscall(process.maps()));
+    } catch (ProcessEndedException e) {
+      ended(t, e);
     } catch (ProcessException e) {
       org.slf4j.LoggerFactory.getLogger(NativeEngine.class).warn("pid {}: reaping its memory snapshot failed: {}", t.pid(),
           e.getMessage());

@@ -224,7 +224,7 @@ final class Tracee implements AutoCloseable {
       Sys.ptrace(Sys.PTRACE_SINGLESTEP, pid, 0, 0, "SINGLESTEP");
       int st = Sys.waitpid(pid, false);
       if (!Sys.stopped(st)) {
-        throw new ProcessException(pid, "process ended while running injected " + what + " (status " + st + ")");
+        throw new ProcessEndedException(pid, "process ended while running injected " + what + " (status " + st + ")", st);
       }
       if (Sys.stopSignal(st) != Sys.SIGTRAP) {
         throw new ProcessException(pid, "injected " + what + " stopped with signal " + Sys.stopSignal(st) + " instead of SIGTRAP");
@@ -263,7 +263,7 @@ final class Tracee implements AutoCloseable {
     for (int stops = 0; stops < 4; stops++) {
       int st = Sys.waitpid(pid, false);
       if (!Sys.stopped(st)) {
-        throw new ProcessException(pid, "process ended while running injected " + what + " (status " + st + ")");
+        throw new ProcessEndedException(pid, "process ended while running injected " + what + " (status " + st + ")", st);
       }
       int event = Sys.event(st);
       if (event == Sys.PTRACE_EVENT_FORK || event == Sys.PTRACE_EVENT_VFORK || event == Sys.PTRACE_EVENT_CLONE) {
@@ -413,7 +413,7 @@ final class Tracee implements AutoCloseable {
   /** Checks that wait status {@code st} is the batch's closing int3. */
   void ended(String what, long code, int st) throws ProcessException {
     if (!Sys.stopped(st)) {
-      throw new ProcessException(pid, "process ended while running injected " + what + " (status " + st + ")");
+      throw new ProcessEndedException(pid, "process ended while running injected " + what + " (status " + st + ")", st);
     }
     long rip = getRegs().get(Regs.RIP);
     if (Sys.stopSignal(st) != Sys.SIGTRAP || rip != code + BATCH_CODE.length) {
