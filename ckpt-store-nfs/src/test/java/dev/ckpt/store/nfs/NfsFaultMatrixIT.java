@@ -16,6 +16,9 @@ import org.junit.jupiter.api.io.TempDir;
  * kernel NFS client).
  */
 class NfsFaultMatrixIT {
+  /** Kills per SIGKILL row: few in the test run (each kill costs a JVM start), 50 for the README's figures. */
+  private static final int KILLS = Integer.getInteger("ckpt.faultMatrix.kills", 5);
+
   /** A 5 MiB export for the disk-full row. */
   @RegisterExtension
   static final GaneshaServer NFS = GaneshaServer.withSmallExport(5);
@@ -54,13 +57,13 @@ class NfsFaultMatrixIT {
 
   @Test
   void directMode_sigkillOfTheCheckpointingJvm_losesNoCommittedCheckpoint() throws Exception {
-    FaultMatrix.KillCell cell = FaultMatrix.sigkillLoop(NFS.freshUri(SHORT_LEASE), "matrix", 5, 20261203L, dir);
+    FaultMatrix.KillCell cell = FaultMatrix.sigkillLoop(NFS.freshUri(SHORT_LEASE), "matrix", KILLS, 20261203L, dir);
     FaultMatrix.assertNothingLost("SIGKILL of the checkpointing JVM at random moments", "NFS direct (NFS-Ganesha)", cell);
   }
 
   @Test
   void mountedMode_sigkillOfTheCheckpointingJvm_losesNoCommittedCheckpoint() throws Exception {
-    FaultMatrix.KillCell cell = FaultMatrix.sigkillLoop(mounted(dir.resolve("store")), "matrix", 5, 20261203L, dir);
+    FaultMatrix.KillCell cell = FaultMatrix.sigkillLoop(mounted(dir.resolve("store")), "matrix", KILLS, 20261203L, dir);
     FaultMatrix.assertNothingLost("SIGKILL of the checkpointing JVM at random moments", "NFS mounted mode", cell);
   }
 

@@ -8,6 +8,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The fault matrix's rows for the S3 store against S3Proxy (README, "Failures"). */
 class S3FaultMatrixIT {
+  /** Kills per SIGKILL row: few in the test run (each kill costs a JVM start), 50 for the README's figures. */
+  private static final int KILLS = Integer.getInteger("ckpt.faultMatrix.kills", 10);
+
   @org.junit.jupiter.api.io.TempDir
   java.nio.file.Path dir;
 
@@ -61,9 +64,9 @@ class S3FaultMatrixIT {
   }
 
   @Test
-  void sigkillOfTheCheckpointingJvmAtTenRandomMoments_losesNoCommittedCheckpoint() throws Exception {
+  void sigkillOfTheCheckpointingJvmAtRandomMoments_losesNoCommittedCheckpoint() throws Exception {
     S3.createBucket("killed");
-    FaultMatrix.KillCell cell = FaultMatrix.sigkillLoop(S3.uri("killed"), "matrix", 10, 20261203L, dir);
+    FaultMatrix.KillCell cell = FaultMatrix.sigkillLoop(S3.uri("killed"), "matrix", KILLS, 20261203L, dir);
     FaultMatrix.assertNothingLost("SIGKILL of the checkpointing JVM at random moments", "S3 (S3Proxy)", cell);
   }
 }
