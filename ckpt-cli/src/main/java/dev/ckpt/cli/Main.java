@@ -8,10 +8,12 @@ import picocli.CommandLine.Command;
  * Entry point of the {@code ckpt} command. Exit codes: 0 success, 1 error, 2 usage error, and
  * {@code restore} (without --detach) and {@code run} exit with the process's own code.
  */
+// INHERIT: every subcommand takes -h/--help too (ckpt dump --help), and `ckpt help CMD` works.
 @Command(name = "ckpt", mixinStandardHelpOptions = true, version = "ckpt 0.1.0-SNAPSHOT",
+    scope = CommandLine.ScopeType.INHERIT,
     description = "Checkpoint and restore running programs.",
     subcommands = {RunCommand.class, DumpCommand.class, RestoreCommand.class, LsCommand.class, InspectCommand.class,
-        VerifyCommand.class, GcCommand.class, DemoCommand.class, TrainCommand.class},
+        VerifyCommand.class, GcCommand.class, DemoCommand.class, TrainCommand.class, CommandLine.HelpCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:success", "1:error (one line on stderr saying what, where and what to do; --debug for a stack trace)",
         "2:usage error", "N:restore and run exit with the restored or launched process's own exit code"})

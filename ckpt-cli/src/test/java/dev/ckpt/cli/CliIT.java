@@ -526,5 +526,11 @@ class CliIT {
     assertEquals(2, ckpt("gc", "--keep", "0", "--store", store).code());
     assertEquals(2, ckpt("inspect", "x@notanumber", "--store", store).code());
     assertFalse(ckpt("--help").out().isBlank());
+    for (String command : List.of("run", "dump", "restore", "ls", "inspect", "verify", "gc", "demo")) {
+      Result help = ckpt(command, "--help");
+      assertEquals(0, help.code(), command + " --help: " + help.err());
+      assertTrue(help.out().startsWith("Usage: ckpt " + command), command + " --help: " + help.out());
+      assertEquals(help.out(), ckpt("help", command).out(), "ckpt help " + command);
+    }
   }
 }
