@@ -117,7 +117,9 @@ public record CheckpointInfo(
    * process's written pages were tracked since the previous checkpoint of the same process, and
    * only the chunks holding them were read and hashed (the rest are that checkpoint's chunks).
    * A native process's first checkpoint, the first after a restore or an exec, and every
-   * checkpoint of a process tree, use {@code content-hash}.
+   * checkpoint of a process tree, use {@code content-hash}. {@code compare-with-copy}: an
+   * application's segments were compared with their copies from its previous committed
+   * checkpoint, and only the blocks that differ were hashed (the rest are that checkpoint's chunks).
    *
    * @return the method, as named above
    */

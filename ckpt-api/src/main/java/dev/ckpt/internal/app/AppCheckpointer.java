@@ -72,7 +72,34 @@ public final class AppCheckpointer implements Checkpointer {
    * heap arrays of {@link #COPY_BATCH} bytes that the image writer hashes and compresses in place
    * ({@link BorrowingPartOutput}), so the write copies nothing a second time.
    */
-  private final Map<StateRegistration, byte[][]> segmentCopies = new java.util.HashMap<>();
+  private final Map<StateRegistration, SegmentCopy> segmentCopies = new java.util.HashMap<>();
+  /** Zeros to compare a block with, as long as the longest block. */
+  private ByteBuffer zeros = ByteBuffer.allocate(0);
+  /**
+   * The committed checkpoint whose stored blocks the copies' arrays hold, where {@link
+   * SegmentCopy#held} says so; -1 for none. A block found equal to its array at the next snapshot
+   * is then referenced from that checkpoint instead of being copied and hashed again.
+   */
+  private long copiesCommitted = -1;
+
+  /**
+   * A segment's copy: its blocks, and for each what the last snapshot found (zeros, or equal to
+   * the array) and whether the array holds that block as {@link #copiesCommitted} stored it.
+   */
+  private static final class SegmentCopy {
+    final byte[][] blocks;
+    final boolean[] zero;
+    final boolean[] unchanged;
+    final boolean[] held;
+
+    SegmentCopy(byte[][] blocks) {
+      this.blocks = blocks;
+      this.zero = new boolean[blocks.length];
+      this.unchanged = new boolean[blocks.length];
+      this.held = new boolean[blocks.length];
+    }
+  }
+
   private final Map<StateRegistration, Output> objectBytes = new java.util.HashMap<>();
 
   public AppCheckpointer(CheckpointStore store, boolean ownsStore, String job, List<StateRegistration> states,
@@ -473,7 +500,10 @@ public final class AppCheckpointer implements Checkpointer {
             for (int i = 0; i < copy.length; i++) {
               copy[i] = new byte[(int) Math.min(batch, length - (long) i * batch)];
             }
-            segmentCopies.put(seg, copy);
+            segmentCopies.put(seg, new SegmentCopy(copy));
+            if (zeros.capacity() < batch) {
+              zeros = ByteBuffer.allocate(batch);
+            }
           }
         }
       } catch (OutOfMemoryError e) {
@@ -510,14 +540,37 @@ public final class AppCheckpointer implements Checkpointer {
   /** Why segments were last not copied, so that it is said once; null until then. */
   private String copiesRefused;
 
-  /** Copies a segment into its arrays ({@link #copiesReady}). */
+  /**
+   * Copies a segment into its arrays ({@link #copiesReady}), except two kinds of block, which are
+   * only compared: those equal to their array, which holds what the last committed checkpoint
+   * stored there (referenced from it by the write, not hashed again), and those of zeros (written
+   * as a zero run). Comparing reads a block where copying reads and writes it, so the pause stays
+   * that of a copy, and the write reads and hashes only the blocks that changed.
+   */
   private void copy(StateRegistration.Segment s) {
-    byte[][] copy = segmentCopies.get(s);
+    SegmentCopy c = segmentCopies.get(s);
     long off = 0;
-    for (byte[] b : copy) {
-      s.slice(off, b.length).get(b);
+    for (int i = 0; i < c.blocks.length; i++) {
+      byte[] b = c.blocks[i];
+      ByteBuffer from = s.slice(off, b.length);
       off += b.length;
+      c.unchanged[i] = copiesCommitted > 0 && c.held[i] && from.mismatch(ByteBuffer.wrap(b)) == -1;
+      c.zero[i] = !c.unchanged[i] && from.mismatch(zeros.duplicate().clear().limit(b.length)) == -1;
+      if (!c.unchanged[i] && !c.zero[i]) {
+        c.held[i] = false; // until this checkpoint commits
+        from.get(b);
+      }
     }
+  }
+
+  /** After a commit: every array that was copied or found unchanged holds what {@code id} stored. */
+  private void copiesCommitted(long id) {
+    for (SegmentCopy c : segmentCopies.values()) {
+      for (int i = 0; i < c.blocks.length; i++) {
+        c.held[i] = !c.zero[i];
+      }
+    }
+    copiesCommitted = id;
   }
 
   private CheckpointInfo write(Snapshot taken) throws CheckpointException {
@@ -527,6 +580,11 @@ public final class AppCheckpointer implements Checkpointer {
       w.deadline(taken.deadline);
       w.checkDeadline(); // a deadline passed during the snapshot: nothing written
     }
+    // Blocks unchanged since the checkpoint the copies hold are referenced from it, if it can
+    // still be read (retention may have deleted it: then they are written and hashed as any).
+    boolean based = taken.copied && copiesCommitted > 0
+        && segmentCopies.values().stream().anyMatch(c -> contains(c.unchanged)) && w.base(copiesCommitted);
+    long referenced = 0;
     for (StateRegistration r : states) {
       if (r instanceof StateRegistration.ObjectState o) {
         Output bytes = objectBytes.get(o);
@@ -535,16 +593,21 @@ public final class AppCheckpointer implements Checkpointer {
         }
       } else {
         StateRegistration.Segment seg = (StateRegistration.Segment) r;
-        byte[][] copy = taken.copied ? segmentCopies.get(r) : null;
+        SegmentCopy copy = taken.copied ? segmentCopies.get(r) : null;
         try (PartOutput out = w.part(seg.partName(), Map.of("kind", "segment"))) {
-          if (copy != null && out instanceof BorrowingPartOutput lend) {
-            // Lent until the commit: the next snapshot, which reuses the arrays, waits for it.
-            for (byte[] b : copy) {
-              lend.writeBorrowed(b, b.length);
-            }
-          } else if (copy != null) {
-            for (byte[] b : copy) {
-              out.write(ByteBuffer.wrap(b));
+          if (copy != null) {
+            for (int i = 0; i < copy.blocks.length; i++) {
+              byte[] b = copy.blocks[i];
+              if (copy.zero[i]) {
+                out.writeZeros(b.length);
+              } else if (copy.unchanged[i] && based && out.copyFromBase(b.length)) {
+                referenced += b.length;
+              } else if (out instanceof BorrowingPartOutput lend) {
+                // Lent until the commit: the next snapshot, which reuses the arrays, waits for it.
+                lend.writeBorrowed(b, b.length);
+              } else {
+                out.write(ByteBuffer.wrap(b));
+              }
             }
           } else {
             long length = seg.length();
@@ -558,7 +621,23 @@ public final class AppCheckpointer implements Checkpointer {
     // The pause: until the afterSnapshot hooks ended, or, writing in place, until now.
     long paused = (taken.snapshotEnd != 0 ? taken.snapshotEnd : System.nanoTime()) - taken.start;
     w.attribute(CheckpointInfo.FROZEN_NANOS, Long.toString(paused));
-    return w.commit();
+    if (referenced > 0) {
+      w.attribute(CheckpointInfo.CHANGE_TRACKING, "compare-with-copy");
+    }
+    CheckpointInfo info = w.commit();
+    if (taken.copied) {
+      copiesCommitted(info.id());
+    }
+    return info;
+  }
+
+  private static boolean contains(boolean[] flags) {
+    for (boolean f : flags) {
+      if (f) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static CheckpointException unwrap(Throwable t) {
