@@ -28,7 +28,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ProcessKilledMidDumpIT {
   private static final Path DEV_NULL = Path.of("/dev/null");
-  private static final int ROUNDS = 16;
 
   @TempDir
   Path dir;
@@ -36,8 +35,22 @@ class ProcessKilledMidDumpIT {
   @Test
   @Timeout(value = 4, unit = TimeUnit.MINUTES)
   void processKilledAtRandomMomentsOfItsCheckpoint_failsCleanlyOrCommitsAWholeImage() throws Exception {
-    String[] command = {Programs.path("heap"), "64", "60"};
-    byte[] reference = Programs.reference(Files.createDirectories(dir.resolve("ref")), null, command);
+    row("heap", new String[] {Programs.path("heap"), "64", "60"}, "round 0 ", 300_000, 16);
+  }
+
+  /**
+   * Eight threads: ckpt holds the other seven stopped while it injects calls into the main one,
+   * so a kill then must neither hang the checkpoint (the kernel reports the main thread's exit
+   * only once those threads are reaped) nor leave the process impossible to wait for.
+   */
+  @Test
+  @Timeout(value = 4, unit = TimeUnit.MINUTES)
+  void multiThreadedProcessKilledDuringItsCheckpoint_failsCleanlyOrCommitsAWholeImage() throws Exception {
+    row("mtworkers", new String[] {Programs.path("mtworkers"), "200"}, "started 8 threads", 200_000, 8);
+  }
+
+  private void row(String job, String[] command, String ready, int maxDelayMicros, int rounds) throws Exception {
+    byte[] reference = Programs.reference(Files.createDirectories(dir.resolve(job + "-ref")), null, command);
     Random random = new Random(Long.getLong("ckpt.test.seed", 20261203L));
     int committed = 0;
     int failed = 0;
@@ -45,13 +58,13 @@ class ProcessKilledMidDumpIT {
     List<String> problems = new ArrayList<>();
     List<Long> ids = new ArrayList<>();
     try (NativeCheckpointer ckpt = NativeCheckpointer.builder().store(dir.resolve("store").toUri().resolve("?create=true"))
-        .job("killed").build()) {
-      for (int round = 0; round < ROUNDS; round++) {
-        Path out = dir.resolve("run-" + round + ".out");
+        .job(job).build()) {
+      for (int round = 0; round < rounds; round++) {
+        Path out = dir.resolve(job + "-" + round + ".out");
         TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), command);
-        awaitOutput(out, "round 0 ");
+        awaitOutput(out, ready);
         Mode mode = round % 2 == 0 ? Mode.VACATE : Mode.CONTINUE;
-        long delayMicros = random.nextInt(300_000);
+        long delayMicros = random.nextInt(maxDelayMicros);
         Thread killer = new Thread(() -> {
           try {
             TimeUnit.MICROSECONDS.sleep(delayMicros);
@@ -81,29 +94,29 @@ class ProcessKilledMidDumpIT {
         ids.add(info.id());
         // The restored process writes on in the same file from its offset at the checkpoint: an
         // image of the moment of the freeze ends with the file an undisturbed run writes.
-        RestoredProcess r = ckpt.restore("killed", info.id(), new Stdio(DEV_NULL, null, null, null));
+        RestoredProcess r = ckpt.restore(job, info.id(), new Stdio(DEV_NULL, null, null, null));
         OptionalInt exit = r.waitFor(Duration.ofSeconds(60));
         byte[] got = Files.readAllBytes(out);
         if (!exit.equals(OptionalInt.of(0)) || !java.util.Arrays.equals(reference, got)) {
           lost++;
-          problems.add("round " + round + " (" + mode + ", killed after " + delayMicros / 1000 + " ms): killed@" + info.id()
+          problems.add("round " + round + " (" + mode + ", killed after " + delayMicros / 1000 + " ms): " + job + "@" + info.id()
               + " restored to exit " + exit + " and " + (java.util.Arrays.equals(reference, got) ? "the reference output"
               : "output that differs from the reference"));
         }
       }
-      ConsistencyResult c = ckpt.store().checkConsistency("killed");
+      ConsistencyResult c = ckpt.store().checkConsistency(job);
       problems.addAll(c.problems());
       List<Long> inStore = c.checkpoints().stream().map(CheckpointInfo::id).toList();
       if (!inStore.equals(ids)) {
         problems.add("the store holds checkpoints " + inStore + ", the committed ones were " + ids);
       }
       for (long id : inStore) {
-        if (!ckpt.store().verify("killed", id).ok()) {
-          problems.add("killed@" + id + " does not verify");
+        if (!ckpt.store().verify(job, id).ok()) {
+          problems.add(job + "@" + id + " does not verify");
         }
       }
     }
-    System.out.println("FAULT MATRIX | SIGKILL of the checkpointed process mid-dump (" + ROUNDS + " rounds, VACATE and CONTINUE) | local | "
+    System.out.println("FAULT MATRIX | SIGKILL of the checkpointed process mid-dump (" + job + ", " + rounds + " rounds, VACATE and CONTINUE) | local | "
         + committed + " committed, " + failed + " failed cleanly, " + lost + " lost");
     assertEquals(0, lost, problems.toString());
     assertTrue(problems.isEmpty(), problems.toString());

@@ -544,8 +544,9 @@ public final class AppCheckpointer implements Checkpointer {
    * Copies a segment into its arrays ({@link #copiesReady}), except two kinds of block, which are
    * only compared: those equal to their array, which holds what the last committed checkpoint
    * stored there (referenced from it by the write, not hashed again), and those of zeros (written
-   * as a zero run). Comparing reads a block where copying reads and writes it, so the pause stays
-   * that of a copy, and the write reads and hashes only the blocks that changed.
+   * as a zero run). A block that differs from its array is copied from its first difference on:
+   * the bytes before it are in the array already. So no block costs more than a copy of it, and
+   * the write reads and hashes only the blocks that changed.
    */
   private void copy(StateRegistration.Segment s) {
     SegmentCopy c = segmentCopies.get(s);
@@ -554,11 +555,20 @@ public final class AppCheckpointer implements Checkpointer {
       byte[] b = c.blocks[i];
       ByteBuffer from = s.slice(off, b.length);
       off += b.length;
-      c.unchanged[i] = copiesCommitted > 0 && c.held[i] && from.mismatch(ByteBuffer.wrap(b)) == -1;
-      c.zero[i] = !c.unchanged[i] && from.mismatch(zeros.duplicate().clear().limit(b.length)) == -1;
-      if (!c.unchanged[i] && !c.zero[i]) {
-        c.held[i] = false; // until this checkpoint commits
-        from.get(b);
+      if (copiesCommitted > 0 && c.held[i]) {
+        int first = from.mismatch(ByteBuffer.wrap(b));
+        c.unchanged[i] = first < 0;
+        c.zero[i] = false; // a block that became zeros is stored as any changed block
+        if (first >= 0) {
+          c.held[i] = false; // until this checkpoint commits
+          from.get(first, b, first, b.length - first);
+        }
+      } else {
+        c.unchanged[i] = false;
+        c.zero[i] = from.mismatch(zeros.duplicate().clear().limit(b.length)) == -1;
+        if (!c.zero[i]) {
+          from.get(0, b, 0, b.length);
+        }
       }
     }
   }

@@ -355,7 +355,13 @@ public final class NativeEngine implements AutoCloseable {
           if (!members.isEmpty()) {
             ProcessTree.release(members);
           }
-          ThreadDumper.release(frozenThreads);
+          if (!frozenThreads.isEmpty() && !stopped(t.pid())) {
+            // Killed while frozen: the kernel reports its exit only once the threads ckpt holds
+            // are reaped (detaching a dead thread fails and leaves it a zombie).
+            ThreadDumper.reap(frozenThreads);
+          } else {
+            ThreadDumper.release(frozenThreads);
+          }
           if (!t.groupStopped) {
             resumeIfAlive(t);
           }
@@ -363,6 +369,19 @@ public final class NativeEngine implements AutoCloseable {
         }
       }
     });
+  }
+
+  /**
+   * Whether a process ckpt stopped is still in its ptrace stop: the kernel refuses ptrace
+   * requests to a task that has left it or has a fatal signal pending (SIGKILL).
+   */
+  private static boolean stopped(int pid) {
+    try (com.sun.jna.Memory regs = new com.sun.jna.Memory(27 * 8)) {
+      Sys.ptrace(Sys.PTRACE_GETREGS, pid, 0, regs, "GETREGS");
+      return true;
+    } catch (ProcessException e) {
+      return false;
+    }
   }
 
   /** Where a checkpoint's time went, at debug level: "Measure where the time goes" starts here. */
@@ -376,6 +395,18 @@ public final class NativeEngine implements AutoCloseable {
         long readStart = System.nanoTime();
         long read = c.complete(w);
         tracking.snapshotReadNanos = System.nanoTime() - readStart;
+        // A snapshot killed while it was read (the OOM killer counts its whole size) may have
+        // had pages unmapped under the reads, which then read as absent: only a snapshot still
+        // stopped after the last read proves the memory read is whole.
+        tracer.call(() -> {
+          for (ProcessDumper.Pending p : c.pending) {
+            if (p.snapshot != null && !stopped(p.snapshot.host())) {
+              throw new ProcessException(p.process.pid, "its memory snapshot (pid " + p.snapshot.host()
+                  + ") was killed while it was read: nothing was committed");
+            }
+          }
+          return null;
+        });
         w.attribute(CheckpointInfo.READ_BYTES, Long.toString(read))
             .attribute(CheckpointInfo.SNAPSHOT_BYTES, Long.toString(c.snapshotBytes()));
         if (tracking.used) {
@@ -424,7 +455,7 @@ public final class NativeEngine implements AutoCloseable {
 
   /** The traced process ended during a checkpoint's wait, which took its status: the tracer gets it. */
   private void ended(Tracer.Traced t, ProcessEndedException e) {
-    if (e.pid() == t.pid()) {
+    if (e.pid() == t.pid() && e.status() != -1) {
       try {
         tracer.handle(t, e.status());
       } catch (ProcessException impossible) {
@@ -445,11 +476,9 @@ public final class NativeEngine implements AutoCloseable {
       if (m.zombie()) {
         continue;
       }
-      try (com.sun.jna.Memory regs = new com.sun.jna.Memory(27 * 8)) {
-        Sys.ptrace(Sys.PTRACE_GETREGS, m.host(), 0, regs, "GETREGS(after the capture)");
-      } catch (ProcessException e) {
-        throw new ProcessException(m.host(), "was killed (or exited) while it was being checkpointed ("
-            + Errno.name(e.errno()) + " after its state was read): nothing was committed", e.errno(), e);
+      if (!stopped(m.host())) {
+        throw new ProcessException(m.host(), "was killed (or exited) while it was being checkpointed (it left its"
+            + " ptrace stop after its state was read): nothing was committed");
       }
     }
   }

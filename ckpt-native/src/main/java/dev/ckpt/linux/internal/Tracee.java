@@ -222,10 +222,7 @@ final class Tracee implements AutoCloseable {
     for (int attempt = 0; attempt < 2; attempt++) {
       setRegs(r);
       Sys.ptrace(Sys.PTRACE_SINGLESTEP, pid, 0, 0, "SINGLESTEP");
-      int st = Sys.waitpid(pid, false);
-      if (!Sys.stopped(st)) {
-        throw new ProcessEndedException(pid, "process ended while running injected " + what + " (status " + st + ")", st);
-      }
+      int st = awaitStop(what);
       if (Sys.stopSignal(st) != Sys.SIGTRAP) {
         throw new ProcessException(pid, "injected " + what + " stopped with signal " + Sys.stopSignal(st) + " instead of SIGTRAP");
       }
@@ -261,10 +258,7 @@ final class Tracee implements AutoCloseable {
     long child = 0;
     Sys.ptrace(Sys.PTRACE_SINGLESTEP, pid, 0, 0, "SINGLESTEP");
     for (int stops = 0; stops < 4; stops++) {
-      int st = Sys.waitpid(pid, false);
-      if (!Sys.stopped(st)) {
-        throw new ProcessEndedException(pid, "process ended while running injected " + what + " (status " + st + ")", st);
-      }
+      int st = awaitStop(what);
       int event = Sys.event(st);
       if (event == Sys.PTRACE_EVENT_FORK || event == Sys.PTRACE_EVENT_VFORK || event == Sys.PTRACE_EVENT_CLONE) {
         try (Memory m = new Memory(8)) {
@@ -364,7 +358,7 @@ final class Tracee implements AutoCloseable {
    */
   void runBatch(String what, long code, long table) throws ProcessException {
     startBatch(what, code, table);
-    ended(what, code, Sys.waitpid(pid, false));
+    ended(what, code, awaitStop(what));
   }
 
   /** Work the tracer does while a batch runs in the tracee. */
@@ -386,7 +380,7 @@ final class Tracee implements AutoCloseable {
       failed = e;
     }
     try {
-      ended(what, code, Sys.waitpid(pid, false));
+      ended(what, code, awaitStop(what));
     } catch (ProcessException | RuntimeException e) {
       if (failed != null) {
         e.addSuppressed(failed);
@@ -413,6 +407,7 @@ final class Tracee implements AutoCloseable {
   /** Checks that wait status {@code st} is the batch's closing int3. */
   void ended(String what, long code, int st) throws ProcessException {
     if (!Sys.stopped(st)) {
+      gone = true;
       throw new ProcessEndedException(pid, "process ended while running injected " + what + " (status " + st + ")", st);
     }
     long rip = getRegs().get(Regs.RIP);
@@ -422,7 +417,47 @@ final class Tracee implements AutoCloseable {
     }
   }
 
+  /** The process ended during an injected call: nothing is left to restore in it. */
+  private boolean gone;
+
+  /** Spins before the wait for a stop starts sleeping: most injected calls end within microseconds. */
+  private static final int SPINS = 1000;
+
+  /**
+   * Waits for the process's next stop after it was set running injected code, and fails with
+   * ProcessEndedException if it ends instead. The wait polls rather than blocks: a multi-threaded
+   * process killed while ckpt holds its other threads stopped reports its main thread's exit only
+   * once the tracer has reaped those threads, so a blocking wait would never return. A main thread
+   * that has become a zombie meanwhile ends the wait, its status left to be reported later.
+   */
+  int awaitStop(String what) throws ProcessException {
+    for (int i = 0; ; i++) {
+      int st = Sys.waitpid(pid, true);
+      if (st != -1) {
+        if (!Sys.stopped(st)) {
+          gone = true;
+          throw new ProcessEndedException(pid, "process ended while running injected " + what + " (status " + st + ")", st);
+        }
+        return st;
+      }
+      if (i < SPINS) {
+        Thread.onSpinWait();
+        continue;
+      }
+      String state = ProcFs.state(pid);
+      if (state.isEmpty() || state.equals("Z") || state.equals("X")) {
+        gone = true;
+        throw new ProcessEndedException(pid, "process was killed while running injected " + what, -1);
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(20_000);
+    }
+  }
+
   void endInjection() throws ProcessException {
+    if (gone) {
+      saved = null;
+      return;
+    }
     if (saved != null) {
       setRegs(saved);
       saved = null;
