@@ -69,6 +69,19 @@ public interface ImageWriter extends AutoCloseable {
   }
 
   /**
+   * As {@link #base(long)}, and only if checkpoint {@code of.id()} is still the checkpoint
+   * {@code of} describes (committed at the same moment, on the same parent). A number whose
+   * checkpoint was deleted, then taken by another writer, names another image, whose chunks must
+   * not stand for what the caller found unchanged since its own checkpoint.
+   *
+   * @param of a checkpoint of this writer's job, as its commit returned it
+   * @return whether the base was set; the default sets none
+   */
+  default boolean base(CheckpointInfo of) {
+    return false;
+  }
+
+  /**
    * Sets an image-level attribute, recorded in the manifest.
    *
    * @param key the attribute's name

@@ -434,6 +434,42 @@ class AppSnapshotIT {
     }
   }
 
+  /**
+   * The checkpoint the copies were compared with is deleted, and another writer commits a
+   * different image under its number: the next checkpoint must not take unchanged blocks from
+   * that image, and restores to the segment's own bytes.
+   */
+  @Test
+  @Timeout(60)
+  void aNumberTakenByAnotherImage_isNotUsedAsTheBaseOfUnchangedBlocks() throws Exception {
+    ByteBuffer seg = ByteBuffer.allocateDirect(2 << 20);
+    byte[] content = new byte[seg.capacity()];
+    new java.util.Random(5).nextBytes(content);
+    seg.put(0, content);
+    try (Checkpointer ckpt = Checkpointer.builder().store(dir.resolve("store").toUri().resolve("?create=true"))
+        .job("reused").registerSegment("s", seg).build()) {
+      CheckpointInfo first = ckpt.checkpoint();
+      String part;
+      try (dev.ckpt.ImageReader r = ckpt.store().open("reused", first.id())) {
+        part = r.parts().stream().map(p -> p.name()).filter(n -> n.endsWith("s")).findFirst().orElseThrow();
+      }
+      ckpt.store().blobs().delete(String.format("reused/manifests/%020d", first.id()));
+      byte[] foreign = new byte[seg.capacity()];
+      new java.util.Random(6).nextBytes(foreign);
+      try (dev.ckpt.ImageWriter w = ckpt.store().newImage("reused")) {
+        try (dev.ckpt.PartOutput out = w.part(part, java.util.Map.of("kind", "segment"))) {
+          out.write(foreign, 0, foreign.length);
+        }
+        assertEquals(first.id(), w.commit().id(), "the other writer took the deleted checkpoint's number");
+      }
+      CheckpointInfo second = ckpt.checkpoint(); // the segment did not change
+      assertEquals("content-hash", second.changeTracking(), second.toString());
+      seg.put(0, new byte[seg.capacity()]);
+      ckpt.restore(second.id());
+      assertTrue(java.util.Arrays.equals(content, bytes(seg)), "restored the segment's own bytes");
+    }
+  }
+
   private static byte[] bytes(ByteBuffer s) {
     byte[] b = new byte[s.capacity()];
     s.get(0, b);

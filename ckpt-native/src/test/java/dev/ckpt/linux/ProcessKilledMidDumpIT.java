@@ -35,7 +35,7 @@ class ProcessKilledMidDumpIT {
   @Test
   @Timeout(value = 4, unit = TimeUnit.MINUTES)
   void processKilledAtRandomMomentsOfItsCheckpoint_failsCleanlyOrCommitsAWholeImage() throws Exception {
-    row("heap", new String[] {Programs.path("heap"), "64", "60"}, "round 0 ", 300_000, 16);
+    row("heap", new String[] {Programs.path("heap"), "64", "60"}, "round 0 ", 300_000, 12);
   }
 
   /**

@@ -81,6 +81,8 @@ public final class AppCheckpointer implements Checkpointer {
    * is then referenced from that checkpoint instead of being copied and hashed again.
    */
   private long copiesCommitted = -1;
+  /** That checkpoint, as its commit returned it: the writer checks that its number still names it. */
+  private CheckpointInfo copiesCommittedInfo;
 
   /**
    * A segment's copy: its blocks, and for each what the last snapshot found (zeros, or equal to
@@ -573,14 +575,15 @@ public final class AppCheckpointer implements Checkpointer {
     }
   }
 
-  /** After a commit: every array that was copied or found unchanged holds what {@code id} stored. */
-  private void copiesCommitted(long id) {
+  /** After a commit: every array that was copied or found unchanged holds what {@code info} stored. */
+  private void copiesCommitted(CheckpointInfo info) {
     for (SegmentCopy c : segmentCopies.values()) {
       for (int i = 0; i < c.blocks.length; i++) {
         c.held[i] = !c.zero[i];
       }
     }
-    copiesCommitted = id;
+    copiesCommitted = info.id();
+    copiesCommittedInfo = info;
   }
 
   private CheckpointInfo write(Snapshot taken) throws CheckpointException {
@@ -593,7 +596,7 @@ public final class AppCheckpointer implements Checkpointer {
     // Blocks unchanged since the checkpoint the copies hold are referenced from it, if it can
     // still be read (retention may have deleted it: then they are written and hashed as any).
     boolean based = taken.copied && copiesCommitted > 0
-        && segmentCopies.values().stream().anyMatch(c -> contains(c.unchanged)) && w.base(copiesCommitted);
+        && segmentCopies.values().stream().anyMatch(c -> contains(c.unchanged)) && w.base(copiesCommittedInfo);
     long referenced = 0;
     for (StateRegistration r : states) {
       if (r instanceof StateRegistration.ObjectState o) {
@@ -636,7 +639,7 @@ public final class AppCheckpointer implements Checkpointer {
     }
     CheckpointInfo info = w.commit();
     if (taken.copied) {
-      copiesCommitted(info.id());
+      copiesCommitted(info);
     }
     return info;
   }

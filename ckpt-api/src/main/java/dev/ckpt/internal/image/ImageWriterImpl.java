@@ -221,9 +221,23 @@ final class ImageWriterImpl implements ImageWriter {
 
   @Override
   public boolean base(long id) {
+    return base(id, null);
+  }
+
+  @Override
+  public boolean base(CheckpointInfo of) {
+    return of.job().equals(job) && base(of.id(), of);
+  }
+
+  /** Sets checkpoint {@code id} as the base, if it can be one and (with {@code of}) is still that checkpoint. */
+  private boolean base(long id, CheckpointInfo of) {
     checkOpen();
     try {
       Manifest m = store.readManifest(job, id);
+      if (of != null && (m.created().toEpochMilli() != of.created().toEpochMilli() || m.parentId() != of.parentId())) {
+        LOG.debug("job {}: checkpoint {} is no longer the one committed at {}: not a base", job, id, of.created());
+        return false;
+      }
       if (m.chunkSize() != chunkSize) {
         return false; // chunks of another size do not line up with this image's
       }

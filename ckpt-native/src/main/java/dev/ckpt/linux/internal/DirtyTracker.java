@@ -43,6 +43,8 @@ final class DirtyTracker implements AutoCloseable {
   /** The committed checkpoint the written pages are counted from, and its mappings by start. */
   private long baseId = -1;
   private String baseJob;
+  /** The base checkpoint as its commit returned it, to check that its number still names it. */
+  private dev.ckpt.CheckpointInfo baseInfo;
   private Map<Long, VmaRecord> base = Map.of();
 
   /** A checkpoint is between its {@link #begin} and its commit or failure. */
@@ -78,9 +80,9 @@ final class DirtyTracker implements AutoCloseable {
     return uffd >= 0;
   }
 
-  /** The checkpoint of {@code job} changes are counted from, or -1 while there is none. */
-  synchronized long baseId(String job) {
-    return job.equals(baseJob) ? baseId : -1;
+  /** The checkpoint of {@code job} changes are counted from, or null while there is none. */
+  synchronized dev.ckpt.CheckpointInfo base(String job) {
+    return job.equals(baseJob) && baseId >= 0 ? baseInfo : null;
   }
 
   /** The base's record of the mapping at {@code start}, or null. */
@@ -373,13 +375,14 @@ final class DirtyTracker implements AutoCloseable {
 
 
   /** The checkpoint whose scan ran last is committed: changes now count from it. */
-  synchronized void committed(String job, long id, List<VmaRecord> records) {
+  synchronized void committed(dev.ckpt.CheckpointInfo info, List<VmaRecord> records) {
     Map<Long, VmaRecord> byStart = new HashMap<>();
     for (VmaRecord r : records) {
       byStart.put(r.start(), r);
     }
-    baseJob = job;
-    baseId = id;
+    baseJob = info.job();
+    baseId = info.id();
+    baseInfo = info;
     base = byStart;
     inFlight = false;
   }
@@ -407,6 +410,7 @@ final class DirtyTracker implements AutoCloseable {
     registered.clear();
     baseId = -1;
     baseJob = null;
+    baseInfo = null;
     base = Map.of();
   }
 }

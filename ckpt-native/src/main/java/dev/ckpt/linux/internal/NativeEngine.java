@@ -296,11 +296,12 @@ public final class NativeEngine implements AutoCloseable {
           tracking.tracker = tracker;
         }
         java.util.Map<Long, java.util.Set<String>> censusFlags = precheckTree(t, running);
-        long baseId = tracking.tracker == null || !tracking.tracker.created() ? -1 : tracking.tracker.baseId(w.job());
-        if (baseId > 0) {
+        CheckpointInfo baseInfo = tracking.tracker == null || !tracking.tracker.created() ? null
+            : tracking.tracker.base(w.job());
+        if (baseInfo != null) {
           // Before the freeze: the base manifest from the store, and the written pages
           // (re-protected: from here on a failure must end the tracking).
-          tracking.based = w.base(baseId);
+          tracking.based = w.base(baseInfo);
           tracking.rearmed = true;
           tracking.before = tracking.tracker.prescan(ProcFs.maps(t.pid()));
         }

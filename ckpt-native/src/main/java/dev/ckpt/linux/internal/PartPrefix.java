@@ -56,6 +56,11 @@ final class PartPrefix {
       }
 
       @Override
+      public boolean base(dev.ckpt.CheckpointInfo of) {
+        return w.base(of);
+      }
+
+      @Override
       public ImageWriter attribute(String key, String value) {
         return this; // the tree's writer holds the image's attributes
       }

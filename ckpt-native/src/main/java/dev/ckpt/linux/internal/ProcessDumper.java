@@ -80,7 +80,7 @@ final class ProcessDumper {
         return;
       }
       if (rearmed && scanned) {
-        tracker.committed(info.job(), info.id(), rootVmas.get());
+        tracker.committed(info, rootVmas.get());
       } else if (rearmed) {
         tracker.close();
       } else {

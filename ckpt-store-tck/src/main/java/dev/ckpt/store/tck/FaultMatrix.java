@@ -177,7 +177,7 @@ public final class FaultMatrix {
    * Writes {@code checkpoints} checkpoints of fresh random content (0.25 to 3 MiB each) through a
    * store on a small file system, keeping the newest 2 and running gc (no grace period) after
    * each commit, so the file system fills up and frees again. A checkpoint that does not fit must
-   * fail with a CheckpointException, and after each failure the newest checkpoint committed must
+   * fail with a CheckpointException, and after each failure every checkpoint committed and kept must
    * still read back as written. The last checkpoint, of 256 KiB after retention has kept only one,
    * must commit: the space comes back. Afterwards everything is checked as {@link #injectedFaults}
    * does, except the checkpoints retention deleted on purpose.
@@ -193,7 +193,7 @@ public final class FaultMatrix {
     Random random = new Random(seed);
     Attempts attempts = new Attempts(job);
     List<String> problems = new ArrayList<>();
-    int lostAfterFailure = 0;
+    java.util.Set<Long> lostAfterFailure = new java.util.TreeSet<>();
     try (CheckpointStore cs = CheckpointStore.builder().blobStore(new Unclosed(store)).parallelism(2).chunkSize(64 * 1024)
         .packSize(1 << 20).gcGracePeriod(Duration.ZERO).build()) {
       for (int i = 0; i < checkpoints - 1; i++) {
@@ -201,35 +201,26 @@ public final class FaultMatrix {
         random.nextBytes(content);
         int failedBefore = attempts.failed;
         attempts.attempt(cs, content);
-        if (attempts.failed > failedBefore && attempts.newest != null) {
-          long id = attempts.newest;
-          String got = null;
-          try (ImageReader r = cs.open(job, id)) {
-            got = digest(r.readBytes("data"));
-          } catch (CheckpointException e) {
-            // counted below
-          }
-          if (!attempts.reported.get(id).equals(got)) {
-            lostAfterFailure++;
-            problems.add("after a failed checkpoint, the newest committed " + job + "@" + id + " is "
-                + (got == null ? "missing or unreadable" : "not what was written"));
+        if (attempts.failed > failedBefore) {
+          // Every checkpoint committed and not deleted by retention must still read back.
+          for (Map.Entry<Long, String> e : new HashMap<>(attempts.reported).entrySet()) {
+            String got = null;
+            try (ImageReader r = cs.open(job, e.getKey())) {
+              got = digest(r.readBytes("data"));
+            } catch (CheckpointException gone) {
+              // counted below
+            }
+            if (!e.getValue().equals(got) && lostAfterFailure.add(e.getKey())) {
+              problems.add("after a failed checkpoint, the committed " + job + "@" + e.getKey() + " is "
+                  + (got == null ? "missing or unreadable" : "not what was written"));
+            }
           }
         }
-        try {
-          cs.retain(job, dev.ckpt.Retention.keepLast(2));
-          cs.gc(job);
-        } catch (CheckpointException e) {
-          // a full disk may stop them; they must never delete what a kept checkpoint needs
-        }
+        retain(cs, attempts, 2, null);
       }
       // The space comes back: with one checkpoint kept, a small one fits (a failed write that
       // left its data behind would keep the disk full for good).
-      try {
-        cs.retain(job, dev.ckpt.Retention.keepLast(1));
-        cs.gc(job);
-      } catch (CheckpointException e) {
-        problems.add("the store did not recover from its full disk: retention keeping one failed: " + e.getMessage());
-      }
+      retain(cs, attempts, 1, problems);
       byte[] small = new byte[256 << 10];
       random.nextBytes(small);
       int failedBefore = attempts.failed;
@@ -241,14 +232,29 @@ public final class FaultMatrix {
     }
     attempts.failedWith.values().stream().map(f -> f.replaceAll("[0-9a-f]{32}", "…")).distinct().limit(3)
         .forEach(f -> System.out.println("disk full, failed cleanly: " + f));
-    // Retention deleted the older ones on purpose: only those it keeps are expected.
-    long keptFrom = attempts.keptFrom();
-    attempts.reported.keySet().removeIf(id -> id < keptFrom);
     Cell settled = attempts.settle(store, Map.of());
     problems.addAll(settled.problems());
-    return new Cell(settled.committed() + attempts.retired, settled.failedCleanly(), settled.lost() + lostAfterFailure,
-        Map.of(), problems);
+    return new Cell(settled.committed() + attempts.retired.size(), settled.failedCleanly(),
+        lostAfterFailure.size() + settled.lost(), Map.of(), problems);
   }
+
+  /**
+   * Retention keeping {@code keep}, then gc: the checkpoints it reports deleted leave what the
+   * store must hold. On a full disk either may fail (never deleting what a kept checkpoint
+   * needs); with {@code problems}, that failure is one.
+   */
+  private static void retain(CheckpointStore cs, Attempts attempts, int keep, List<String> problems) {
+    try {
+      attempts.retire(cs.retain(attempts.job, dev.ckpt.Retention.keepLast(keep)).deletedCheckpoints());
+      cs.gc(attempts.job);
+    } catch (CheckpointException e) {
+      if (problems != null) {
+        problems.add("the store did not recover from its full disk: retention keeping " + keep + " failed: "
+            + e.getMessage());
+      }
+    }
+  }
+
 
   /** The outcomes of one job's checkpoints, and the check of the store against them afterwards. */
   private static final class Attempts {
@@ -258,9 +264,8 @@ public final class FaultMatrix {
     final Map<String, Integer> unclear = new HashMap<>(); // digest -> count
     final Map<String, String> failedWith = new HashMap<>(); // digest -> the exception of a commit that failed
     int failed;
-    Long newest;
     /** Reported committed, then deleted by retention on purpose (diskFull). */
-    int retired;
+    final java.util.Set<Long> retired = new java.util.TreeSet<>();
 
     Attempts(String job) {
       this.job = job;
@@ -274,7 +279,6 @@ public final class FaultMatrix {
         }
         CheckpointInfo c = w.commit();
         reported.put(c.id(), digest);
-        newest = c.id();
       } catch (CommitUnknownException e) {
         unclear.merge(digest, 1, Integer::sum);
       } catch (CheckpointException e) {
@@ -291,13 +295,13 @@ public final class FaultMatrix {
       }
     }
 
-    /** The second newest reported id: retention keeping 2 keeps it and everything newer. */
-    synchronized long keptFrom() {
-      List<Long> ids = new ArrayList<>(reported.keySet());
-      java.util.Collections.sort(ids);
-      long from = ids.size() < 2 ? Long.MIN_VALUE : ids.get(ids.size() - 2);
-      retired = (int) ids.stream().filter(id -> id < from).count();
-      return from;
+    /** Checkpoints retention deleted on purpose: no longer expected in the store. */
+    synchronized void retire(List<Long> ids) {
+      for (long id : ids) {
+        if (reported.remove(id) != null) {
+          retired.add(id);
+        }
+      }
     }
 
     /**
@@ -346,7 +350,7 @@ public final class FaultMatrix {
               } else if (failedWith.containsKey(e.getValue())) {
                 problems.add(job + "@" + e.getKey() + " exists although its commit failed with "
                     + failedWith.get(e.getValue()) + ": that failure was not clean");
-              } else if (retired == 0) {
+              } else {
                 problems.add(job + "@" + e.getKey() + " holds nothing any attempt wrote");
               }
             }

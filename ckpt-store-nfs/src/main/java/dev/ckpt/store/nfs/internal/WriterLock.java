@@ -115,11 +115,16 @@ final class WriterLock {
   private boolean publish(String path, Owner me, int round) throws StoreException {
     String mine = NfsFiles.parent(path) + "/.lock-" + me.token() + "-" + round;
     byte[] content = me.encode().getBytes(StandardCharsets.UTF_8);
-    io.run("write lock", mine, () -> {
-      files.delete(mine);
-      files.writeNew(mine, java.nio.ByteBuffer.wrap(content));
-      return null;
-    });
+    try {
+      io.run("write lock", mine, () -> {
+        files.delete(mine);
+        files.writeNew(mine, java.nio.ByteBuffer.wrap(content));
+        return null;
+      });
+    } catch (StoreException e) {
+      deleteQuietly(mine); // a write that failed (a full disk) must not keep its space: lock files are never listed
+      throw e;
+    }
     try {
       boolean linked = io.run("link lock", path, () -> files.link(mine, path));
       if (!linked) {
@@ -129,6 +134,14 @@ final class WriterLock {
       return linked;
     } finally {
       io.run("remove lock copy", mine, () -> files.delete(mine));
+    }
+  }
+
+  private void deleteQuietly(String path) {
+    try {
+      files.delete(path);
+    } catch (java.io.IOException ignored) {
+      // Unreachable now: the next lock of this writer uses another name, and nothing else is lost.
     }
   }
 
@@ -214,12 +227,17 @@ final class WriterLock {
         }
         Owner next = new Owner(owner.host(), owner.pid(), owner.token(), clock.millis() + lease.toMillis());
         String tmp = NfsFiles.parent(path) + "/.lock-" + owner.token() + "-renew";
-        io.run("renew lock", path, () -> {
-          files.delete(tmp);
-          files.writeNew(tmp, java.nio.ByteBuffer.wrap(next.encode().getBytes(StandardCharsets.UTF_8)));
-          files.rename(tmp, path);
-          return null;
-        });
+        try {
+          io.run("renew lock", path, () -> {
+            files.delete(tmp);
+            files.writeNew(tmp, java.nio.ByteBuffer.wrap(next.encode().getBytes(StandardCharsets.UTF_8)));
+            files.rename(tmp, path);
+            return null;
+          });
+        } catch (StoreException e) {
+          deleteQuietly(tmp);
+          throw e;
+        }
         owner = next;
         renewedAt = clock.millis();
       }
