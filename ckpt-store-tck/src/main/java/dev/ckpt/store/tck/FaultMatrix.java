@@ -204,12 +204,7 @@ public final class FaultMatrix {
         if (attempts.failed > failedBefore) {
           // Every checkpoint committed and not deleted by retention must still read back.
           for (Map.Entry<Long, String> e : new HashMap<>(attempts.reported).entrySet()) {
-            String got = null;
-            try (ImageReader r = cs.open(job, e.getKey())) {
-              got = digest(r.readBytes("data"));
-            } catch (CheckpointException gone) {
-              // counted below
-            }
+            String got = readBack(cs, job, e.getKey());
             if (!e.getValue().equals(got) && lostAfterFailure.add(e.getKey())) {
               problems.add("after a failed checkpoint, the committed " + job + "@" + e.getKey() + " is "
                   + (got == null ? "missing or unreadable" : "not what was written"));
@@ -273,11 +268,8 @@ public final class FaultMatrix {
 
     synchronized void attempt(CheckpointStore cs, byte[] content) throws Exception {
       String digest = digest(content);
-      try (ImageWriter w = cs.newImage(job)) {
-        try (PartOutput out = w.part("data", Map.of())) {
-          out.write(content, 0, content.length);
-        }
-        CheckpointInfo c = w.commit();
+      try {
+        CheckpointInfo c = writeData(cs, job, content);
         reported.put(c.id(), digest);
       } catch (CommitUnknownException e) {
         unclear.merge(digest, 1, Integer::sum);
@@ -465,12 +457,7 @@ public final class FaultMatrix {
           }
         }
         for (Map.Entry<Long, String> e : newest.entrySet()) {
-          String got = null;
-          try (ImageReader r = cs.open(job, e.getKey())) {
-            got = digest(r.readBytes("data"));
-          } catch (CheckpointException gone) {
-            // counted below
-          }
+          String got = readBack(cs, job, e.getKey());
           if (!e.getValue().equals(got)) {
             lost++;
             problems.add("after kill " + round + ": the newest committed checkpoint " + job + "@" + e.getKey() + " is "
@@ -522,14 +509,9 @@ public final class FaultMatrix {
           content[random.nextInt(content.length)] = (byte) random.nextInt();
         }
         String digest = digest(content);
-        try (ImageWriter w = cs.newImage(job)) {
-          try (PartOutput out = w.part("data", Map.of())) {
-            out.write(content, 0, content.length);
-          }
-          CheckpointInfo c = w.commit();
-          System.out.println("committed " + c.id() + " " + digest);
-          System.out.flush();
-        }
+        CheckpointInfo c = writeData(cs, job, content);
+        System.out.println("committed " + c.id() + " " + digest);
+        System.out.flush();
         if (i % 5 == 4) {
           cs.retain(job, dev.ckpt.Retention.keepLast(3));
         }
@@ -558,11 +540,8 @@ public final class FaultMatrix {
         own.nextBytes(mine);
         System.arraycopy(mine, 0, content, shared.length, mine.length);
         String digest = digest(content);
-        try (ImageWriter w = s.newImage(job)) {
-          try (PartOutput out = w.part("data", Map.of())) {
-            out.write(content, 0, content.length);
-          }
-          CheckpointInfo c = w.commit();
+        try {
+          CheckpointInfo c = writeData(s, job, content);
           System.out.println("committed " + c.id() + " " + digest);
         } catch (CommitUnknownException e) {
           System.out.println("unclear " + digest);
@@ -696,12 +675,7 @@ public final class FaultMatrix {
         }
       }
       for (Map.Entry<Long, String> e : reported.entrySet()) {
-        String got = null;
-        try (ImageReader r = s.open(job, e.getKey())) {
-          got = digest(r.readBytes("data"));
-        } catch (CheckpointException gone) {
-          // counted below
-        }
+        String got = readBack(s, job, e.getKey());
         if (!e.getValue().equals(got)) {
           lost++;
           problems.add(job + "@" + e.getKey() + " was committed and is " + (got == null ? "missing or unreadable"
@@ -778,6 +752,25 @@ public final class FaultMatrix {
     org.junit.jupiter.api.Assertions.assertEquals(0, cell.lost(), cell.problems().toString());
     org.junit.jupiter.api.Assertions.assertTrue(cell.problems().isEmpty(), cell.problems().toString());
     org.junit.jupiter.api.Assertions.assertTrue(cell.committed() > 0, "nothing committed: " + cell);
+  }
+
+  /** Writes and commits a checkpoint of {@code job} whose one part, "data", holds {@code content}. */
+  private static CheckpointInfo writeData(CheckpointStore cs, String job, byte[] content) throws CheckpointException {
+    try (ImageWriter w = cs.newImage(job)) {
+      try (PartOutput out = w.part("data", Map.of())) {
+        out.write(content, 0, content.length);
+      }
+      return w.commit();
+    }
+  }
+
+  /** The digest of checkpoint {@code id}'s data as read back, or null if it cannot be read. */
+  private static String readBack(CheckpointStore cs, String job, long id) throws Exception {
+    try (ImageReader r = cs.open(job, id)) {
+      return digest(r.readBytes("data"));
+    } catch (CheckpointException gone) {
+      return null;
+    }
   }
 
   private static String digest(byte[] b) throws Exception {
