@@ -19,13 +19,13 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * SIGKILLs a JVM that writes checkpoints back to back, 20 times at random moments (50 with
+ * SIGKILLs a JVM that writes checkpoints back to back, 10 times at random moments (50 with
  * {@code -Dckpt.faultMatrix.kills=50}, as the README's fault matrix was measured). After each
  * kill the last committed checkpoint must restore and verify byte for byte, and no checkpoint the
  * child reported as committed may be missing.
  */
 class CrashLoopIT {
-  static final int KILLS = Integer.getInteger("ckpt.faultMatrix.kills", 20);
+  static final int KILLS = Integer.getInteger("ckpt.faultMatrix.kills", 10);
 
   @TempDir
   Path dir;

@@ -35,7 +35,7 @@ class ProcessKilledMidDumpIT {
   @Test
   @Timeout(value = 4, unit = TimeUnit.MINUTES)
   void processKilledAtRandomMomentsOfItsCheckpoint_failsCleanlyOrCommitsAWholeImage() throws Exception {
-    row("heap", new String[] {Programs.path("heap"), "64", "60"}, "round 0 ", 300_000, 12);
+    row("heap", new String[] {Programs.path("heap"), "64", "60"}, "round 0 ", 300_000, 8);
   }
 
   /**
@@ -46,7 +46,7 @@ class ProcessKilledMidDumpIT {
   @Test
   @Timeout(value = 4, unit = TimeUnit.MINUTES)
   void multiThreadedProcessKilledDuringItsCheckpoint_failsCleanlyOrCommitsAWholeImage() throws Exception {
-    row("mtworkers", new String[] {Programs.path("mtworkers"), "200"}, "started 8 threads", 200_000, 8);
+    row("mtworkers", new String[] {Programs.path("mtworkers"), "60"}, "started 8 threads", 200_000, 8);
   }
 
   private void row(String job, String[] command, String ready, int maxDelayMicros, int rounds) throws Exception {

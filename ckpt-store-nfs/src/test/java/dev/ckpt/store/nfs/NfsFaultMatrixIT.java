@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class NfsFaultMatrixIT {
   /** Kills per SIGKILL row: few in the test run (each kill costs a JVM start), 50 for the README's figures. */
-  private static final int KILLS = Integer.getInteger("ckpt.faultMatrix.kills", 5);
+  private static final int KILLS = Integer.getInteger("ckpt.faultMatrix.kills", 3);
 
   /** A 5 MiB export for the disk-full row. */
   @RegisterExtension

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** The fault matrix's rows for the S3 store against S3Proxy (README, "Failures"). */
 class S3FaultMatrixIT {
   /** Kills per SIGKILL row: few in the test run (each kill costs a JVM start), 50 for the README's figures. */
-  private static final int KILLS = Integer.getInteger("ckpt.faultMatrix.kills", 10);
+  private static final int KILLS = Integer.getInteger("ckpt.faultMatrix.kills", 5);
 
   @org.junit.jupiter.api.io.TempDir
   java.nio.file.Path dir;
