@@ -336,7 +336,8 @@ int main(int argc, char **argv) {
     if (madvise(advised, 4096, MADV_DONTFORK) || madvise(advised + 2 * 4096, 4096, MADV_DONTDUMP)
         || madvise(advised + 4 * 4096, 4096, MADV_SEQUENTIAL) || madvise(advised + 6 * 4096, 4096, MADV_WIPEONFORK))
       die("madvise");
-    snprintf(dir, sizeof dir, "/tmp/ckpt-shared-%d", (int) getpid());
+    /* In the working directory, which the tests make a temporary one of their own: not /tmp, where nothing removed it. */
+    snprintf(dir, sizeof dir, "ckpt-shared-%d", (int) getpid());
     int sf = open(dir, O_CREAT | O_RDWR | O_TRUNC, 0600);
     if (sf < 0 || ftruncate(sf, 4096)) die("shared file");
     shared_file = mmap(NULL, 4096, PROT_READ, MAP_SHARED, sf, 0);
