@@ -9,6 +9,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** The fault matrix's rows for the S3 store against S3Proxy (README, "Failures"). */
 class S3FaultMatrixIT {
   /** Kills per SIGKILL row: few in the test run (each kill costs a JVM start), 50 for the README's figures. */
+  /** Checkpoints of the injected-faults row: 100 in the test run, 200 (the README's figures) with the property. */
+  private static final int CHECKPOINTS = Integer.getInteger("ckpt.faultMatrix.checkpoints", 100);
   private static final int KILLS = Integer.getInteger("ckpt.faultMatrix.kills", 5);
 
   @org.junit.jupiter.api.io.TempDir
@@ -21,8 +23,8 @@ class S3FaultMatrixIT {
   void tenPercentInjectedFaultsOver200Checkpoints_loseNothing_andLeaveAConsistentStore() throws Exception {
     S3.createBucket("matrix");
     try (BlobStore store = S3StoreProvider.builder(S3.uri("matrix")).build()) {
-      FaultMatrix.Cell cell = FaultMatrix.injectedFaults(store, "matrix", 200, 0.10, 20261203L);
-      FaultMatrix.assertNothingLost("10% injected faults over 200 checkpoints", "S3 (S3Proxy)", cell, 200);
+      FaultMatrix.Cell cell = FaultMatrix.injectedFaults(store, "matrix", CHECKPOINTS, 0.10, 20261203L);
+      FaultMatrix.assertNothingLost("10% injected faults over " + CHECKPOINTS + " checkpoints", "S3 (S3Proxy)", cell, CHECKPOINTS);
     }
   }
 
