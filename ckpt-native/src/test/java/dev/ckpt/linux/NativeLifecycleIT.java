@@ -718,6 +718,50 @@ class NativeLifecycleIT {
   }
 
   /**
+   * The memory snapshot killed (as the OOM killer would) while a CONTINUE checkpoint reads it:
+   * the pages it had may read as absent, so the checkpoint fails naming the snapshot, nothing is
+   * committed, the killed snapshot is reaped, and the process runs on to its normal output.
+   */
+  @Test
+  void snapshotKilledWhileRead_failsTheCheckpoint_commitsNothing_andTheProcessRunsOn() throws Exception {
+    Path ref = Files.createDirectories(dir.resolve("snapkill-ref"));
+    byte[] expected = Programs.reference(ref, null, Programs.path("heap"), "256", "20");
+    Path out = dir.resolve("snapkill.out");
+    java.util.concurrent.ExecutorService exec = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try (NativeCheckpointer ckpt = checkpointer("snapkill")) {
+      TracedProcess p = ckpt.launch(Stdio.files(DEV_NULL, out, null), Programs.path("heap"), "256", "20");
+      awaitOutput(out, "round 0 ");
+      String pid = Integer.toString(p.pid());
+      java.util.concurrent.Future<CheckpointInfo> f = exec.submit(() -> ckpt.checkpoint(p, Mode.CONTINUE));
+      String snapshot = "";
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (snapshot.isEmpty() && !f.isDone() && System.nanoTime() < deadline) {
+        // The snapshot is the process's only child, stopped while it is read; once the process
+        // runs again, it is being read (a killed one left to reap is a zombie instead).
+        String kids = Files.readString(Path.of("/proc", pid, "task", pid, "children")).trim();
+        if (!kids.isEmpty() && !dev.ckpt.linux.internal.proc.ProcFs.state(p.pid()).equals("t")
+            && dev.ckpt.linux.internal.proc.ProcFs.state(Integer.parseInt(kids)).equals("t")) {
+          snapshot = kids;
+        } else {
+          Thread.onSpinWait();
+        }
+      }
+      assertFalse(snapshot.isEmpty(), "no snapshot child was seen while the checkpoint read it");
+      new ProcessBuilder("kill", "-KILL", snapshot).start().waitFor();
+      java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+          () -> f.get(60, TimeUnit.SECONDS));
+      assertTrue(e.getCause() instanceof CheckpointException, e.getCause().toString());
+      assertTrue(e.getCause().getMessage().contains(snapshot), "names the snapshot " + snapshot + ": " + e.getCause().getMessage());
+      assertTrue(ckpt.store().checkpoints("snapkill").isEmpty(), "nothing committed");
+      assertEquals(OptionalInt.of(0), p.waitFor(Duration.ofSeconds(60)), "the process runs on after the failed checkpoint");
+      assertFalse(Files.exists(Path.of("/proc", snapshot)), "the killed snapshot was reaped");
+    } finally {
+      exec.shutdownNow();
+    }
+    assertArrayEquals(expected, Files.readAllBytes(out));
+  }
+
+  /**
    * While a CONTINUE checkpoint's chunks and manifest go to a slow store, the process runs and
    * takes its signals: the tracer thread is not held by the store I/O (a SIGALRM used to stop
    * the process until the commit ended).

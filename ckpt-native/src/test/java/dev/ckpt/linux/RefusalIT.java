@@ -82,7 +82,11 @@ class RefusalIT {
       TracedProcess p = ckpt.launch(new Stdio(Path.of("/dev/null"), out, null, dir), Programs.path("holder"), mode);
       Thread.sleep(300);
       assertTrue(p.isAlive(), mode + " holder ended early:\n" + Files.readString(out));
+      Path maps = Path.of("/proc", Integer.toString(p.pid()), "maps");
+      List<String> mappings = Files.readAllLines(maps);
       ProcessException e = assertThrows(ProcessException.class, () -> ckpt.checkpoint(p, Mode.CONTINUE));
+      // A refusal while frozen leaves none of ckpt's injected pages behind either.
+      assertEquals(mappings, Files.readAllLines(maps), mode + ": the mappings after the refusal");
       assertTrue(e.getMessage().contains(expected), "refusal of " + mode + " should name it (" + expected + "): " + e.getMessage());
       if (mode.startsWith("child")) {
         // A process of the tree: the refusal names it, not the root.

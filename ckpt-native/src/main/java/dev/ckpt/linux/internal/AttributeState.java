@@ -27,25 +27,46 @@ final class AttributeState {
 
   private AttributeState() {}
 
-  /** Reads every attribute; {@code scratch} is a writable page in the tracee. Refuses what restore could not set. */
-  static Map<String, long[]> dump(Tracee t, long scratch, String[] stat) throws ProcessException {
+  /**
+   * Reads every attribute; {@code scratch} is a writable page in the tracee, and {@code batch}
+   * executable memory there for the calls to run in one batch (negative: one at a time).
+   * Refuses what restore could not set.
+   */
+  static Map<String, long[]> dump(Tracee t, long scratch, long batch, String[] stat) throws ProcessException {
     int pid = t.pid;
+    // Each call's output at its own offset of scratch, read back at once.
+    long subreaper = scratch, deathSig = scratch + 8, affinity = scratch + 16, altStack = affinity + AFFINITY_BYTES;
+    long limits = altStack + 24;
+    Tracee.Calls calls = t.new Calls();
+    int personality = calls.add("personality(query)", Sys.SYS_PERSONALITY, 0xffffffffL);
+    int noNewPrivs = calls.add("prctl(PR_GET_NO_NEW_PRIVS)", Sys.SYS_PRCTL, Sys.PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+    int thpDisable = calls.add("prctl(PR_GET_THP_DISABLE)", Sys.SYS_PRCTL, Sys.PR_GET_THP_DISABLE, 0, 0, 0, 0);
+    int dumpable = calls.add("prctl(PR_GET_DUMPABLE)", Sys.SYS_PRCTL, Sys.PR_GET_DUMPABLE, 0, 0, 0, 0);
+    calls.add("prctl(PR_GET_CHILD_SUBREAPER)", Sys.SYS_PRCTL, Sys.PR_GET_CHILD_SUBREAPER, subreaper, 0, 0, 0);
+    calls.add("prctl(PR_GET_PDEATHSIG)", Sys.SYS_PRCTL, Sys.PR_GET_PDEATHSIG, deathSig, 0, 0, 0);
+    int membarrier = calls.add("membarrier(GET_REGISTRATIONS)", Sys.SYS_MEMBARRIER, Sys.MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0);
+    int affinityBytes = calls.add("sched_getaffinity", Sys.SYS_SCHED_GETAFFINITY, 0, AFFINITY_BYTES, affinity);
+    calls.add("sigaltstack(query)", Sys.SYS_SIGALTSTACK, 0, altStack);
+    for (int res = 0; res < Sys.RLIMIT_NAMES.length; res++) {
+      calls.add("prlimit64(" + Sys.RLIMIT_NAMES[res] + ")", Sys.SYS_PRLIMIT64, 0, res, 0, limits + 16L * res);
+    }
+    long[] r = calls.run(batch);
+    ByteBuffer out = ByteBuffer.wrap(t.read(scratch, (int) (limits + 16L * Sys.RLIMIT_NAMES.length - scratch)))
+        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
     Map<String, long[]> a = new LinkedHashMap<>();
-    a.put(PERSONALITY, new long[] {t.call("personality(query)", Sys.SYS_PERSONALITY, 0xffffffffL)});
-    a.put(NO_NEW_PRIVS, new long[] {t.call("prctl(PR_GET_NO_NEW_PRIVS)", Sys.SYS_PRCTL, Sys.PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)});
-    a.put(THP_DISABLE, new long[] {t.call("prctl(PR_GET_THP_DISABLE)", Sys.SYS_PRCTL, Sys.PR_GET_THP_DISABLE, 0, 0, 0, 0)});
-    a.put(DUMPABLE, new long[] {t.call("prctl(PR_GET_DUMPABLE)", Sys.SYS_PRCTL, Sys.PR_GET_DUMPABLE, 0, 0, 0, 0)});
-    t.call("prctl(PR_GET_CHILD_SUBREAPER)", Sys.SYS_PRCTL, Sys.PR_GET_CHILD_SUBREAPER, scratch, 0, 0, 0);
-    a.put(SUBREAPER, new long[] {t.read(scratch, 4)[0]});
-    t.call("prctl(PR_GET_PDEATHSIG)", Sys.SYS_PRCTL, Sys.PR_GET_PDEATHSIG, scratch, 0, 0, 0);
-    a.put(PDEATHSIG, new long[] {ByteBuffer.wrap(t.read(scratch, 4)).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt()});
-    a.put(MEMBARRIER, new long[] {t.call("membarrier(GET_REGISTRATIONS)", Sys.SYS_MEMBARRIER, Sys.MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0)});
+    a.put(PERSONALITY, new long[] {r[personality]});
+    a.put(NO_NEW_PRIVS, new long[] {r[noNewPrivs]});
+    a.put(THP_DISABLE, new long[] {r[thpDisable]});
+    a.put(DUMPABLE, new long[] {r[dumpable]});
+    a.put(SUBREAPER, new long[] {out.get((int) (subreaper - scratch))});
+    a.put(PDEATHSIG, new long[] {out.getInt((int) (deathSig - scratch))});
+    a.put(MEMBARRIER, new long[] {r[membarrier]});
     a.put(NICE, new long[] {Long.parseLong(stat[19])});
-    long n = t.call("sched_getaffinity", Sys.SYS_SCHED_GETAFFINITY, 0, AFFINITY_BYTES, scratch);
-    a.put(AFFINITY, longs(t.read(scratch, (int) n)));
-    t.call("sigaltstack(query)", Sys.SYS_SIGALTSTACK, 0, scratch);
-    ByteBuffer ss = ByteBuffer.wrap(t.read(scratch, 24)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-    long ssSp = ss.getLong(0), ssFlags = ss.getInt(8), ssSize = ss.getLong(16);
+    byte[] mask = new byte[(int) r[affinityBytes]];
+    out.get((int) (affinity - scratch), mask);
+    a.put(AFFINITY, longs(mask));
+    int ss = (int) (altStack - scratch);
+    long ssSp = out.getLong(ss), ssFlags = out.getInt(ss + 8), ssSize = out.getLong(ss + 16);
     if ((ssFlags & Sys.SS_ONSTACK) != 0) {
       throw new ProcessException(pid, "is running a signal handler on its alternate signal stack (sigaltstack at 0x"
           + Long.toHexString(ssSp) + "); checkpoint it outside the handler");
@@ -53,9 +74,8 @@ final class AttributeState {
     a.put(SIGALTSTACK, new long[] {ssSp, ssFlags, ssSize});
     Map<Integer, long[]> ours = ownLimits();
     for (int res = 0; res < Sys.RLIMIT_NAMES.length; res++) {
-      t.call("prlimit64(" + Sys.RLIMIT_NAMES[res] + ")", Sys.SYS_PRLIMIT64, 0, res, 0, scratch);
-      ByteBuffer b = ByteBuffer.wrap(t.read(scratch, 16)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-      long soft = b.getLong(0), hard = b.getLong(8);
+      int at = (int) (limits - scratch) + 16 * res;
+      long soft = out.getLong(at), hard = out.getLong(at + 8);
       long[] mine = ours.get(res);
       if (mine != null && above(hard, mine[1])) {
         throw new ProcessException(pid, Sys.RLIMIT_NAMES[res] + " has hard limit " + limit(hard)

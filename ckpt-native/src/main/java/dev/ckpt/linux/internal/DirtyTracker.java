@@ -40,10 +40,10 @@ final class DirtyTracker implements AutoCloseable {
   private int uffd = -1;
   /** Mappings registered with it: start to end, as they were registered. */
   private final Map<Long, Long> registered = new HashMap<>();
-  /** The committed checkpoint the written pages are counted from, and its mappings by start. */
-  private long baseId = -1;
-  private String baseJob;
-  /** The base checkpoint as its commit returned it, to check that its number still names it. */
+  /**
+   * The committed checkpoint the written pages are counted from, as its commit returned it (to
+   * check that its number still names it), and its mappings by start; null while there is none.
+   */
   private dev.ckpt.CheckpointInfo baseInfo;
   private Map<Long, VmaRecord> base = Map.of();
 
@@ -82,7 +82,7 @@ final class DirtyTracker implements AutoCloseable {
 
   /** The checkpoint of {@code job} changes are counted from, or null while there is none. */
   synchronized dev.ckpt.CheckpointInfo base(String job) {
-    return job.equals(baseJob) && baseId >= 0 ? baseInfo : null;
+    return baseInfo != null && job.equals(baseInfo.job()) ? baseInfo : null;
   }
 
   /** The base's record of the mapping at {@code start}, or null. */
@@ -187,7 +187,7 @@ final class DirtyTracker implements AutoCloseable {
    */
   synchronized Map<Long, long[]> prescan(List<Vma> maps) throws ProcessException {
     Map<Long, long[]> written = new HashMap<>();
-    if (baseId < 0) {
+    if (baseInfo == null) {
       return written;
     }
     int pagemap = openPagemap();
@@ -380,8 +380,6 @@ final class DirtyTracker implements AutoCloseable {
     for (VmaRecord r : records) {
       byStart.put(r.start(), r);
     }
-    baseJob = info.job();
-    baseId = info.id();
     baseInfo = info;
     base = byStart;
     inFlight = false;
@@ -408,8 +406,6 @@ final class DirtyTracker implements AutoCloseable {
       uffd = -1;
     }
     registered.clear();
-    baseId = -1;
-    baseJob = null;
     baseInfo = null;
     base = Map.of();
   }

@@ -29,6 +29,7 @@ public final class NativeEngine implements AutoCloseable {
 
   private final Tracer tracer = new Tracer("ckpt-tracer");
   private final FileIdentities identities = new FileIdentities();
+  private final MemoryDumper.Pool buffers = new MemoryDumper.Pool();
   private final FdPolicy fdPolicy;
   private final boolean verifyRestore;
   private final boolean trackChanges;
@@ -268,6 +269,10 @@ public final class NativeEngine implements AutoCloseable {
 
   private void frozenPart(Tracer.Traced t, ImageWriter w, Mode mode, List<Integer> frozenThreads,
       List<ProcessTree.Member> members, Capture[] snapshot, ProcessDumper.Tracking tracking) throws CheckpointException {
+    // The listing of every other process's descriptors (who else holds its pipes, sockets and
+    // stdio files) is the longest read of the freeze, and needs nothing of the tracer: this
+    // thread does it while the tracer reads the process (ProcessDumper#listAside).
+    java.util.concurrent.BlockingQueue<Runnable> aside = new java.util.concurrent.LinkedBlockingQueue<>();
     tracer.call(() -> {
       if (t.exit().isDone()) {
         throw new ProcessException(t.pid(), "has already exited; nothing to checkpoint");
@@ -305,6 +310,7 @@ public final class NativeEngine implements AutoCloseable {
           tracking.rearmed = true;
           tracking.before = tracking.tracker.prescan(ProcFs.maps(t.pid()));
         }
+        buffers.reserve(running.size());
         long stopAt = System.nanoTime();
         stop(t);
         frozenThreads.addAll(ThreadDumper.freeze(t.pid()));
@@ -316,7 +322,7 @@ public final class NativeEngine implements AutoCloseable {
           tracking.rearmed = true; // the capture may make and arm the tracker
         }
         Capture c = captureFrozen(members, w, mode == Mode.CONTINUE, t.tracker,
-            tracking.tracker != null && members.size() == 1 ? tracking : null, censusFlags);
+            tracking.tracker != null && members.size() == 1 ? tracking : null, censusFlags, aside);
         tracking.rootVmas = () -> c.rootVmas;
         if (tracking.scanned) {
           org.slf4j.LoggerFactory.getLogger(NativeEngine.class).debug("pid {}: page tracking scan {} µs, {} mappings tracked",
@@ -333,12 +339,24 @@ public final class NativeEngine implements AutoCloseable {
         }
         long bytesRead;
         if (c.snapshots()) {
+          try {
+            requireStillFrozen(members);
+          } catch (ProcessException e) {
+            // Killed while frozen: its snapshot goes with it (a dying parent's children are reparented and reaped).
+            c.endSnapshots();
+            c.releaseBuffers();
+            throw e;
+          }
           snapshot[0] = c;
           bytesRead = c.frozenBytes();
         } else {
-          bytesRead = c.complete(w);
+          try {
+            bytesRead = c.complete(w);
+          } finally {
+            c.releaseBuffers();
+          }
+          requireStillFrozen(members);
         }
-        requireStillFrozen(members);
         w.attribute(CheckpointInfo.FROZEN_NANOS, Long.toString(System.nanoTime() - stopAt))
             .attribute(CheckpointInfo.READ_BYTES, Long.toString(bytesRead))
             .attribute(CheckpointInfo.CHANGE_TRACKING, "content-hash");
@@ -369,7 +387,7 @@ public final class NativeEngine implements AutoCloseable {
           t.held = false;
         }
       }
-    });
+    }, aside);
   }
 
   /**
@@ -390,24 +408,22 @@ public final class NativeEngine implements AutoCloseable {
 
   private CheckpointInfo afterFrozen(Tracer.Traced t, ImageWriter w, Mode mode, List<Integer> frozenThreads,
       List<ProcessTree.Member> members, Capture[] snapshot, ProcessDumper.Tracking tracking) throws CheckpointException {
-    if (snapshot[0] != null) {
-      Capture c = snapshot[0];
+    Capture c = snapshot[0];
+    if (c != null) {
       try {
         long readStart = System.nanoTime();
-        long read = c.complete(w);
+        long read;
+        try {
+          read = c.complete(w);
+        } catch (CheckpointException | RuntimeException e) {
+          requireSnapshotsStopped(c, e); // a killed snapshot is the cause whatever read failed
+          throw e;
+        }
         tracking.snapshotReadNanos = System.nanoTime() - readStart;
         // A snapshot killed while it was read (the OOM killer counts its whole size) may have
         // had pages unmapped under the reads, which then read as absent: only a snapshot still
         // stopped after the last read proves the memory read is whole.
-        tracer.call(() -> {
-          for (ProcessDumper.Pending p : c.pending) {
-            if (p.snapshot != null && !stopped(p.snapshot.host())) {
-              throw new ProcessException(p.process.pid, "its memory snapshot (pid " + p.snapshot.host()
-                  + ") was killed while it was read: nothing was committed");
-            }
-          }
-          return null;
-        });
+        requireSnapshotsStopped(c, null);
         w.attribute(CheckpointInfo.READ_BYTES, Long.toString(read))
             .attribute(CheckpointInfo.SNAPSHOT_BYTES, Long.toString(c.snapshotBytes()));
         if (tracking.used) {
@@ -415,12 +431,34 @@ public final class NativeEngine implements AutoCloseable {
         }
       } finally {
         c.endSnapshots();
+        c.releaseBuffers();
+        // The process reaps its killed snapshot in a short stop, before the commit: a zombie
+        // child left for later would be taken for a member by a checkpoint that overlaps it.
         tracer.call(() -> {
           c.reapSnapshots(t);
           return null;
         });
       }
     }
+    return commitFrozen(t, w, mode, frozenThreads, members, tracking);
+  }
+
+  /** Fails, naming it, if a snapshot of {@code c} was killed while it was read; {@code cause} is what the read threw. */
+  private void requireSnapshotsStopped(Capture c, Exception cause) throws CheckpointException {
+    tracer.call(() -> {
+      for (ProcessDumper.Pending p : c.pending) {
+        if (p.snapshot != null && !stopped(p.snapshot.host())) {
+          throw new ProcessException(p.process.pid, "its memory snapshot (pid " + p.snapshot.host()
+              + ") was killed while it was read: nothing was committed", 0, cause);
+        }
+      }
+      return null;
+    });
+  }
+
+  /** The commit of a captured checkpoint: a VACATE one then kills the frozen process, or thaws it if the commit fails. */
+  private CheckpointInfo commitFrozen(Tracer.Traced t, ImageWriter w, Mode mode, List<Integer> frozenThreads,
+      List<ProcessTree.Member> members, ProcessDumper.Tracking tracking) throws CheckpointException {
     if (mode == Mode.CONTINUE) {
       CheckpointInfo info = w.commit();
       tracking.committed(info);
@@ -526,13 +564,16 @@ public final class NativeEngine implements AutoCloseable {
    * descriptions the processes share (kcmp compares the frozen fd tables).
    */
   private Capture captureFrozen(List<ProcessTree.Member> members, ImageWriter w, boolean snapshot, DirtyTracker tracker,
-      ProcessDumper.Tracking tracking, java.util.Map<Long, java.util.Set<String>> censusFlags) throws CheckpointException {
+      ProcessDumper.Tracking tracking, java.util.Map<Long, java.util.Set<String>> censusFlags,
+      java.util.concurrent.BlockingQueue<Runnable> aside) throws CheckpointException {
     boolean tree = members.size() > 1;
     java.util.Set<Integer> hosts = new java.util.HashSet<>();
     members.forEach(m -> hosts.add(m.host()));
     ProcessDumper dumper = tree ? new ProcessDumper(identities, hosts) : new ProcessDumper(identities);
     dumper.track(tracker, tracking);
+    dumper.buffers(buffers);
     if (!tree) {
+      dumper.listAside(aside);
       dumper.censusFlags(censusFlags); // a process alone: its flags from the census, checked against its snapshot
     }
     List<ProcessTree.Member> live = members.stream().filter(m -> !m.zombie()).toList();
@@ -619,6 +660,16 @@ public final class NativeEngine implements AutoCloseable {
         w.attribute("processes", Integer.toString(members.size()));
       }
       return bytes;
+    }
+
+    /** Gives the dumpers' buffers back for the next checkpoint, once their reads are over. */
+    void releaseBuffers() {
+      for (ProcessDumper.Pending p : pending) {
+        if (!p.buffersReleased) {
+          p.buffersReleased = true;
+          buffers.give(p.memory.buffers());
+        }
+      }
     }
 
     void endSnapshots() {

@@ -278,10 +278,43 @@ final class PipeState {
       return inside;
     }
 
+    /**
+     * An Outside whose listing another thread may begin at once by running {@link #listing}; the
+     * first question waits for it, or runs it itself if that thread has not begun.
+     */
+    static Outside ahead(java.util.Set<Integer> inside) {
+      Outside o = new Outside(inside);
+      o.listing = new java.util.concurrent.FutureTask<>(o::scan);
+      return o;
+    }
+
+    private java.util.concurrent.FutureTask<Map<String, List<int[]>>> listing;
+
+    /** The listing for another thread to run; null unless made by {@link #ahead}. */
+    Runnable listing() {
+      return listing;
+    }
+
+    private Map<String, List<int[]>> listed() {
+      if (listing == null) {
+        return scan();
+      }
+      listing.run(); // here, unless the other thread has begun it (a FutureTask runs once)
+      try {
+        return listing.get();
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw new IllegalStateException("listing the descriptors of the processes outside failed: " + e.getCause(),
+            e.getCause());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while the descriptors of the processes outside were listed", e);
+      }
+    }
+
     /** Every descriptor outside on one of {@code ids}, with its open flags. */
     Map<String, List<Holder>> holders(java.util.Set<String> ids) {
       if (byTarget == null) {
-        byTarget = scan();
+        byTarget = listed();
       }
       Map<String, List<Holder>> out = new LinkedHashMap<>();
       for (String id : ids) {

@@ -49,6 +49,13 @@ final class ProcessDumper {
   private DirtyTracker tracker;
   private Tracking tracking;
 
+  /** Where each process's memory dumper takes its buffers; null: made for it. */
+  private MemoryDumper.Pool buffers;
+
+  void buffers(MemoryDumper.Pool pool) {
+    this.buffers = pool;
+  }
+
   void track(DirtyTracker t, Tracking use) {
     this.tracker = t;
     this.tracking = use;
@@ -145,6 +152,19 @@ final class ProcessDumper {
   /** Who holds what outside the checkpoint: scanned once per checkpoint, for all its processes. */
   private PipeState.Outside outside;
 
+  /** Where the listing of the descriptors outside a process alone goes, to run on another thread; null: none. */
+  private java.util.concurrent.BlockingQueue<Runnable> aside;
+
+  /**
+   * For a process alone: {@link #capture} hands the listing of the descriptors outside it to
+   * {@code aside}, whose thread runs it while the injected calls do theirs. It starts once every
+   * thread is frozen and ckpt's own copies of the process's descriptors are closed again (those
+   * of an epoll's watched files, which the listing would take for holders outside).
+   */
+  void listAside(java.util.concurrent.BlockingQueue<Runnable> queue) {
+    this.aside = queue;
+  }
+
   private PipeState.Outside outside(int pid) {
     if (outside == null || !outside.inside().equals(tree(pid))) {
       outside = new PipeState.Outside(tree(pid));
@@ -186,7 +206,8 @@ final class ProcessDumper {
     }
     // The descriptions this process shares among its own fds, compared while it is frozen.
     state = ProcessTree.shareDescriptions(List.of(t.pid), List.of(state.thread().tid()), List.of(state)).get(0);
-    Pending p = new Pending(t, state, snapshotTaken);
+    Pending p = new Pending(t, state, snapshotTaken,
+        new MemoryDumper(buffers == null ? MemoryDumper.Buffers.allocate() : buffers.take()));
     snapshotTaken = null;
     p.flagsToVerify = flagsToVerify;
     p.frozenMaps = mapsUsed;
@@ -237,7 +258,7 @@ final class ProcessDumper {
     /** Replaced while frozen once the descriptions shared across a tree are known. */
     ProcessImage state;
     final MemorySnapshot snapshot;
-    final MemoryDumper memory = new MemoryDumper();
+    final MemoryDumper memory;
     final List<Vma> deferred = new ArrayList<>();
     final Map<Long, VmaRecord> captured = new java.util.HashMap<>();
     /** Dumped records in map order; null where a deferred mapping goes. */
@@ -249,9 +270,12 @@ final class ProcessDumper {
     /** By mapping start, the pages written since the writer's base (DirtyTracker#rearm); null: read all. */
     Map<Long, long[]> written;
     DirtyTracker tracker;
+    /** Its dumper's buffers went back to the pool: nothing reads into them any more. */
+    boolean buffersReleased;
 
-    Pending(Tracee process, ProcessImage state, MemorySnapshot snapshot) {
+    Pending(Tracee process, ProcessImage state, MemorySnapshot snapshot, MemoryDumper memory) {
       this.process = process;
+      this.memory = memory;
       this.state = state;
       this.snapshot = snapshot;
     }
@@ -462,10 +486,9 @@ final class ProcessDumper {
       rseqSig = m.getInt(12);
     }
     List<ProcessImage.FdRecord> fds = FdDumper.dump(pid, policy, w != null);
-    if (w != null) {
-      PipeState.Outside outside = outside(pid);
-      fds = FdDumper.rewireSharedStdio(outside, PipeState.dump(pid, fds, policy, w, outside));
-      fds = UnixSockets.dump(pid, fds, policy, w, outside);
+    if (w != null && aside != null && tree == null) {
+      outside = PipeState.Outside.ahead(Set.of(pid));
+      aside.add(outside.listing());
     }
     byte[][] sigactions;
     byte[][] itimers;
@@ -495,13 +518,30 @@ final class ProcessDumper {
           : SignalDumper.sigactions(t, scratch);
       itimers = SignalDumper.itimers(t, scratch);
       brk = t.call("brk(0)", 12, 0);
-      attributes = AttributeState.dump(t, scratch, stat);
+      attributes = AttributeState.dump(t, scratch, executable ? scratch + SCRATCH / 2 : -1, stat);
       TimerState.dump(t, scratch, attributes, w != null);
       clearTid = ThreadDumper.clearTid(t, scratch);
       threads.add(null); // the main thread, below
       for (int tid : ThreadDumper.tids(pid)) {
         if (tid != pid) {
           threads.add(ThreadDumper.capture(pid, tid, site, scratch, executable ? scratch + SCRATCH / 2 : -1));
+        }
+      }
+      if (w != null) {
+        // After the injected calls, which the listing of the processes outside overlaps, and
+        // before the snapshot's fork: the snapshot shares the fd table and must not be listed.
+        try {
+          PipeState.Outside outside = outside(pid);
+          fds = FdDumper.rewireSharedStdio(outside, PipeState.dump(pid, fds, policy, w, outside));
+          fds = UnixSockets.dump(pid, fds, policy, w, outside);
+        } catch (CheckpointException | RuntimeException e) {
+          // A refusal here ("held outside…") leaves a process that runs on: without ckpt's page.
+          try {
+            t.call("munmap(scratch)", Sys.SYS_MUNMAP, scratch, SCRATCH);
+          } catch (ProcessException unmapped) {
+            e.addSuppressed(unmapped);
+          }
+          throw e;
         }
       }
       if (tracking != null && tracking.tracker != null && w != null && snapshotWanted) {

@@ -38,7 +38,7 @@ final class SignalDumper {
    */
   static byte[][] sigactionsBatched(Tracee t, long area) throws ProcessException {
     long code = area;
-    long table = area + 256;
+    long table = area + Tracee.BATCH_CODE_ROOM;
     long buffers = table + (long) Tracee.BATCH_ENTRY * (NSIG + 1);
     long[][] calls = new long[NSIG][];
     for (int sig = 1; sig <= NSIG; sig++) {

@@ -249,6 +249,44 @@ public final class Tracer implements AutoCloseable {
     }
     FutureTask<T> f = new FutureTask<>(task);
     tasks.add(f);
+    return await(f);
+  }
+
+  /**
+   * {@link #call}, with the calling thread running the side work that {@code task} hands it
+   * through {@code aside} while it runs, instead of only waiting: reads of other processes that
+   * overlap the task's own. The task may run a piece itself when it needs its result first (a
+   * FutureTask runs once); what is still queued when the task ends is dropped.
+   */
+  public <T> T call(Callable<T> task, BlockingQueue<Runnable> aside) throws CheckpointException {
+    if (Thread.currentThread() == thread) {
+      return call(task);
+    }
+    if (!running) {
+      throw new IllegalStateException("the native checkpointer is closed");
+    }
+    Runnable done = () -> { };
+    FutureTask<T> f = new FutureTask<>(() -> {
+      try {
+        return task.call();
+      } finally {
+        aside.clear();
+        aside.add(done);
+      }
+    });
+    tasks.add(f);
+    try {
+      for (Runnable r = aside.take(); r != done; r = aside.take()) {
+        r.run();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CheckpointException("interrupted while waiting for the tracer thread", e);
+    }
+    return await(f);
+  }
+
+  private static <T> T await(FutureTask<T> f) throws CheckpointException {
     try {
       return f.get();
     } catch (InterruptedException e) {
