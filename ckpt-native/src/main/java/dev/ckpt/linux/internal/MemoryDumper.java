@@ -154,47 +154,12 @@ final class MemoryDumper {
       return empty; // the kernel or the file holds these contents
     }
     long pages = v.length() / PAGE;
-    List<Long> runs = new ArrayList<>();
-    long runStart = -1;
-    int pagemap;
-    try {
-      pagemap = LibC.open("/proc/" + t.pid + "/pagemap", 0, 0);
-    } catch (LastErrorException e) {
-      throw Sys.error("open(/proc/" + t.pid + "/pagemap)", t.pid, e);
-    }
-    try {
-      for (long p0 = 0; p0 < pages; p0 += 8192) {
-        int n = (int) Math.min(8192, pages - p0);
-        readPagemap(t.pid, pagemap, v.start() / PAGE + p0, n);
-        for (int i = 0; i < n; i++) {
-          long e = pagemapBuffer.getLong(8L * i);
-          boolean present = (e & (Sys.PM_PRESENT | Sys.PM_SWAPPED)) != 0;
-          boolean wanted = switch (kind) {
-            case FILE_PRIVATE -> present && (e & Sys.PM_FILE) == 0;
-            case SHARED_ANON, OWNED_FILE -> true;
-            default -> present;
-          };
-          long page = p0 + i;
-          if (wanted && runStart < 0) {
-            runStart = page;
-          } else if (!wanted && runStart >= 0) {
-            runs.add(runStart);
-            runs.add(page - runStart);
-            runStart = -1;
-          }
-        }
-      }
-    } finally {
-      LibC.close(pagemap);
-    }
-    if (runStart >= 0) {
-      runs.add(runStart);
-      runs.add(pages - runStart);
-    }
-    if (runs.isEmpty()) {
+    long[] dumped = kind == VmaKind.SHARED_ANON || kind == VmaKind.OWNED_FILE
+        ? (pages == 0 ? new long[0] : new long[] {0, pages}) // every page: the object holds them all
+        : presentRuns(t.pid, v, kind == VmaKind.FILE_PRIVATE);
+    if (dumped.length == 0) {
       return empty;
     }
-    long[] dumped = runs.stream().mapToLong(Long::longValue).toArray();
     VmaRecord rec = new VmaRecord(v.start(), v.end(), v.prot(), kind, v.offset(), empty.path(), dumped);
     int chunk = written == null ? 0 : image.chunkSize();
     if (written != null && base != null && base.end() == v.end() && base.kind() == kind && chunk % PAGE == 0) {
@@ -333,6 +298,127 @@ final class MemoryDumper {
       out.add(new long[] {Math.max(from, runs[i]), Math.min(to, runs[i] + runs[i + 1])});
     }
     return out;
+  }
+
+  /**
+   * The runs {first page, count} of a mapping's pages that exist (present or swapped), and with
+   * {@code anonOnly} only those the process has written (anonymous copies of a private file
+   * mapping's pages), from its /proc/PID/pagemap.
+   */
+  private long[] presentRuns(int pid, Vma v, boolean anonOnly) throws ProcessException {
+    int pagemap;
+    try {
+      pagemap = LibC.open("/proc/" + pid + "/pagemap", 0, 0);
+    } catch (LastErrorException e) {
+      throw Sys.error("open(/proc/" + pid + "/pagemap)", pid, e);
+    }
+    try {
+      long[] runs = scanRuns(pid, pagemap, v, anonOnly);
+      return runs != null ? runs : pagemapRuns(pid, pagemap, v, anonOnly);
+    } finally {
+      LibC.close(pagemap);
+    }
+  }
+
+  /** Both ways of {@link #presentRuns}, {PAGEMAP_SCAN's (null without it), the entries'}: for the test that they agree. */
+  long[][] presentRunsBothWays(int pid, Vma v, boolean anonOnly) throws ProcessException {
+    int pagemap;
+    try {
+      pagemap = LibC.open("/proc/" + pid + "/pagemap", 0, 0);
+    } catch (LastErrorException e) {
+      throw Sys.error("open(/proc/" + pid + "/pagemap)", pid, e);
+    }
+    try {
+      return new long[][] {scanRuns(pid, pagemap, v, anonOnly), pagemapRuns(pid, pagemap, v, anonOnly)};
+    } finally {
+      LibC.close(pagemap);
+    }
+  }
+
+  /**
+   * {@link #presentRuns} with ioctl(PAGEMAP_SCAN), which returns ranges: a few calls instead of
+   * reading 8 bytes per page (2 MiB and 8 to 13 ms for 1 GiB here). Null where the kernel has no
+   * PAGEMAP_SCAN (before Linux 6.7).
+   */
+  private long[] scanRuns(int pid, int pagemap, Vma v, boolean anonOnly) throws ProcessException {
+    int regions = (int) (pagemapBuffer.size() / Sys.PAGE_REGION_SIZE);
+    PageRuns runs = new PageRuns();
+    try (Memory arg = new Memory(Sys.PM_SCAN_ARG_SIZE)) {
+      long from = v.start();
+      while (from < v.end()) {
+        arg.clear();
+        arg.setLong(0, Sys.PM_SCAN_ARG_SIZE);
+        arg.setLong(16, from);
+        arg.setLong(24, v.end());
+        arg.setLong(40, com.sun.jna.Pointer.nativeValue(pagemapBuffer));
+        arg.setLong(48, regions);
+        arg.setLong(80, Sys.PAGE_IS_PRESENT | Sys.PAGE_IS_SWAPPED);
+        arg.setLong(88, Sys.PAGE_IS_PRESENT | Sys.PAGE_IS_SWAPPED | (anonOnly ? Sys.PAGE_IS_FILE : 0));
+        long n;
+        try {
+          n = LibC.syscall(Sys.SYS_IOCTL, pagemap, Sys.PAGEMAP_SCAN, com.sun.jna.Pointer.nativeValue(arg), 0, 0, 0);
+        } catch (LastErrorException e) {
+          if (e.getErrorCode() == dev.ckpt.linux.internal.jna.Errno.ENOTTY
+              || e.getErrorCode() == dev.ckpt.linux.internal.jna.Errno.EINVAL) {
+            return null;
+          }
+          throw Sys.error(String.format("PAGEMAP_SCAN of 0x%x-0x%x", v.start(), v.end()), pid, e);
+        }
+        for (int i = 0; i < n; i++) {
+          long s = pagemapBuffer.getLong((long) Sys.PAGE_REGION_SIZE * i);
+          long e = pagemapBuffer.getLong((long) Sys.PAGE_REGION_SIZE * i + 8);
+          long categories = pagemapBuffer.getLong((long) Sys.PAGE_REGION_SIZE * i + 16);
+          if (!anonOnly || (categories & Sys.PAGE_IS_FILE) == 0) {
+            runs.add((s - v.start()) / PAGE, (e - s) / PAGE);
+          }
+        }
+        long walkEnd = arg.getLong(32);
+        if (n < regions || walkEnd <= from) {
+          break;
+        }
+        from = walkEnd;
+      }
+    }
+    return runs.toArray();
+  }
+
+  /** {@link #presentRuns} from the pagemap's entries, 8 bytes a page, where there is no PAGEMAP_SCAN. */
+  private long[] pagemapRuns(int pid, int pagemap, Vma v, boolean anonOnly) throws ProcessException {
+    long pages = v.length() / PAGE;
+    PageRuns runs = new PageRuns();
+    for (long p0 = 0; p0 < pages; p0 += 8192) {
+      int n = (int) Math.min(8192, pages - p0);
+      readPagemap(pid, pagemap, v.start() / PAGE + p0, n);
+      for (int i = 0; i < n; i++) {
+        long e = pagemapBuffer.getLong(8L * i);
+        if ((e & (Sys.PM_PRESENT | Sys.PM_SWAPPED)) != 0 && (!anonOnly || (e & Sys.PM_FILE) == 0)) {
+          runs.add(p0 + i, 1);
+        }
+      }
+    }
+    return runs.toArray();
+  }
+
+  /** Page runs {first, count, …} in order, merging a run that starts where the last one ends. */
+  private static final class PageRuns {
+    private long[] runs = new long[16];
+    private int size;
+
+    void add(long first, long count) {
+      if (size >= 2 && runs[size - 2] + runs[size - 1] == first) {
+        runs[size - 1] += count;
+        return;
+      }
+      if (size == runs.length) {
+        runs = java.util.Arrays.copyOf(runs, size * 2);
+      }
+      runs[size++] = first;
+      runs[size++] = count;
+    }
+
+    long[] toArray() {
+      return java.util.Arrays.copyOf(runs, size);
+    }
   }
 
   private void readPagemap(int pid, int fd, long firstPage, int count) throws ProcessException {

@@ -37,6 +37,7 @@ public final class Errno {
   public static final int ENOMEM = 12;
   public static final int EACCES = 13;
   public static final int EINVAL = 22;
+  public static final int ENOTTY = 25;
   public static final int ENOSYS = 38;
   public static final int ENOPROTOOPT = 92;
 }

@@ -324,7 +324,7 @@ public final class Sys {
   public static final long UFFDIO_REGISTER_MODE_WP = 2;
   public static final long PAGEMAP_SCAN = 0xC0606610L;
   public static final long PM_SCAN_WP_MATCHING = 1, PM_SCAN_CHECK_WPASYNC = 2;
-  public static final long PAGE_IS_WRITTEN = 2, PAGE_IS_PRESENT = 8, PAGE_IS_SWAPPED = 16;
+  public static final long PAGE_IS_WRITTEN = 2, PAGE_IS_FILE = 4, PAGE_IS_PRESENT = 8, PAGE_IS_SWAPPED = 16;
   /** struct pm_scan_arg and struct page_region, in bytes. */
   public static final int PM_SCAN_ARG_SIZE = 96, PAGE_REGION_SIZE = 24;
 }
