@@ -306,12 +306,7 @@ final class MemoryDumper {
    * mapping's pages), from its /proc/PID/pagemap.
    */
   private long[] presentRuns(int pid, Vma v, boolean anonOnly) throws ProcessException {
-    int pagemap;
-    try {
-      pagemap = LibC.open("/proc/" + pid + "/pagemap", 0, 0);
-    } catch (LastErrorException e) {
-      throw Sys.error("open(/proc/" + pid + "/pagemap)", pid, e);
-    }
+    int pagemap = openPagemap(pid);
     try {
       long[] runs = scanRuns(pid, pagemap, v, anonOnly);
       return runs != null ? runs : pagemapRuns(pid, pagemap, v, anonOnly);
@@ -320,14 +315,17 @@ final class MemoryDumper {
     }
   }
 
-  /** Both ways of {@link #presentRuns}, {PAGEMAP_SCAN's (null without it), the entries'}: for the test that they agree. */
-  long[][] presentRunsBothWays(int pid, Vma v, boolean anonOnly) throws ProcessException {
-    int pagemap;
+  private static int openPagemap(int pid) throws ProcessException {
     try {
-      pagemap = LibC.open("/proc/" + pid + "/pagemap", 0, 0);
+      return LibC.open("/proc/" + pid + "/pagemap", 0, 0);
     } catch (LastErrorException e) {
       throw Sys.error("open(/proc/" + pid + "/pagemap)", pid, e);
     }
+  }
+
+  /** Both ways of {@link #presentRuns}, {PAGEMAP_SCAN's (null without it), the entries'}: for the test that they agree. */
+  long[][] presentRunsBothWays(int pid, Vma v, boolean anonOnly) throws ProcessException {
+    int pagemap = openPagemap(pid);
     try {
       return new long[][] {scanRuns(pid, pagemap, v, anonOnly), pagemapRuns(pid, pagemap, v, anonOnly)};
     } finally {
