@@ -339,43 +339,21 @@ final class MemoryDumper {
    * PAGEMAP_SCAN (before Linux 6.7).
    */
   private long[] scanRuns(int pid, int pagemap, Vma v, boolean anonOnly) throws ProcessException {
-    int regions = (int) (pagemapBuffer.size() / Sys.PAGE_REGION_SIZE);
-    PageRuns runs = new PageRuns();
+    PagemapScan.Runs runs = new PagemapScan.Runs();
     try (Memory arg = new Memory(Sys.PM_SCAN_ARG_SIZE)) {
-      long from = v.start();
-      while (from < v.end()) {
-        arg.clear();
-        arg.setLong(0, Sys.PM_SCAN_ARG_SIZE);
-        arg.setLong(16, from);
-        arg.setLong(24, v.end());
-        arg.setLong(40, com.sun.jna.Pointer.nativeValue(pagemapBuffer));
-        arg.setLong(48, regions);
-        arg.setLong(80, Sys.PAGE_IS_PRESENT | Sys.PAGE_IS_SWAPPED);
-        arg.setLong(88, Sys.PAGE_IS_PRESENT | Sys.PAGE_IS_SWAPPED | (anonOnly ? Sys.PAGE_IS_FILE : 0));
-        long n;
-        try {
-          n = LibC.syscall(Sys.SYS_IOCTL, pagemap, Sys.PAGEMAP_SCAN, com.sun.jna.Pointer.nativeValue(arg), 0, 0, 0);
-        } catch (LastErrorException e) {
-          if (e.getErrorCode() == dev.ckpt.linux.internal.jna.Errno.ENOTTY
-              || e.getErrorCode() == dev.ckpt.linux.internal.jna.Errno.EINVAL) {
-            return null;
-          }
-          throw Sys.error(String.format("PAGEMAP_SCAN of 0x%x-0x%x", v.start(), v.end()), pid, e);
-        }
-        for (int i = 0; i < n; i++) {
-          long s = pagemapBuffer.getLong((long) Sys.PAGE_REGION_SIZE * i);
-          long e = pagemapBuffer.getLong((long) Sys.PAGE_REGION_SIZE * i + 8);
-          long categories = pagemapBuffer.getLong((long) Sys.PAGE_REGION_SIZE * i + 16);
-          if (!anonOnly || (categories & Sys.PAGE_IS_FILE) == 0) {
-            runs.add((s - v.start()) / PAGE, (e - s) / PAGE);
-          }
-        }
-        long walkEnd = arg.getLong(32);
-        if (n < regions || walkEnd <= from) {
-          break;
-        }
-        from = walkEnd;
+      PagemapScan.walk(pagemap, arg, pagemapBuffer, (int) (pagemapBuffer.size() / Sys.PAGE_REGION_SIZE), v.start(), v.end(),
+          0, 0, Sys.PAGE_IS_PRESENT | Sys.PAGE_IS_SWAPPED,
+          Sys.PAGE_IS_PRESENT | Sys.PAGE_IS_SWAPPED | (anonOnly ? Sys.PAGE_IS_FILE : 0), (s, e, categories) -> {
+            if (!anonOnly || (categories & Sys.PAGE_IS_FILE) == 0) {
+              runs.add((s - v.start()) / PAGE, (e - s) / PAGE);
+            }
+          });
+    } catch (LastErrorException e) {
+      if (e.getErrorCode() == dev.ckpt.linux.internal.jna.Errno.ENOTTY
+          || e.getErrorCode() == dev.ckpt.linux.internal.jna.Errno.EINVAL) {
+        return null;
       }
+      throw Sys.error(String.format("PAGEMAP_SCAN of 0x%x-0x%x", v.start(), v.end()), pid, e);
     }
     return runs.toArray();
   }
@@ -383,7 +361,7 @@ final class MemoryDumper {
   /** {@link #presentRuns} from the pagemap's entries, 8 bytes a page, where there is no PAGEMAP_SCAN. */
   private long[] pagemapRuns(int pid, int pagemap, Vma v, boolean anonOnly) throws ProcessException {
     long pages = v.length() / PAGE;
-    PageRuns runs = new PageRuns();
+    PagemapScan.Runs runs = new PagemapScan.Runs();
     for (long p0 = 0; p0 < pages; p0 += 8192) {
       int n = (int) Math.min(8192, pages - p0);
       readPagemap(pid, pagemap, v.start() / PAGE + p0, n);
@@ -395,28 +373,6 @@ final class MemoryDumper {
       }
     }
     return runs.toArray();
-  }
-
-  /** Page runs {first, count, …} in order, merging a run that starts where the last one ends. */
-  private static final class PageRuns {
-    private long[] runs = new long[16];
-    private int size;
-
-    void add(long first, long count) {
-      if (size >= 2 && runs[size - 2] + runs[size - 1] == first) {
-        runs[size - 1] += count;
-        return;
-      }
-      if (size == runs.length) {
-        runs = java.util.Arrays.copyOf(runs, size * 2);
-      }
-      runs[size++] = first;
-      runs[size++] = count;
-    }
-
-    long[] toArray() {
-      return java.util.Arrays.copyOf(runs, size);
-    }
   }
 
   private void readPagemap(int pid, int fd, long firstPage, int count) throws ProcessException {
